@@ -1,0 +1,107 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from './config.ts';
+import { createLogger } from './log.ts';
+import { RedisNotInstalledError } from './redis/local-server.ts';
+import { startRuntime } from './runtime.ts';
+
+const USAGE = `Usage: bookgraph <command> [--port N]
+
+Commands:
+  start    simulator + ingest + GraphQL server in one process (the default)
+  serve    the GraphQL server only
+  ingest   the feeds named in FEEDS, into Redis
+  help     this text
+
+Configuration comes from the environment: REDIS_URL, REGION, HOST, PORT, FEEDS, SIM_SEED,
+SIM_UPDATES_PER_SEC, LOG_LEVEL, GRAPHIQL, BOOK_STALE_MS, MAX_DEPTH (see README.md).`;
+
+function banner(port: number, host: string, graphiql: boolean): string {
+  const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  const url = `http://${shown}:${port}/graphql`;
+  return [
+    '',
+    `  bookgraph is serving live books at ${url}`,
+    graphiql
+      ? `  GraphiQL: open ${url} in a browser and press run.`
+      : '  GraphiQL is off (GRAPHIQL=1 turns it on).',
+    '',
+    '  An example subscription to paste into GraphiQL:',
+    '    subscription { orderBookUpdates(exchange: "sim1", symbol: "BTC/USDT", depth: 5) {',
+    '      type seq prevSeq bids { price size } asks { price size } } }',
+    '',
+    '  Or over SSE from a terminal:',
+    `    curl -N -H 'accept: text/event-stream' '${url}?query=subscription%7BorderBook(exchange:%22sim1%22,symbol:%22BTC/USDT%22,depth:3,throttleMs:1000)%7Bseq%20bestBid%7Bprice%7D%20bestAsk%7Bprice%7D%7D%7D'`,
+    '',
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { port: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  const command = positionals[0] ?? 'start';
+  if (values.help || command === 'help') {
+    console.log(USAGE);
+    return;
+  }
+  if (!['start', 'serve', 'ingest'].includes(command)) {
+    console.error(`Unknown command "${command}".\n\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  const env = values.port ? { ...process.env, PORT: values.port } : process.env;
+  const config = loadConfig(env);
+  const log = createLogger(config.log.level);
+  const runtime = await startRuntime({
+    config,
+    log,
+    ingest: command !== 'serve',
+    serve: command !== 'ingest',
+    launchRedis: command === 'start',
+  });
+  if (runtime.port !== undefined) console.log(banner(runtime.port, config.http.host, config.http.graphiql));
+  log.info(
+    {
+      command,
+      region: config.region,
+      redis: runtime.redisUrl.replace(/\/\/[^@]*@/, '//***@'),
+      port: runtime.port,
+    },
+    'bookgraph started',
+  );
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 10_000).unref();
+    runtime.stop().then(
+      () => {
+        clearTimeout(force);
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+  } else if (error instanceof RedisNotInstalledError) {
+    console.error(
+      'bookgraph: no Redis to use. Set REDIS_URL, start Redis on 127.0.0.1:6379, or install redis-server (e.g. `apt-get install redis-server`) so `start` can launch a private one.',
+    );
+  } else {
+    console.error(error);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,55 @@
+/** A price level: `[price, size]` as canonical decimal strings. Size "0" removes the level. */
+export type Level = readonly [price: string, size: string];
+
+export type BookSide = 'bids' | 'asks';
+
+/** What a feed hands to the normaliser: venue data, not yet sequenced. */
+export interface RawBookUpdate {
+  kind: 'snapshot' | 'delta';
+  exchange: string;
+  symbol: string;
+  bids: Level[];
+  asks: Level[];
+  /** Venue time, ms since the Unix epoch. */
+  exchangeTs: number;
+  /** Local receive time, ms since the Unix epoch. */
+  receiveTs: number;
+}
+
+/**
+ * A sequenced book event, the unit the writer stores and publishes. Within one `epoch`, `seq`
+ * grows by exactly one per event of that book; a new epoch always starts with a snapshot.
+ */
+export interface BookEvent extends RawBookUpdate {
+  region: string;
+  epoch: string;
+  seq: number;
+}
+
+export interface Trade {
+  exchange: string;
+  symbol: string;
+  id: string;
+  price: string;
+  amount: string;
+  side: 'buy' | 'sell';
+  exchangeTs: number;
+  receiveTs: number;
+}
+
+export interface Market {
+  exchange: string;
+  symbol: string;
+  base: string;
+  quote: string;
+  /** Smallest price increment. */
+  tickSize: string;
+  /** Smallest amount increment. */
+  lotSize: string;
+  minAmount: string;
+  active: boolean;
+}
+
+export function bookId(exchange: string, symbol: string): string {
+  return `${exchange}:${symbol}`;
+}

@@ -1,0 +1,112 @@
+import type { Redis } from 'ioredis';
+import { bookId } from '../marketdata/types.ts';
+import { BookReplica, type ReplicaDeps } from './book-replica.ts';
+import { DepthView } from './depth-view.ts';
+
+interface Entry {
+  replica: BookReplica;
+  views: Map<number, DepthView>;
+  refs: number;
+  idleTimer: NodeJS.Timeout | undefined;
+}
+
+export interface BookHubOptions extends ReplicaDeps {
+  subscriber: Redis;
+  /** Keep an unwatched replica this long, so a quick resubscribe needs no new snapshot. @default 5000 */
+  idleMs?: number;
+}
+
+export interface ViewLease {
+  view: DepthView;
+  release(): void;
+}
+
+/**
+ * The hot books of this process: one replica per watched book, one shared view per (book, depth).
+ * Replicas are reference-counted by leases and closed a short while after the last one ends.
+ * When the subscriber connection drops, every replica announces a reset; when it is back, each
+ * reads its snapshot again, since pub/sub loses whatever was published in between.
+ */
+export class BookHub {
+  private readonly entries = new Map<string, Entry>();
+  private readonly idleMs: number;
+  private readonly onClose = () => {
+    for (const e of this.entries.values()) e.replica.markDisconnected();
+  };
+  private readonly onReady = () => {
+    for (const e of this.entries.values()) e.replica.resync('reconnect');
+  };
+
+  constructor(private readonly options: BookHubOptions) {
+    this.idleMs = options.idleMs ?? 5_000;
+    options.subscriber.on('close', this.onClose);
+    options.subscriber.on('ready', this.onReady);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** A live replica of the book if some subscription keeps one warm, else undefined. */
+  liveReplica(exchange: string, symbol: string): BookReplica | undefined {
+    const replica = this.entries.get(bookId(exchange, symbol))?.replica;
+    return replica?.live ? replica : undefined;
+  }
+
+  async acquire(exchange: string, symbol: string, depth: number): Promise<ViewLease> {
+    const id = bookId(exchange, symbol);
+    let entry = this.entries.get(id);
+    if (!entry) {
+      entry = {
+        replica: new BookReplica(this.options, exchange, symbol),
+        views: new Map(),
+        refs: 0,
+        idleTimer: undefined,
+      };
+      this.entries.set(id, entry);
+    }
+    const current = entry;
+    current.refs += 1;
+    if (current.idleTimer) {
+      clearTimeout(current.idleTimer);
+      current.idleTimer = undefined;
+    }
+    let view = current.views.get(depth);
+    if (!view) {
+      view = new DepthView(current.replica, depth, this.options.store.region);
+      current.views.set(depth, view);
+    }
+    const leased = view;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      current.refs -= 1;
+      if (leased.listenerCount === 0 && current.views.get(depth) === leased) {
+        leased.close();
+        current.views.delete(depth);
+      }
+      if (current.refs === 0) current.idleTimer = setTimeout(() => this.evict(id, current), this.idleMs);
+    };
+    try {
+      await current.replica.start();
+    } catch (error) {
+      release();
+      throw error;
+    }
+    return { view: leased, release };
+  }
+
+  close(): void {
+    this.options.subscriber.off('close', this.onClose);
+    this.options.subscriber.off('ready', this.onReady);
+    for (const [id, entry] of this.entries) this.evict(id, entry);
+  }
+
+  private evict(id: string, entry: Entry): void {
+    if (entry.idleTimer) clearTimeout(entry.idleTimer);
+    for (const view of entry.views.values()) view.close();
+    entry.replica.close();
+    if (this.entries.get(id) === entry) this.entries.delete(id);
+  }
+}

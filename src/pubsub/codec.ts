@@ -1,0 +1,121 @@
+import { z } from 'zod';
+import { isDecimalString } from '../marketdata/decimal.ts';
+import type { BookEvent, Trade } from '../marketdata/types.ts';
+
+/**
+ * The wire form of a book event on its Redis channel (see docs/BOOK_EVENTS.md). Short keys keep
+ * messages small; the writer encodes once and the same bytes are stored in the script call.
+ */
+const decimal = z.string().refine(isDecimalString, 'not a decimal string');
+const level = z.tuple([decimal, decimal]);
+
+const BookEventWire = z.object({
+  v: z.literal(1),
+  k: z.enum(['s', 'd']),
+  x: z.string().min(1),
+  s: z.string().min(1),
+  r: z.string().min(1),
+  e: z.string().min(1),
+  q: z.number().int().positive(),
+  et: z.number(),
+  rt: z.number(),
+  b: z.array(level),
+  a: z.array(level),
+});
+
+const TradeWire = z.object({
+  v: z.literal(1),
+  x: z.string(),
+  s: z.string(),
+  i: z.string(),
+  p: decimal,
+  n: decimal,
+  d: z.enum(['buy', 'sell']),
+  et: z.number(),
+  rt: z.number(),
+});
+
+export function encodeBookEvent(event: BookEvent): string {
+  return JSON.stringify({
+    v: 1,
+    k: event.kind === 'snapshot' ? 's' : 'd',
+    x: event.exchange,
+    s: event.symbol,
+    r: event.region,
+    e: event.epoch,
+    q: event.seq,
+    et: event.exchangeTs,
+    rt: event.receiveTs,
+    b: event.bids,
+    a: event.asks,
+  });
+}
+
+export type Decoded<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/** Never throws: a corrupt message is reported, and the caller resynchronises. */
+export function decodeBookEvent(raw: string | Buffer): Decoded<BookEvent> {
+  let json: unknown;
+  try {
+    json = JSON.parse(typeof raw === 'string' ? raw : raw.toString('utf8'));
+  } catch {
+    return { ok: false, error: 'invalid JSON' };
+  }
+  const parsed = BookEventWire.safeParse(json);
+  if (!parsed.success) return { ok: false, error: parsed.error.issues[0]?.message ?? 'invalid event' };
+  const w = parsed.data;
+  return {
+    ok: true,
+    value: {
+      kind: w.k === 's' ? 'snapshot' : 'delta',
+      exchange: w.x,
+      symbol: w.s,
+      region: w.r,
+      epoch: w.e,
+      seq: w.q,
+      exchangeTs: w.et,
+      receiveTs: w.rt,
+      bids: w.b,
+      asks: w.a,
+    },
+  };
+}
+
+export function encodeTrade(trade: Trade): string {
+  return JSON.stringify({
+    v: 1,
+    x: trade.exchange,
+    s: trade.symbol,
+    i: trade.id,
+    p: trade.price,
+    n: trade.amount,
+    d: trade.side,
+    et: trade.exchangeTs,
+    rt: trade.receiveTs,
+  });
+}
+
+export function decodeTrade(raw: string | Buffer): Decoded<Trade> {
+  let json: unknown;
+  try {
+    json = JSON.parse(typeof raw === 'string' ? raw : raw.toString('utf8'));
+  } catch {
+    return { ok: false, error: 'invalid JSON' };
+  }
+  const parsed = TradeWire.safeParse(json);
+  if (!parsed.success) return { ok: false, error: parsed.error.issues[0]?.message ?? 'invalid trade' };
+  const w = parsed.data;
+  return {
+    ok: true,
+    value: {
+      exchange: w.x,
+      symbol: w.s,
+      id: w.i,
+      price: w.p,
+      amount: w.n,
+      side: w.d,
+      exchangeTs: w.et,
+      receiveTs: w.rt,
+    },
+  };
+}

@@ -1,0 +1,122 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface LocalRedisServer {
+  url: string;
+  port: number;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+export class RedisNotInstalledError extends Error {
+  override readonly name = 'RedisNotInstalledError';
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Whether a Redis server answers PING at host:port within `timeoutMs`. */
+export function redisAnswers(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('data', (data) =>
+      done(data.toString().startsWith('+PONG') || data.toString().startsWith('-NOAUTH')),
+    );
+    socket.connect(port, host, () => socket.write('PING\r\n'));
+  });
+}
+
+/**
+ * Starts a private, non-persistent `redis-server` from the PATH on a free loopback port, in a
+ * temporary directory removed on stop. Used by `bookgraph start` when no Redis is configured,
+ * and by the tests and benchmarks, which never touch a shared instance.
+ */
+export async function startLocalRedis(options: { args?: string[] } = {}): Promise<LocalRedisServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'bookgraph-redis-'));
+  const port = await freePort();
+  const child: ChildProcess = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      ...(options.args ?? []),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    if (output.length < 10_000) output += d.toString();
+  });
+  const failed = new Promise<never>((_, reject) => {
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === 'ENOENT'
+          ? new RedisNotInstalledError('redis-server was not found on the PATH')
+          : error,
+      );
+    });
+    child.once('exit', (code) =>
+      reject(new Error(`redis-server exited with code ${code}: ${output.slice(-500)}`)),
+    );
+  });
+  const deadline = Date.now() + 10_000;
+  const ready = (async () => {
+    while (Date.now() < deadline) {
+      if (await redisAnswers(port, '127.0.0.1', 200)) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`redis-server did not answer on port ${port} within 10 s`);
+  })();
+  try {
+    await Promise.race([ready, failed]);
+  } catch (error) {
+    child.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+  failed.catch(() => {});
+  let stopped: Promise<void> | undefined;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    pid: child.pid ?? 0,
+    stop() {
+      stopped ??= (async () => {
+        if (child.exitCode === null && child.signalCode === null) {
+          const exited = new Promise((r) => child.once('exit', r));
+          child.kill('SIGTERM');
+          await exited;
+        }
+        await rm(dir, { recursive: true, force: true });
+      })();
+      return stopped;
+    },
+  };
+}

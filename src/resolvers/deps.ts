@@ -1,0 +1,25 @@
+import type { BookHub } from '../pubsub/book-hub.ts';
+import type { BookStore } from '../redis/book-store.ts';
+
+export interface ApiLimits {
+  /** Largest `depth` a client may ask for. @default 100 */
+  maxDepth: number;
+  /** Smallest and largest `throttleMs` of throttled subscriptions. @default 10, 60000 */
+  minThrottleMs: number;
+  maxThrottleMs: number;
+  /** A book whose last update is older than this is served with `stale: true`. @default 5000 */
+  staleAfterMs: number;
+  /** Per-subscriber queue before conflation. @default 1000 */
+  subscriberQueueMax: number;
+}
+
+/** What resolvers need, built once at boot and passed through the GraphQL context. */
+export interface ResolverDeps {
+  region: string;
+  store: BookStore;
+  hub: BookHub;
+  limits: ApiLimits;
+  now: () => number;
+  /** Whether the Redis command connection is up; data read while it is not is stale. */
+  redisReady: () => boolean;
+}

@@ -1,0 +1,27 @@
+import { createGraphQLError } from 'graphql-yoga';
+import type { ZodError } from 'zod';
+
+/**
+ * Codes of expected, client-caused errors, sent as `extensions.code`. Anything else reaching the
+ * client is masked ("Unexpected error.") and logged with the request id.
+ */
+export const ErrorCode = {
+  BadUserInput: 'BAD_USER_INPUT',
+  ExchangeNotFound: 'EXCHANGE_NOT_FOUND',
+  MarketNotFound: 'MARKET_NOT_FOUND',
+  BookUnavailable: 'BOOK_UNAVAILABLE',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export function apiError(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
+  return createGraphQLError(message, { extensions: { code, ...details } });
+}
+
+/** Every invalid argument at once, each with the argument it concerns. */
+export function badInput(error: ZodError) {
+  const issues = error.issues.map((i) => ({ argument: i.path.join('.'), message: i.message }));
+  return apiError(ErrorCode.BadUserInput, issues.map((i) => `${i.argument}: ${i.message}`).join('; '), {
+    issues,
+  });
+}

@@ -1,0 +1,130 @@
+import type { Repeater } from '@repeaterjs/repeater';
+import { z } from 'zod';
+import type { Level } from '../marketdata/types.ts';
+import { bookUpdateStream, throttledBookStream } from '../pubsub/book-streams.ts';
+import type { BookUpdate } from '../pubsub/depth-view.ts';
+import type { ResolverDeps } from './deps.ts';
+import { apiError, badInput, ErrorCode } from './errors.ts';
+import { requireMarket } from './markets.ts';
+
+/** A book as the API serves it, from a live replica or read from Redis. */
+export interface OrderBookState {
+  exchange: string;
+  symbol: string;
+  region: string;
+  epoch: string;
+  seq: number;
+  exchangeTs: number;
+  receiveTs: number;
+  bids: readonly Level[];
+  asks: readonly Level[];
+  stale: boolean;
+}
+
+export interface BookArgs {
+  exchange: string;
+  symbol: string;
+  depth: number;
+}
+
+function parseArgs<T>(schema: z.ZodType<T>, args: unknown): T {
+  const parsed = schema.safeParse(args);
+  if (!parsed.success) throw badInput(parsed.error);
+  return parsed.data;
+}
+
+function depthSchema(deps: ResolverDeps) {
+  return z
+    .number()
+    .int('must be an integer')
+    .min(1, 'must be at least 1')
+    .max(deps.limits.maxDepth, `must be at most ${deps.limits.maxDepth}`);
+}
+
+export function isStale(deps: ResolverDeps, receiveTs: number, live = true): boolean {
+  return !live || !deps.redisReady() || deps.now() - receiveTs > deps.limits.staleAfterMs;
+}
+
+export async function orderBook(deps: ResolverDeps, args: BookArgs): Promise<OrderBookState> {
+  const { exchange, symbol, depth } = parseArgs(
+    z.object({ exchange: z.string(), symbol: z.string(), depth: depthSchema(deps) }),
+    args,
+  );
+  await requireMarket(deps, exchange, symbol);
+  const replica = deps.hub.liveReplica(exchange, symbol);
+  if (replica) {
+    const top = replica.book.top(depth);
+    return {
+      exchange,
+      symbol,
+      region: deps.region,
+      epoch: replica.epoch,
+      seq: replica.seq,
+      exchangeTs: replica.exchangeTs,
+      receiveTs: replica.receiveTs,
+      bids: top.bids,
+      asks: top.asks,
+      stale: isStale(deps, replica.receiveTs),
+    };
+  }
+  const stored = await deps.store.readBook(exchange, symbol, depth);
+  if (!stored) {
+    throw apiError(ErrorCode.BookUnavailable, `No book for ${symbol} on ${exchange} has been written yet.`, {
+      exchange,
+      symbol,
+    });
+  }
+  return { ...stored, region: deps.region, stale: isStale(deps, stored.receiveTs) };
+}
+
+async function subscriptionArgs(deps: ResolverDeps, args: BookArgs & { throttleMs?: number }) {
+  const parsed = parseArgs(
+    z.object({
+      exchange: z.string(),
+      symbol: z.string(),
+      depth: depthSchema(deps),
+      throttleMs: z
+        .number()
+        .int('must be an integer')
+        .min(deps.limits.minThrottleMs, `must be at least ${deps.limits.minThrottleMs}`)
+        .max(deps.limits.maxThrottleMs, `must be at most ${deps.limits.maxThrottleMs}`)
+        .optional(),
+    }),
+    args,
+  );
+  await requireMarket(deps, parsed.exchange, parsed.symbol);
+  return parsed;
+}
+
+/** SNAPSHOT, then DELTAs of the top-`depth` window; RESET + SNAPSHOT on any discontinuity. */
+export async function orderBookUpdates(deps: ResolverDeps, args: BookArgs): Promise<Repeater<BookUpdate>> {
+  const { exchange, symbol, depth } = await subscriptionArgs(deps, args);
+  const lease = await deps.hub.acquire(exchange, symbol, depth);
+  return bookUpdateStream(lease, { queueMax: deps.limits.subscriberQueueMax });
+}
+
+/** The whole top-`depth` book, conflated to at most one message per `throttleMs`. */
+export async function throttledOrderBook(
+  deps: ResolverDeps,
+  args: BookArgs & { throttleMs: number },
+): Promise<Repeater<BookUpdate>> {
+  const { exchange, symbol, depth, throttleMs } = await subscriptionArgs(deps, args);
+  const lease = await deps.hub.acquire(exchange, symbol, depth);
+  return throttledBookStream(lease, throttleMs ?? deps.limits.minThrottleMs);
+}
+
+/** A view message as the OrderBook type: the throttled stream sends whole books. */
+export function bookFromUpdate(deps: ResolverDeps, update: BookUpdate): OrderBookState {
+  return {
+    exchange: update.exchange,
+    symbol: update.symbol,
+    region: update.region,
+    epoch: update.epoch,
+    seq: update.seq,
+    exchangeTs: update.exchangeTs,
+    receiveTs: update.receiveTs,
+    bids: update.bids,
+    asks: update.asks,
+    stale: isStale(deps, update.receiveTs),
+  };
+}

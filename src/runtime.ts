@@ -1,0 +1,123 @@
+import type { Redis } from 'ioredis';
+import type { Config } from './config.ts';
+import type { Logger } from './log.ts';
+import type { Feed } from './marketdata/feed.ts';
+import { Ingester } from './marketdata/ingester.ts';
+import { MarketSimulator } from './marketdata/simulator.ts';
+import type { BookEvent } from './marketdata/types.ts';
+import { BookHub } from './pubsub/book-hub.ts';
+import { ChannelSubscriber } from './pubsub/channel-subscriber.ts';
+import { BookStore } from './redis/book-store.ts';
+import { createRedis } from './redis/connection.ts';
+import { type LocalRedisServer, redisAnswers, startLocalRedis } from './redis/local-server.ts';
+import { type App, createApp } from './server/app.ts';
+
+export interface RuntimeOptions {
+  config: Config;
+  log: Logger;
+  ingest: boolean;
+  serve: boolean;
+  /** Launch a private redis-server when none is configured or listening on 6379 (`start`). */
+  launchRedis: boolean;
+  onWritten?: (event: BookEvent) => void;
+}
+
+export interface Runtime {
+  redisUrl: string;
+  /** The launched private Redis, if any. */
+  localRedis: LocalRedisServer | undefined;
+  app: App | undefined;
+  ingester: Ingester | undefined;
+  port: number | undefined;
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+async function resolveRedis(options: RuntimeOptions): Promise<{ url: string; local?: LocalRedisServer }> {
+  if (options.config.redis.url) return { url: options.config.redis.url };
+  if (!options.launchRedis || (await redisAnswers(6379))) return { url: DEFAULT_REDIS_URL };
+  const local = await startLocalRedis();
+  options.log.info(
+    { url: local.url, pid: local.pid },
+    'no REDIS_URL and nothing on 127.0.0.1:6379: started a private redis-server (stopped on exit)',
+  );
+  return { url: local.url, local };
+}
+
+function createFeeds(config: Config): Feed[] {
+  return config.feeds.map((name) => {
+    if (name === 'sim') {
+      return new MarketSimulator({
+        seed: config.simulator.seed,
+        updatesPerSecond: config.simulator.updatesPerSecond,
+      });
+    }
+    throw new Error(`unknown feed "${name}"`);
+  });
+}
+
+/**
+ * Builds the roles a command asks for from config: the ingest pipeline, the GraphQL server, or
+ * both in one process. `stop()` undoes everything in reverse order: server first, Redis last.
+ */
+export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const { config, log } = options;
+  const { url, local } = await resolveRedis(options);
+  const clients: Redis[] = [];
+  const client = (role: Parameters<typeof createRedis>[1]) => {
+    const c = createRedis(url, role);
+    c.on('error', (err) => log.warn({ err, role }, 'redis connection error'));
+    clients.push(c);
+    return c;
+  };
+  let ingester: Ingester | undefined;
+  let app: App | undefined;
+  let hub: BookHub | undefined;
+  let port: number | undefined;
+
+  const stop = async () => {
+    await app?.stop();
+    hub?.close();
+    await ingester?.stop();
+    await Promise.allSettled(clients.map((c) => c.quit()));
+    for (const c of clients) c.disconnect();
+    await local?.stop();
+  };
+
+  try {
+    if (options.ingest) {
+      const writer = client('writer');
+      ingester = new Ingester({
+        store: new BookStore(writer, config.region),
+        feeds: createFeeds(config),
+        log,
+        onWritten: options.onWritten,
+      });
+      await ingester.start();
+    }
+    if (options.serve) {
+      const commands = client('command');
+      const subscriber = client('subscriber');
+      const store = new BookStore(commands, config.region);
+      hub = new BookHub({ store, channels: new ChannelSubscriber(subscriber, commands), subscriber, log });
+      app = createApp({
+        log,
+        graphiql: config.http.graphiql,
+        deps: {
+          region: config.region,
+          store,
+          hub,
+          limits: config.limits,
+          now: Date.now,
+          redisReady: () => commands.status === 'ready',
+        },
+      });
+      port = await app.start(config.http.port, config.http.host);
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { redisUrl: url, localRedis: local, app, ingester, port, stop };
+}

@@ -1,0 +1,58 @@
+import { midpointDecimal, subtractDecimal } from '../marketdata/decimal.ts';
+import type { LastTrade as LastTradeModel } from '../redis/book-store.ts';
+import * as resolvers from '../resolvers/ticker.ts';
+import { builder } from './builder.ts';
+import { PriceLevel } from './orderbook.ts';
+
+const Side = builder.enumType('Side', { values: ['BUY', 'SELL'] as const });
+
+const LastTrade = builder.objectRef<LastTradeModel>('LastTrade').implement({
+  fields: (t) => ({
+    price: t.expose('price', { type: 'Decimal' }),
+    amount: t.expose('amount', { type: 'Decimal' }),
+    side: t.field({
+      type: Side,
+      description: 'Taker side.',
+      resolve: (trade) => (trade.side === 'buy' ? 'BUY' : 'SELL'),
+    }),
+    exchangeTimestamp: t.expose('exchangeTs', { type: 'Long' }),
+  }),
+});
+
+export const Ticker = builder.objectRef<resolvers.TickerState>('Ticker').implement({
+  description: 'Best bid and ask from the live book, and the last trade.',
+  fields: (t) => ({
+    exchange: t.exposeString('exchange'),
+    symbol: t.exposeString('symbol'),
+    bestBid: t.field({ type: PriceLevel, nullable: true, resolve: (x) => x.bestBid ?? null }),
+    bestAsk: t.field({ type: PriceLevel, nullable: true, resolve: (x) => x.bestAsk ?? null }),
+    mid: t.field({
+      type: 'Decimal',
+      nullable: true,
+      resolve: (x) => (x.bestBid && x.bestAsk ? midpointDecimal(x.bestBid[0], x.bestAsk[0]) : null),
+    }),
+    spread: t.field({
+      type: 'Decimal',
+      nullable: true,
+      resolve: (x) => (x.bestBid && x.bestAsk ? subtractDecimal(x.bestAsk[0], x.bestBid[0]) : null),
+    }),
+    lastTrade: t.field({ type: LastTrade, nullable: true, resolve: (x) => x.lastTrade }),
+    seq: t.expose('seq', { type: 'Long', description: 'Book seq the best bid/ask were read at.' }),
+    receiveTimestamp: t.expose('receiveTs', { type: 'Long' }),
+    stale: t.exposeBoolean('stale'),
+  }),
+});
+
+builder.queryFields((t) => ({
+  ticker: t.field({
+    type: Ticker,
+    args: { exchange: t.arg.string({ required: true }), symbol: t.arg.string({ required: true }) },
+    resolve: (_root, args, ctx) => resolvers.ticker(ctx.deps, args),
+  }),
+  tickers: t.field({
+    type: [Ticker],
+    description: 'One ticker per market of the exchange, sorted by symbol.',
+    args: { exchange: t.arg.string({ required: true }) },
+    resolve: (_root, args, ctx) => resolvers.tickers(ctx.deps, args),
+  }),
+}));
