@@ -1,3 +1,4 @@
+import './errors.ts';
 import './market.ts';
 import './orderbook.ts';
 import './ticker.ts';
