@@ -16,6 +16,7 @@ const config: CodegenConfig = {
         scalars: { Decimal: 'string', Long: 'number' },
         enumsAsTypes: true,
         useTypeImports: true,
+        emitLegacyCommonJSImports: false,
       },
     },
   },
