@@ -61,6 +61,11 @@ async function main(argv: string[]): Promise<void> {
     serve: command !== 'ingest',
     launchRedis: command === 'start',
   });
+  if (runtime.localRedis) {
+    console.log(
+      `bookgraph: no REDIS_URL and nothing on 127.0.0.1:6379, so a private redis-server runs on port ${runtime.localRedis.port}; it stops when bookgraph exits.`,
+    );
+  }
   if (runtime.port !== undefined) console.log(banner(runtime.port, config.http.host, config.http.graphiql));
   log.info(
     {

@@ -19,6 +19,8 @@ export interface RuntimeOptions {
   serve: boolean;
   /** Launch a private redis-server when none is configured or listening on 6379 (`start`). */
   launchRedis: boolean;
+  /** Where `launchRedis` looks for an already running Redis first. @default 6379 */
+  defaultRedisPort?: number;
   onWritten?: (event: BookEvent) => void;
 }
 
@@ -32,15 +34,15 @@ export interface Runtime {
   stop(): Promise<void>;
 }
 
-export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
-
 async function resolveRedis(options: RuntimeOptions): Promise<{ url: string; local?: LocalRedisServer }> {
   if (options.config.redis.url) return { url: options.config.redis.url };
-  if (!options.launchRedis || (await redisAnswers(6379))) return { url: DEFAULT_REDIS_URL };
+  const port = options.defaultRedisPort ?? 6379;
+  const url = `redis://127.0.0.1:${port}`;
+  if (!options.launchRedis || (await redisAnswers(port))) return { url };
   const local = await startLocalRedis();
   options.log.info(
     { url: local.url, pid: local.pid },
-    'no REDIS_URL and nothing on 127.0.0.1:6379: started a private redis-server (stopped on exit)',
+    `no REDIS_URL and nothing on 127.0.0.1:${port}: started a private redis-server (stopped on exit)`,
   );
   return { url: local.url, local };
 }

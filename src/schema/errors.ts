@@ -4,9 +4,12 @@ import { builder } from './builder.ts';
 // Not returned by any field: listed so the contract (and the generated SDK) names every code
 // that can appear in `errors[].extensions.code`.
 builder.enumType('ErrorCode', {
-  description: 'Values of `extensions.code` on expected errors. Any other error is masked as "Unexpected error."',
+  description:
+    'Values of `extensions.code` on expected errors. Any other error is masked as "Unexpected error."',
   values: {
-    [ErrorCode.BadUserInput]: { description: 'An argument is out of range or malformed; `extensions.issues` lists each.' },
+    [ErrorCode.BadUserInput]: {
+      description: 'An argument is out of range or malformed; `extensions.issues` lists each.',
+    },
     [ErrorCode.ExchangeNotFound]: { description: 'The exchange is not ingested in this region.' },
     [ErrorCode.MarketNotFound]: { description: 'The exchange does not list this symbol in this region.' },
     [ErrorCode.BookUnavailable]: { description: 'The market exists but no book has been written yet.' },
