@@ -76,7 +76,16 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+    // One entry per variable: a value can fail several checks (REDIS_URL, each FEEDS item).
+    const byVariable = new Map<string, string[]>();
+    for (const issue of parsed.error.issues) {
+      const [variable = '(environment)', ...rest] = issue.path.map(String);
+      const message = rest.length > 0 ? `[${rest.join('.')}] ${issue.message}` : issue.message;
+      byVariable.set(variable, [...(byVariable.get(variable) ?? []), message]);
+    }
+    throw new ConfigError(
+      [...byVariable].map(([variable, messages]) => `${variable}: ${messages.join('; ')}`),
+    );
   }
   const e = parsed.data;
   const graphiql =

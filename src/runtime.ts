@@ -11,6 +11,7 @@ import { BookStore } from './redis/book-store.ts';
 import { createRedis } from './redis/connection.ts';
 import { type LocalRedisServer, redisAnswers, startLocalRedis } from './redis/local-server.ts';
 import { type App, createApp } from './server/app.ts';
+import type { SharedExecutionStats } from './server/plugins/use-shared-execution.ts';
 
 export interface RuntimeOptions {
   config: Config;
@@ -22,6 +23,7 @@ export interface RuntimeOptions {
   /** Where `launchRedis` looks for an already running Redis first. @default 6379 */
   defaultRedisPort?: number;
   onWritten?: (event: BookEvent) => void;
+  executionStats?: SharedExecutionStats;
 }
 
 export interface Runtime {
@@ -106,6 +108,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       app = createApp({
         log,
         graphiql: config.http.graphiql,
+        executionStats: options.executionStats,
         deps: {
           region: config.region,
           store,

@@ -9,12 +9,15 @@ import type { ResolverDeps } from '../resolvers/deps.ts';
 import type { Context } from '../schema/builder.ts';
 import { schema } from '../schema/index.ts';
 import { usePlugins } from './plugins/index.ts';
+import type { SharedExecutionStats } from './plugins/use-shared-execution.ts';
 
 export interface AppOptions {
   deps: ResolverDeps;
   log: Logger;
   /** Serve GraphiQL at the GraphQL endpoint. Development only. @default false */
   graphiql?: boolean;
+  /** Counts subscription executions and shared results (metrics, tests). */
+  executionStats?: SharedExecutionStats;
 }
 
 export interface App {
@@ -46,7 +49,7 @@ export function createApp(options: AppOptions): App {
       warn: (...args) => log.warn(args.length === 1 ? args[0] : args),
       error: (...args) => log.error(args.length === 1 ? args[0] : args),
     },
-    plugins: usePlugins({ deps, log }),
+    plugins: usePlugins({ deps, log, executionStats: options.executionStats }),
   });
 
   const server = createServer(yoga);

@@ -1,0 +1,84 @@
+import { type Client, createClient } from 'graphql-ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/log.ts';
+import { type Runtime, startRuntime } from '../../src/runtime.ts';
+import type { SharedExecutionStats } from '../../src/server/plugins/use-shared-execution.ts';
+import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
+
+const QUERY = `subscription { orderBookUpdates(exchange: "sim1", symbol: "BTC/USDT", depth: 10) {
+  type seq prevSeq bids { price size } asks { price size } } }`;
+const SUBSCRIBERS = 5;
+const MESSAGES = 30;
+
+interface Message {
+  data?: { orderBookUpdates: { type: string; seq: number } };
+}
+
+describe('subscription fan-out executes each event once', () => {
+  let redis: TestRedis;
+  let runtime: Runtime;
+  const stats: SharedExecutionStats = { executed: 0, shared: 0 };
+  const clients: Client[] = [];
+
+  beforeAll(async () => {
+    redis = await startTestRedis();
+    const config = loadConfig({
+      REDIS_URL: redis.url,
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+      SIM_UPDATES_PER_SEC: '40',
+    });
+    runtime = await startRuntime({
+      config,
+      log: createLogger('silent'),
+      ingest: true,
+      serve: true,
+      launchRedis: false,
+      executionStats: stats,
+    });
+  });
+  afterAll(async () => {
+    for (const c of clients) await c.dispose();
+    await runtime?.stop();
+    await redis?.stop();
+  });
+
+  it('gives every subscriber of one view the same messages while executing each DELTA once', async () => {
+    const received = await Promise.all(
+      Array.from({ length: SUBSCRIBERS }, async () => {
+        const client = createClient({
+          url: `ws://127.0.0.1:${runtime.port}/graphql`,
+          webSocketImpl: WebSocket,
+          retryAttempts: 0,
+        });
+        clients.push(client);
+        const messages: Message[] = [];
+        for await (const message of client.iterate({ query: QUERY })) {
+          messages.push(message as Message);
+          if (messages.length >= MESSAGES) break;
+        }
+        return messages;
+      }),
+    );
+    // Subscribers joined at slightly different seqs; compare the DELTAs all of them saw.
+    const bySeq = received.map(
+      (messages) =>
+        new Map(
+          messages
+            .filter((m) => m.data?.orderBookUpdates.type === 'DELTA')
+            .map((m) => [m.data!.orderBookUpdates.seq, JSON.stringify(m)]),
+        ),
+    );
+    const common = [...bySeq[0]!.keys()].filter((seq) => bySeq.every((m) => m.has(seq)));
+    expect(common.length).toBeGreaterThan(MESSAGES / 2);
+    for (const seq of common) {
+      const first = bySeq[0]!.get(seq);
+      for (const m of bySeq) expect(m.get(seq)).toBe(first);
+    }
+    // Each common DELTA was executed once and shared with the other subscribers.
+    expect(stats.shared).toBeGreaterThanOrEqual(common.length * (SUBSCRIBERS - 1));
+    expect(stats.executed).toBeLessThan(SUBSCRIBERS * MESSAGES);
+  });
+});
