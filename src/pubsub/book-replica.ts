@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { OrderBook } from '../marketdata/order-book.ts';
 import type { BookEvent, Level } from '../marketdata/types.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import type { BookStore } from '../redis/book-store.ts';
 import { bookChannel } from '../redis/keys.ts';
 import type { ChannelSubscriber } from './channel-subscriber.ts';
@@ -17,6 +18,7 @@ export interface ReplicaDeps {
   store: BookStore;
   channels: ChannelSubscriber;
   log: Logger;
+  metrics?: Metrics;
   /** Counts discontinuities, for metrics and tests. */
   onReset?: (reason: ResetReason) => void;
 }
@@ -42,6 +44,8 @@ export class BookReplica {
   private stopListening: (() => void) | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private firstSync: Promise<void> | undefined;
+  /** Set while the connection is down: the replica waits for it before reading the snapshot. */
+  private disconnected = false;
 
   constructor(
     private readonly deps: ReplicaDeps,
@@ -76,6 +80,12 @@ export class BookReplica {
 
   /** Announce a discontinuity and read the snapshot again (after a reconnect, say). */
   resync(reason: ResetReason): void {
+    if (this.disconnected && this.state === 'syncing') {
+      // The reset was announced when the connection dropped; now that it is back, repair.
+      this.disconnected = false;
+      void this.sync();
+      return;
+    }
     if (this.state !== 'live') return;
     this.emit({ type: 'reset', reason });
     this.deps.onReset?.(reason);
@@ -89,6 +99,7 @@ export class BookReplica {
       this.deps.onReset?.('reconnect');
       this.state = 'syncing';
       this.buffer = [];
+      this.disconnected = true;
     }
   }
 
@@ -139,6 +150,7 @@ export class BookReplica {
 
   private onMessage(raw: string): void {
     if (this.state === 'closed') return;
+    this.deps.metrics?.pubsubReceived.inc();
     const decoded = decodeBookEvent(raw);
     if (!decoded.ok) {
       this.deps.log.warn(

@@ -7,6 +7,8 @@ export interface UpdateStreamOptions {
   queueMax?: number;
   /** Called when a slow subscriber is conflated. */
   onConflate?: () => void;
+  /** Called with each message the subscriber took. */
+  onSent?: (update: BookUpdate) => void;
 }
 
 /**
@@ -17,7 +19,9 @@ export interface UpdateStreamOptions {
 export function bookUpdateStream(lease: ViewLease, options: UpdateStreamOptions = {}): Repeater<BookUpdate> {
   const queueMax = options.queueMax ?? 1_000;
   const { view } = lease;
-  return new Repeater<BookUpdate>(async (push, stop) => {
+  let started = false;
+  const stream = new Repeater<BookUpdate>(async (push, stop) => {
+    started = true;
     let queue: BookUpdate[] = [];
     let wake: (() => void) | undefined;
     const enqueue = (update: BookUpdate) => {
@@ -44,6 +48,7 @@ export function bookUpdateStream(lease: ViewLease, options: UpdateStreamOptions 
         const next = queue.shift();
         if (next) {
           await push(next);
+          options.onSent?.(next);
           continue;
         }
         await new Promise<void>((resolve) => {
@@ -56,6 +61,7 @@ export function bookUpdateStream(lease: ViewLease, options: UpdateStreamOptions 
       lease.release();
     }
   });
+  return releaseIfNeverStarted(stream, lease, () => started);
 }
 
 /**
@@ -63,16 +69,23 @@ export function bookUpdateStream(lease: ViewLease, options: UpdateStreamOptions 
  * later ones inside the interval are merged, and the state at the end of the interval is always
  * sent. A subscriber that cannot keep up only ever has the latest book waiting.
  */
-export function throttledBookStream(lease: ViewLease, throttleMs: number): Repeater<BookUpdate> {
+export function throttledBookStream(
+  lease: ViewLease,
+  throttleMs: number,
+  onSent?: (update: BookUpdate) => void,
+): Repeater<BookUpdate> {
   const { view } = lease;
-  return new Repeater<BookUpdate>(async (push, stop) => {
+  let started = false;
+  const stream = new Repeater<BookUpdate>(async (push, stop) => {
+    started = true;
     let timer: NodeJS.Timeout | undefined;
     let dirty = false;
     const emit = () => {
-      const snapshot = view.snapshot();
+      const snapshot = view.current();
       if (!snapshot) return;
       dirty = false;
       void push(snapshot);
+      onSent?.(snapshot);
       timer = setTimeout(() => {
         timer = undefined;
         if (dirty) emit();
@@ -89,6 +102,36 @@ export function throttledBookStream(lease: ViewLease, throttleMs: number): Repea
     unsubscribe();
     lease.release();
   }, new SlidingBuffer(1));
+  return releaseIfNeverStarted(stream, lease, () => started);
+}
+
+/**
+ * A Repeater runs its executor on the first next() only, so a consumer that returns (or throws)
+ * before reading anything, as a client that unsubscribes at once does, would never release its
+ * lease and keep the replica alive forever. Release it there instead.
+ */
+function releaseIfNeverStarted(
+  stream: Repeater<BookUpdate>,
+  lease: ViewLease,
+  started: () => boolean,
+): Repeater<BookUpdate> {
+  let released = false;
+  const releaseUnstarted = () => {
+    if (started() || released) return;
+    released = true;
+    lease.release();
+  };
+  const returnStream = stream.return.bind(stream);
+  const throwStream = stream.throw.bind(stream);
+  stream.return = (value) => {
+    releaseUnstarted();
+    return returnStream(value);
+  };
+  stream.throw = (error) => {
+    releaseUnstarted();
+    return throwStream(error);
+  };
+  return stream;
 }
 
 export type { DepthView };

@@ -72,6 +72,15 @@ export class DepthView {
     return this.message('SNAPSHOT', this.bids, this.asks, null, null);
   }
 
+  /**
+   * The current window as a whole book at the replica's latest seq (the window is the same at
+   * every seq since the last window change). For consumers that send whole books, not deltas.
+   */
+  current(): BookUpdate | null {
+    const snapshot = this.snapshot();
+    return snapshot && { ...snapshot, seq: this.replica.seq };
+  }
+
   subscribe(listener: (update: BookUpdate) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

@@ -1,0 +1,125 @@
+import type { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { Ingester } from '../../src/marketdata/ingester.ts';
+import { MarketSimulator, type SimulatorOptions } from '../../src/marketdata/simulator.ts';
+import { BookHub } from '../../src/pubsub/book-hub.ts';
+import type { ResetReason } from '../../src/pubsub/book-replica.ts';
+import { ChannelSubscriber } from '../../src/pubsub/channel-subscriber.ts';
+import { BookStore } from '../../src/redis/book-store.ts';
+import { createRedis } from '../../src/redis/connection.ts';
+import { type App, createApp } from '../../src/server/app.ts';
+import { ReferenceLog } from './book-checker.ts';
+import type { TestRedis } from './redis.ts';
+
+export const REGION = 'test';
+export const silentLog = pino({ level: 'silent' });
+
+export interface StackOptions {
+  simulator?: SimulatorOptions;
+  /** Start the simulator with the stack. @default true */
+  ingest?: boolean;
+}
+
+/**
+ * Writer and server composed by hand (what `startRuntime` does), so a test can stop or replace
+ * the ingester alone and reach the server's subscriber connection. `stop()` undoes it all.
+ */
+export interface Stack {
+  app: App;
+  port: number;
+  httpUrl: string;
+  wsUrl: string;
+  hub: BookHub;
+  /** The server's pub/sub connection. */
+  subscriber: Redis;
+  /** A command connection of the test's own, for reading keys and publishing forged messages. */
+  redis: Redis;
+  reference: ReferenceLog;
+  ingester: Ingester | undefined;
+  resets: ResetReason[];
+  startIngester(options?: SimulatorOptions): Promise<Ingester>;
+  stopIngester(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startStack(testRedis: TestRedis, options: StackOptions = {}): Promise<Stack> {
+  const clients: Redis[] = [];
+  const client = (role: 'command' | 'subscriber' | 'writer') => {
+    const c = createRedis(testRedis.url, role);
+    c.on('error', () => {});
+    clients.push(c);
+    return c;
+  };
+  const reference = new ReferenceLog();
+  const resets: ResetReason[] = [];
+  const commands = client('command');
+  const subscriber = client('subscriber');
+  const writer = client('writer');
+  const store = new BookStore(commands, REGION);
+  const hub = new BookHub({
+    store,
+    channels: new ChannelSubscriber(subscriber, commands),
+    subscriber,
+    log: silentLog,
+    onReset: (reason) => resets.push(reason),
+  });
+  const app = createApp({
+    log: silentLog,
+    deps: {
+      region: REGION,
+      store,
+      hub,
+      limits: {
+        maxDepth: 100,
+        minThrottleMs: 10,
+        maxThrottleMs: 60_000,
+        staleAfterMs: 5_000,
+        subscriberQueueMax: 1_000,
+      },
+      now: Date.now,
+      redisReady: () => commands.status === 'ready',
+    },
+  });
+  const port = await app.start(0);
+
+  const stack: Stack = {
+    app,
+    port,
+    httpUrl: `http://127.0.0.1:${port}/graphql`,
+    wsUrl: `ws://127.0.0.1:${port}/graphql`,
+    hub,
+    subscriber,
+    redis: commands,
+    reference,
+    ingester: undefined,
+    resets,
+    async startIngester(simulator = options.simulator) {
+      const ingester = new Ingester({
+        store: new BookStore(writer, REGION),
+        feeds: [new MarketSimulator(simulator)],
+        log: silentLog,
+        onWritten: reference.record,
+      });
+      stack.ingester = ingester;
+      await ingester.start();
+      return ingester;
+    },
+    async stopIngester() {
+      await stack.ingester?.stop();
+    },
+    async stop() {
+      await app.stop();
+      hub.close();
+      await stack.ingester?.stop();
+      await Promise.allSettled(clients.map((c) => c.quit()));
+      for (const c of clients) c.disconnect();
+    },
+  };
+  try {
+    if (options.ingest ?? true) await stack.startIngester();
+  } catch (error) {
+    await stack.stop();
+    throw error;
+  }
+  return stack;
+}

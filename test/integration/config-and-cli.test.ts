@@ -1,0 +1,152 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.ts';
+import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
+
+const CLI = fileURLToPath(new URL('../../bin/bookgraph.js', import.meta.url));
+
+/** The environment a spawned CLI sees: ours minus every variable the config reads. */
+function cliEnv(vars: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of Object.keys(env)) {
+    if (
+      /^(REDIS_URL|REGION|HOST|PORT|FEEDS|SIM_|LOG_LEVEL|GRAPHIQL|BOOK_STALE_MS|MAX_DEPTH|SUBSCRIBER_)/.test(
+        key,
+      )
+    ) {
+      delete env[key];
+    }
+  }
+  return { ...env, NODE_ENV: 'test', ...vars };
+}
+
+interface Spawned {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const children: ChildProcess[] = [];
+
+function spawnCli(args: string[], env: NodeJS.ProcessEnv): Spawned {
+  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  const exited = once(child, 'exit').then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+  }));
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+afterEach(() => {
+  for (const child of children.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+});
+
+describe('config', () => {
+  it('reports every invalid variable at once', () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        PORT: 'abc',
+        REGION: 'BAD',
+        REDIS_URL: 'http://nope',
+        SIM_UPDATES_PER_SEC: '0',
+        LOG_LEVEL: 'loud',
+        FEEDS: 'sim,ccxt',
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems;
+    for (const name of ['PORT', 'REGION', 'REDIS_URL', 'SIM_UPDATES_PER_SEC', 'LOG_LEVEL', 'FEEDS']) {
+      expect(
+        problems.some((p) => p.startsWith(name)),
+        `${name} in ${JSON.stringify(problems)}`,
+      ).toBe(true);
+    }
+    expect((error as ConfigError).message).toContain('PORT');
+  });
+
+  it('accepts a valid environment and applies defaults', () => {
+    const config = loadConfig({ PORT: '0', REGION: 'eu-west-1', SIM_UPDATES_PER_SEC: '' });
+    expect(config.http.port).toBe(0);
+    expect(config.region).toBe('eu-west-1');
+    expect(config.simulator.updatesPerSecond).toBe(10);
+    expect(config.feeds).toEqual(['sim']);
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+});
+
+describe('bookgraph CLI', () => {
+  let redis: TestRedis;
+
+  beforeAll(async () => {
+    redis = await startTestRedis();
+  });
+
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it('exits non-zero and prints every configuration problem', async () => {
+    const cli = spawnCli(['start'], cliEnv({ PORT: 'abc', REGION: 'BAD', REDIS_URL: redis.url }));
+    const { code } = await cli.exited;
+    expect(code).not.toBe(0);
+    expect(cli.stderr()).toMatch(/PORT/);
+    expect(cli.stderr()).toMatch(/REGION/);
+    expect(cli.stdout()).not.toMatch(/serving live books/);
+  });
+
+  it('start: serves GraphQL on the port it prints, then exits 0 on SIGTERM', async () => {
+    const cli = spawnCli(
+      ['start'],
+      cliEnv({
+        REDIS_URL: redis.url,
+        PORT: '0',
+        REGION: 'smoke',
+        LOG_LEVEL: 'silent',
+        SIM_UPDATES_PER_SEC: '20',
+      }),
+    );
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no banner: ${cli.stdout()} ${cli.stderr()}`)), 20_000);
+      const onData = () => {
+        const match = /serving live books at http:\/\/[^:]+:(\d+)\/graphql/.exec(cli.stdout());
+        if (match) {
+          clearTimeout(timer);
+          cli.child.stdout?.off('data', onData);
+          resolve(Number(match[1]));
+        }
+      };
+      cli.child.stdout?.on('data', onData);
+      void cli.exited.then(({ code }) => reject(new Error(`exited ${code}: ${cli.stderr()}`)));
+    });
+    expect(port).toBeGreaterThan(0);
+
+    const response = await fetch(`http://127.0.0.1:${port}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ region exchanges }' }),
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ data: { region: 'smoke', exchanges: ['sim1', 'sim2', 'sim3'] } });
+
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toEqual({ code: 0, signal: null });
+    expect(cli.stderr()).toBe('');
+  });
+});

@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.ts';
+
+function problemsOf(env: NodeJS.ProcessEnv): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('has working defaults for an empty environment', () => {
+    const config = loadConfig({});
+    expect(config).toEqual({
+      env: 'development',
+      region: 'local',
+      redis: { url: undefined },
+      http: { host: '127.0.0.1', port: 4000, graphiql: true },
+      feeds: ['sim'],
+      simulator: { seed: 42, updatesPerSecond: 10 },
+      log: { level: 'info' },
+      limits: {
+        maxDepth: 100,
+        minThrottleMs: 10,
+        maxThrottleMs: 60_000,
+        staleAfterMs: 5_000,
+        subscriberQueueMax: 1_000,
+      },
+      drain: { readyGraceMs: 0, timeoutMs: 10_000 },
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('treats empty strings as unset', () => {
+    expect(loadConfig({ PORT: '', REGION: '', FEEDS: '', REDIS_URL: '' })).toMatchObject({
+      region: 'local',
+      http: { port: 4000 },
+      feeds: ['sim'],
+      redis: { url: undefined },
+    });
+  });
+
+  it('reads valid values', () => {
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      REDIS_URL: 'redis://localhost:6380/0',
+      REGION: 'eu-west-1',
+      PORT: '0',
+      FEEDS: ' sim , sim',
+      SIM_SEED: '7',
+      MAX_DEPTH: '50',
+      SUBSCRIBER_QUEUE_MAX: '10',
+    });
+    expect(config).toMatchObject({
+      env: 'test',
+      region: 'eu-west-1',
+      redis: { url: 'redis://localhost:6380/0' },
+      http: { port: 0 },
+      feeds: ['sim', 'sim'],
+      simulator: { seed: 7 },
+      limits: { maxDepth: 50, subscriberQueueMax: 10 },
+    });
+  });
+
+  it('turns GraphiQL off by default in production, and lets it be turned on', () => {
+    expect(loadConfig({ NODE_ENV: 'production' }).http.graphiql).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', GRAPHIQL: '1' }).http.graphiql).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'production', GRAPHIQL: 'true' }).http.graphiql).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'development' }).http.graphiql).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'development', GRAPHIQL: '0' }).http.graphiql).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'test', GRAPHIQL: 'false' }).http.graphiql).toBe(false);
+  });
+
+  it('reports every invalid variable at once, one entry each', () => {
+    const bad: NodeJS.ProcessEnv = {
+      NODE_ENV: 'staging',
+      REDIS_URL: 'not a url',
+      REGION: 'EU West',
+      PORT: '70000',
+      FEEDS: 'binance,kraken',
+      SIM_SEED: '-1',
+      SIM_UPDATES_PER_SEC: 'fast',
+      LOG_LEVEL: 'loud',
+      GRAPHIQL: 'yes',
+      BOOK_STALE_MS: '1.5',
+      MAX_DEPTH: '0',
+      SUBSCRIBER_QUEUE_MAX: '9',
+    };
+    const problems = problemsOf(bad);
+    const variables = problems.map((p) => p.split(/[.:]/)[0]);
+    expect(variables.sort()).toEqual(Object.keys(bad).sort());
+    const error = new ConfigError(problems);
+    for (const name of Object.keys(bad)) expect(error.message).toContain(name);
+  });
+
+  it('reports a single bad variable alone and ignores unrelated variables', () => {
+    const problems = problemsOf({ PORT: 'http', PATH: '/usr/bin', HOME: '/root' });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^PORT/);
+  });
+
+  it('rejects a non-redis URL', () => {
+    expect(problemsOf({ REDIS_URL: 'http://localhost:6379' })).toHaveLength(1);
+  });
+});
