@@ -47,6 +47,8 @@ const EnvSchema = z.object({
   BOOK_STALE_MS: int(100, 3_600_000, 5_000),
   MAX_DEPTH: int(1, 1_000, 100),
   SUBSCRIBER_QUEUE_MAX: int(10, 1_000_000, 1_000),
+  DRAIN_READY_GRACE_MS: int(0, 120_000, 0),
+  DRAIN_TIMEOUT_MS: int(0, 300_000, 10_000),
 });
 
 export interface Config {
@@ -64,6 +66,7 @@ export interface Config {
     staleAfterMs: number;
     subscriberQueueMax: number;
   };
+  drain: { readyGraceMs: number; timeoutMs: number };
 }
 
 export class ConfigError extends Error {
@@ -105,5 +108,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       staleAfterMs: e.BOOK_STALE_MS,
       subscriberQueueMax: e.SUBSCRIBER_QUEUE_MAX,
     },
+    drain: { readyGraceMs: e.DRAIN_READY_GRACE_MS, timeoutMs: e.DRAIN_TIMEOUT_MS },
   });
 }

@@ -5,12 +5,13 @@ import type { Feed } from './marketdata/feed.ts';
 import { Ingester } from './marketdata/ingester.ts';
 import { MarketSimulator } from './marketdata/simulator.ts';
 import type { BookEvent } from './marketdata/types.ts';
+import { Metrics } from './observability/metrics.ts';
 import { BookHub } from './pubsub/book-hub.ts';
 import { ChannelSubscriber } from './pubsub/channel-subscriber.ts';
 import { BookStore } from './redis/book-store.ts';
 import { createRedis } from './redis/connection.ts';
 import { type LocalRedisServer, redisAnswers, startLocalRedis } from './redis/local-server.ts';
-import { type App, createApp } from './server/app.ts';
+import { type App, createApp, type ReadinessCheck } from './server/app.ts';
 import type { SharedExecutionStats } from './server/plugins/use-shared-execution.ts';
 
 export interface RuntimeOptions {
@@ -24,6 +25,8 @@ export interface RuntimeOptions {
   defaultRedisPort?: number;
   onWritten?: (event: BookEvent) => void;
   executionStats?: SharedExecutionStats;
+  /** The process's metrics. @default a new registry */
+  metrics?: Metrics;
 }
 
 export interface Runtime {
@@ -61,6 +64,14 @@ function createFeeds(config: Config): Feed[] {
   });
 }
 
+/** In a process that ingests too, `/ready` fails while no book was written for `staleAfterMs`. */
+function freshnessCheck(ingester: Ingester, staleAfterMs: number): ReadinessCheck {
+  return () => {
+    const idle = Date.now() - ingester.stats.lastWriteTs;
+    return idle > staleAfterMs ? `feeds stale: no book written for ${idle} ms` : null;
+  };
+}
+
 /**
  * Builds the roles a command asks for from config: the ingest pipeline, the GraphQL server, or
  * both in one process. `stop()` undoes everything in reverse order: server first, Redis last.
@@ -75,6 +86,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     clients.push(c);
     return c;
   };
+  const metrics = options.metrics ?? new Metrics();
   let ingester: Ingester | undefined;
   let app: App | undefined;
   let hub: BookHub | undefined;
@@ -93,9 +105,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     if (options.ingest) {
       const writer = client('writer');
       ingester = new Ingester({
-        store: new BookStore(writer, config.region),
+        store: new BookStore(writer, config.region, metrics),
         feeds: createFeeds(config),
         log,
+        metrics,
         onWritten: options.onWritten,
       });
       await ingester.start();
@@ -103,18 +116,32 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     if (options.serve) {
       const commands = client('command');
       const subscriber = client('subscriber');
-      const store = new BookStore(commands, config.region);
-      hub = new BookHub({ store, channels: new ChannelSubscriber(subscriber, commands), subscriber, log });
+      const store = new BookStore(commands, config.region, metrics);
+      const books = new BookHub({
+        store,
+        channels: new ChannelSubscriber(subscriber, commands),
+        subscriber,
+        log,
+        metrics,
+        onReset: (reason) => metrics.bookResets.inc({ reason }),
+      });
+      hub = books;
+      metrics.countStaleBooksWith(() => books.staleCount(Date.now(), config.limits.staleAfterMs));
+      const feedsFresh = ingester && freshnessCheck(ingester, config.limits.staleAfterMs);
       app = createApp({
         log,
+        metrics,
         graphiql: config.http.graphiql,
         executionStats: options.executionStats,
+        readiness: feedsFresh ? [feedsFresh] : [],
+        drain: config.drain,
         deps: {
           region: config.region,
           store,
           hub,
           limits: config.limits,
           now: Date.now,
+          metrics,
           redisReady: () => commands.status === 'ready',
         },
       });

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Metrics } from '../observability/metrics.ts';
 import { encodeBookEvent, encodeTrade } from '../pubsub/codec.ts';
 import type { BookStore } from '../redis/book-store.ts';
 import type { Feed, FeedSink } from './feed.ts';
@@ -10,6 +11,7 @@ export interface IngesterOptions {
   store: BookStore;
   feeds: readonly Feed[];
   log: Logger;
+  metrics?: Metrics;
   /** Called with every event after Redis accepted it: record, metrics, reference logs in tests. */
   onWritten?: (event: BookEvent) => void;
 }
@@ -19,6 +21,8 @@ export interface IngestStats {
   trades: number;
   rejected: number;
   writeErrors: number;
+  /** When Redis last accepted a book event (ms); the start time before the first. */
+  lastWriteTs: number;
 }
 
 /**
@@ -30,7 +34,13 @@ export interface IngestStats {
 export class Ingester implements FeedSink {
   private readonly sequencer: Sequencer;
   private readonly pending = new Set<Promise<unknown>>();
-  readonly stats: IngestStats = { written: 0, trades: 0, rejected: 0, writeErrors: 0 };
+  readonly stats: IngestStats = {
+    written: 0,
+    trades: 0,
+    rejected: 0,
+    writeErrors: 0,
+    lastWriteTs: Date.now(),
+  };
 
   constructor(private readonly options: IngesterOptions) {
     this.sequencer = new Sequencer(options.store.region);
@@ -70,10 +80,13 @@ export class Ingester implements FeedSink {
       this.options.store.writeBookEvent(event, encodeBookEvent(event)).then(
         () => {
           this.stats.written += 1;
+          this.stats.lastWriteTs = Date.now();
+          this.options.metrics?.ingestUpdates.inc({ exchange: event.exchange });
           this.options.onWritten?.(event);
         },
         (error: unknown) => {
           this.stats.writeErrors += 1;
+          this.options.metrics?.ingestWriteErrors.inc({ exchange: event.exchange });
           // Writes issued after the failed one fail too; only the first reopens the chain.
           if (this.sequencer.epochOf(event.exchange, event.symbol) !== event.epoch) return;
           this.sequencer.invalidate(event.exchange, event.symbol);
@@ -93,6 +106,7 @@ export class Ingester implements FeedSink {
       normalised = normaliseTrade(trade);
     } catch (error) {
       this.stats.rejected += 1;
+      this.options.metrics?.ingestRejected.inc({ exchange: trade.exchange });
       this.options.log.warn({ err: error }, 'trade rejected');
       return;
     }
@@ -103,6 +117,7 @@ export class Ingester implements FeedSink {
         },
         (error: unknown) => {
           this.stats.writeErrors += 1;
+          this.options.metrics?.ingestWriteErrors.inc({ exchange: normalised.exchange });
           this.options.log.error({ err: error }, 'trade write failed');
         },
       ),

@@ -47,6 +47,15 @@ export class BookHub {
     return this.entries.size;
   }
 
+  /** Watched books that are resynchronising or whose last event is older than `staleAfterMs`. */
+  staleCount(now: number, staleAfterMs: number): number {
+    let stale = 0;
+    for (const { replica } of this.entries.values()) {
+      if (!replica.live || now - replica.receiveTs > staleAfterMs) stale += 1;
+    }
+    return stale;
+  }
+
   /** A live replica of the book if some subscription keeps one warm, else undefined. */
   liveReplica(exchange: string, symbol: string): BookReplica | undefined {
     const replica = this.entries.get(bookId(exchange, symbol))?.replica;

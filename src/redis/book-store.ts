@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { BookEvent, Level, Market, Trade } from '../marketdata/types.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import { bookChannel, bookKeys, exchangesKey, marketsKey, tradeChannel } from './keys.ts';
 import { READ_BOOK, WRITE_BOOK_EVENT, WRITE_TRADE } from './scripts.ts';
 
@@ -51,6 +52,7 @@ export class BookStore {
   constructor(
     readonly redis: RedisClient,
     readonly region: string,
+    private readonly metrics?: Metrics,
   ) {
     if (!('bookgraphWriteBook' in redis)) {
       redis.defineCommand('bookgraphWriteBook', { numberOfKeys: 4, lua: WRITE_BOOK_EVENT });
@@ -80,13 +82,15 @@ export class BookStore {
     for (const [price, size] of event.bids) args.push(price, size);
     args.push(event.asks.length);
     for (const [price, size] of event.asks) args.push(price, size);
-    return this.scripted.bookgraphWriteBook(...args);
+    const call = this.scripted.bookgraphWriteBook(...args);
+    return this.metrics ? this.metrics.timeRedis('write_book', call) : call;
   }
 
   /** Top `depth` levels per side (0 = all) and the meta, read atomically; null if never written. */
   async readBook(exchange: string, symbol: string, depth: number): Promise<StoredBook | null> {
     const k = bookKeys(this.region, exchange, symbol);
-    const [meta, bids, asks] = await this.scripted.bookgraphReadBook(k.bids, k.asks, k.sizes, k.meta, depth);
+    const call = this.scripted.bookgraphReadBook(k.bids, k.asks, k.sizes, k.meta, depth);
+    const [meta, bids, asks] = await (this.metrics ? this.metrics.timeRedis('read_book', call) : call);
     const [epoch, seq, exchangeTs, receiveTs] = meta;
     if (!epoch || !seq) return null;
     return {
@@ -104,7 +108,7 @@ export class BookStore {
 
   writeTrade(trade: Trade, message: string): Promise<number> {
     const k = bookKeys(this.region, trade.exchange, trade.symbol);
-    return this.scripted.bookgraphWriteTrade(
+    const call = this.scripted.bookgraphWriteTrade(
       k.trades,
       k.ticker,
       tradeChannel(this.region, trade.exchange, trade.symbol),
@@ -117,6 +121,7 @@ export class BookStore {
       trade.exchangeTs,
       trade.receiveTs,
     );
+    return this.metrics ? this.metrics.timeRedis('write_trade', call) : call;
   }
 
   async readLastTrade(exchange: string, symbol: string): Promise<LastTrade | null> {

@@ -1,3 +1,4 @@
+import type { Metrics } from '../observability/metrics.ts';
 import type { BookHub } from '../pubsub/book-hub.ts';
 import type { BookStore } from '../redis/book-store.ts';
 
@@ -20,6 +21,7 @@ export interface ResolverDeps {
   hub: BookHub;
   limits: ApiLimits;
   now: () => number;
+  metrics?: Metrics;
   /** Whether the Redis command connection is up; data read while it is not is stale. */
   redisReady: () => boolean;
 }

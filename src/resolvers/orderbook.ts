@@ -1,6 +1,7 @@
 import type { Repeater } from '@repeaterjs/repeater';
 import { z } from 'zod';
 import type { Level } from '../marketdata/types.ts';
+import type { ViewLease } from '../pubsub/book-hub.ts';
 import { bookUpdateStream, throttledBookStream } from '../pubsub/book-streams.ts';
 import type { BookUpdate } from '../pubsub/depth-view.ts';
 import type { ResolverDeps } from './deps.ts';
@@ -96,11 +97,34 @@ async function subscriptionArgs(deps: ResolverDeps, args: BookArgs & { throttleM
   return parsed;
 }
 
+/** Counts the subscription in `bookgraph_subscriptions_active` until its lease is released. */
+function tracked(deps: ResolverDeps, field: string, lease: ViewLease): ViewLease {
+  const metrics = deps.metrics;
+  if (!metrics) return lease;
+  metrics.subscriptionsActive.inc({ field });
+  let released = false;
+  return {
+    view: lease.view,
+    release() {
+      if (!released) {
+        released = true;
+        metrics.subscriptionsActive.dec({ field });
+      }
+      lease.release();
+    },
+  };
+}
+
 /** SNAPSHOT, then DELTAs of the top-`depth` window; RESET + SNAPSHOT on any discontinuity. */
 export async function orderBookUpdates(deps: ResolverDeps, args: BookArgs): Promise<Repeater<BookUpdate>> {
   const { exchange, symbol, depth } = await subscriptionArgs(deps, args);
-  const lease = await deps.hub.acquire(exchange, symbol, depth);
-  return bookUpdateStream(lease, { queueMax: deps.limits.subscriberQueueMax });
+  const lease = tracked(deps, 'orderBookUpdates', await deps.hub.acquire(exchange, symbol, depth));
+  const metrics = deps.metrics;
+  return bookUpdateStream(lease, {
+    queueMax: deps.limits.subscriberQueueMax,
+    onConflate: metrics && (() => metrics.conflations.inc()),
+    onSent: metrics && ((update) => metrics.messagesSent.inc({ type: update.type })),
+  });
 }
 
 /** The whole top-`depth` book, conflated to at most one message per `throttleMs`. */
@@ -109,8 +133,13 @@ export async function throttledOrderBook(
   args: BookArgs & { throttleMs: number },
 ): Promise<Repeater<BookUpdate>> {
   const { exchange, symbol, depth, throttleMs } = await subscriptionArgs(deps, args);
-  const lease = await deps.hub.acquire(exchange, symbol, depth);
-  return throttledBookStream(lease, throttleMs ?? deps.limits.minThrottleMs);
+  const lease = tracked(deps, 'orderBook', await deps.hub.acquire(exchange, symbol, depth));
+  const metrics = deps.metrics;
+  return throttledBookStream(
+    lease,
+    throttleMs ?? deps.limits.minThrottleMs,
+    metrics && (() => metrics.messagesSent.inc({ type: 'BOOK' })),
+  );
 }
 
 /** A view message as the OrderBook type: the throttled stream sends whole books. */

@@ -5,11 +5,22 @@ import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import type { Logger } from '../log.ts';
+import { Metrics } from '../observability/metrics.ts';
 import type { ResolverDeps } from '../resolvers/deps.ts';
 import type { Context } from '../schema/builder.ts';
 import { schema } from '../schema/index.ts';
 import { usePlugins } from './plugins/index.ts';
 import type { SharedExecutionStats } from './plugins/use-shared-execution.ts';
+
+/** Returns why the process is not ready, or null when it is. */
+export type ReadinessCheck = () => string | null;
+
+export interface DrainOptions {
+  /** How long `/ready` answers 503 before the listener closes, so load balancers stop routing here. @default 0 */
+  readyGraceMs?: number;
+  /** The longest wait for in-flight HTTP requests before connections are cut. @default 10000 */
+  timeoutMs?: number;
+}
 
 export interface AppOptions {
   deps: ResolverDeps;
@@ -18,14 +29,24 @@ export interface AppOptions {
   graphiql?: boolean;
   /** Counts subscription executions and shared results (metrics, tests). */
   executionStats?: SharedExecutionStats;
+  /** The process's metrics, served at `/metrics`. @default a new registry */
+  metrics?: Metrics;
+  /** More reasons to be unready than the built-in ones (Redis down, draining). */
+  readiness?: readonly ReadinessCheck[];
+  drain?: DrainOptions;
 }
 
 export interface App {
   yoga: YogaServerInstance<Record<string, never>, Context>;
   server: Server;
+  metrics: Metrics;
   /** Listens on host:port (port 0 picks a free one); resolves with the bound port. */
   start(port: number, host?: string): Promise<number>;
-  /** Closes WebSockets (1001), HTTP connections and the server. Redis stays the caller's. */
+  /**
+   * Graceful drain, then close: `/ready` turns 503, the listener closes, in-flight HTTP requests
+   * finish (bounded by `drain.timeoutMs`), WebSockets are closed with 1012 (service restart: the
+   * client should reconnect, elsewhere), remaining streams are cut. Redis stays the caller's.
+   */
   stop(): Promise<void>;
 }
 
@@ -37,6 +58,13 @@ interface Enveloped {
 /** The GraphQL server: HTTP, SSE and WebSocket (graphql-ws) on one port and one endpoint. */
 export function createApp(options: AppOptions): App {
   const { deps, log } = options;
+  const metrics = options.metrics ?? new Metrics();
+  let draining = false;
+  const readiness: ReadinessCheck[] = [
+    () => (draining ? 'draining' : null),
+    () => (deps.redisReady() ? null : 'redis not connected'),
+    ...(options.readiness ?? []),
+  ];
   const yoga = createYoga<Record<string, never>, Context>({
     schema,
     context: () => ({ deps }),
@@ -49,7 +77,7 @@ export function createApp(options: AppOptions): App {
       warn: (...args) => log.warn(args.length === 1 ? args[0] : args),
       error: (...args) => log.error(args.length === 1 ? args[0] : args),
     },
-    plugins: usePlugins({ deps, log, executionStats: options.executionStats }),
+    plugins: usePlugins({ deps, log, metrics, readiness, executionStats: options.executionStats }),
   });
 
   const server = createServer(yoga);
@@ -58,12 +86,30 @@ export function createApp(options: AppOptions): App {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
+  // Requests a drain waits for: everything but event streams, which never end by themselves.
+  let inflight = 0;
+  let inflightDone: (() => void) | undefined;
+  server.on('request', (req, res) => {
+    if (req.headers.accept?.includes('text/event-stream')) return;
+    inflight += 1;
+    res.once('close', () => {
+      inflight -= 1;
+      if (inflight === 0) inflightDone?.();
+    });
+  });
 
   const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: 64 * 1024 });
   const wsServer = useServer(
     {
       execute: (args) => (args.rootValue as Enveloped).execute(args) as never,
       subscribe: (args) => (args.rootValue as Enveloped).subscribe(args) as never,
+      onConnect: () => {
+        metrics.wsConnections.inc();
+        return true;
+      },
+      onDisconnect: () => {
+        metrics.wsConnections.dec();
+      },
       onSubscribe: async (ctx, _id, params) => {
         const {
           schema: s,
@@ -96,6 +142,7 @@ export function createApp(options: AppOptions): App {
   return {
     yoga,
     server,
+    metrics,
     start(port, host = '127.0.0.1') {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -107,14 +154,28 @@ export function createApp(options: AppOptions): App {
       });
     },
     async stop() {
-      for (const client of wss.clients) client.close(1001, 'Server shutting down');
-      await wsServer.dispose();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      if (draining) return;
+      draining = true;
+      metrics.draining.set(1);
+      const drain = options.drain ?? {};
+      if (drain.readyGraceMs) await new Promise((r) => setTimeout(r, drain.readyGraceMs));
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      if (inflight > 0) {
+        await Promise.race([
+          new Promise<void>((resolve) => {
+            inflightDone = resolve;
+          }),
+          new Promise((r) => setTimeout(r, drain.timeoutMs ?? 10_000).unref()),
+        ]);
+      }
+      for (const client of wss.clients) client.close(1012, 'Service restart: reconnect');
+      await wsServer.dispose();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
       for (const socket of sockets) socket.destroy();
       await closed;
       await yoga.dispose();
+      metrics.draining.set(0);
     },
   };
 }

@@ -1,16 +1,32 @@
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from '../../log.ts';
+import type { Metrics } from '../../observability/metrics.ts';
 import type { ResolverDeps } from '../../resolvers/deps.ts';
+import type { ReadinessCheck } from '../app.ts';
+import { useMetrics } from './use-metrics.ts';
 import { useReadiness } from './use-readiness.ts';
+import { useRequestId } from './use-request-id.ts';
 import { type SharedExecutionStats, useSharedExecution } from './use-shared-execution.ts';
+import { useVariableErrorCodes } from './use-variable-errors.ts';
 
 export interface PluginDeps {
   deps: ResolverDeps;
   log: Logger;
+  metrics: Metrics;
+  readiness: readonly ReadinessCheck[];
   executionStats?: SharedExecutionStats;
 }
 
-/** Every Yoga plugin, in the order they run. */
-export function usePlugins({ deps, executionStats }: PluginDeps): Plugin[] {
-  return [useReadiness(deps), useSharedExecution(executionStats)];
+/**
+ * Every Yoga plugin, in the order they run: request id first (so everything after can log it),
+ * then readiness and metrics endpoints, then execution.
+ */
+export function usePlugins({ log, metrics, readiness, executionStats }: PluginDeps): Plugin[] {
+  return [
+    useRequestId(log),
+    useReadiness(readiness),
+    ...useMetrics(metrics),
+    useVariableErrorCodes(),
+    useSharedExecution(executionStats),
+  ];
 }

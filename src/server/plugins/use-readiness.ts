@@ -1,10 +1,18 @@
 import { type Plugin, useReadinessCheck } from 'graphql-yoga';
-import type { ResolverDeps } from '../../resolvers/deps.ts';
+import type { ReadinessCheck } from '../app.ts';
 
-/** `/ready`: 200 while Redis answers, 503 otherwise. Liveness is Yoga's own `/health`. */
-export function useReadiness(deps: ResolverDeps): Plugin {
+/**
+ * `/ready`: 200 when every check passes, else 503 with each reason on its own line (Redis not
+ * connected, draining, feeds stale). Liveness is Yoga's own `/health`.
+ */
+export function useReadiness(checks: readonly ReadinessCheck[]): Plugin {
   return useReadinessCheck({
     endpoint: '/ready',
-    check: () => (deps.redisReady() ? true : new Response('redis: not connected', { status: 503 })),
+    check: () => {
+      const reasons = checks.map((check) => check()).filter((reason): reason is string => reason !== null);
+      return reasons.length === 0
+        ? true
+        : new Response(`not ready:\n${reasons.join('\n')}\n`, { status: 503 });
+    },
   });
 }
