@@ -53,17 +53,24 @@ export function encodeBookEvent(event: BookEvent): string {
 
 export type Decoded<T> = { ok: true; value: T } | { ok: false; error: string };
 
-/** Never throws: a corrupt message is reported, and the caller resynchronises. */
-export function decodeBookEvent(raw: string | Buffer): Decoded<BookEvent> {
+function parseWire<T>(schema: z.ZodType<T>, raw: string | Buffer): Decoded<T> {
   let json: unknown;
   try {
     json = JSON.parse(typeof raw === 'string' ? raw : raw.toString('utf8'));
   } catch {
     return { ok: false, error: 'invalid JSON' };
   }
-  const parsed = BookEventWire.safeParse(json);
-  if (!parsed.success) return { ok: false, error: parsed.error.issues[0]?.message ?? 'invalid event' };
-  const w = parsed.data;
+  const parsed = schema.safeParse(json);
+  return parsed.success
+    ? { ok: true, value: parsed.data }
+    : { ok: false, error: parsed.error.issues[0]?.message ?? 'invalid message' };
+}
+
+/** Never throws: a corrupt message is reported, and the caller resynchronises. */
+export function decodeBookEvent(raw: string | Buffer): Decoded<BookEvent> {
+  const parsed = parseWire(BookEventWire, raw);
+  if (!parsed.ok) return parsed;
+  const w = parsed.value;
   return {
     ok: true,
     value: {
@@ -96,15 +103,9 @@ export function encodeTrade(trade: Trade): string {
 }
 
 export function decodeTrade(raw: string | Buffer): Decoded<Trade> {
-  let json: unknown;
-  try {
-    json = JSON.parse(typeof raw === 'string' ? raw : raw.toString('utf8'));
-  } catch {
-    return { ok: false, error: 'invalid JSON' };
-  }
-  const parsed = TradeWire.safeParse(json);
-  if (!parsed.success) return { ok: false, error: parsed.error.issues[0]?.message ?? 'invalid trade' };
-  const w = parsed.data;
+  const parsed = parseWire(TradeWire, raw);
+  if (!parsed.ok) return parsed;
+  const w = parsed.value;
   return {
     ok: true,
     value: {

@@ -4,19 +4,13 @@ import type { Level } from '../marketdata/types.ts';
 import type { ViewLease } from '../pubsub/book-hub.ts';
 import { bookUpdateStream, throttledBookStream } from '../pubsub/book-streams.ts';
 import type { BookUpdate } from '../pubsub/depth-view.ts';
+import type { StoredBook } from '../redis/book-store.ts';
 import type { ResolverDeps } from './deps.ts';
 import { apiError, badInput, ErrorCode } from './errors.ts';
 import { requireMarket } from './markets.ts';
 
 /** A book as the API serves it, from a live replica or read from Redis. */
-export interface OrderBookState {
-  exchange: string;
-  symbol: string;
-  region: string;
-  epoch: string;
-  seq: number;
-  exchangeTs: number;
-  receiveTs: number;
+export interface OrderBookState extends Omit<StoredBook, 'bids' | 'asks'> {
   bids: readonly Level[];
   asks: readonly Level[];
   stale: boolean;

@@ -1,7 +1,7 @@
-import { midpointDecimal, subtractDecimal } from '../marketdata/decimal.ts';
 import type { Level } from '../marketdata/types.ts';
 import type { BookUpdate } from '../pubsub/depth-view.ts';
 import * as resolvers from '../resolvers/orderbook.ts';
+import * as quote from '../resolvers/quote.ts';
 import { builder } from './builder.ts';
 
 export const PriceLevel = builder.objectRef<Level>('PriceLevel').implement({
@@ -45,14 +45,12 @@ export const OrderBook = builder.objectRef<resolvers.OrderBookState>('OrderBook'
     mid: t.field({
       type: 'Decimal',
       nullable: true,
-      resolve: (book) =>
-        book.bids[0] && book.asks[0] ? midpointDecimal(book.bids[0][0], book.asks[0][0]) : null,
+      resolve: (book) => quote.mid(book.bids[0], book.asks[0]),
     }),
     spread: t.field({
       type: 'Decimal',
       nullable: true,
-      resolve: (book) =>
-        book.bids[0] && book.asks[0] ? subtractDecimal(book.asks[0][0], book.bids[0][0]) : null,
+      resolve: (book) => quote.spread(book.bids[0], book.asks[0]),
     }),
   }),
 });

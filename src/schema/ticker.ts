@@ -1,5 +1,5 @@
-import { midpointDecimal, subtractDecimal } from '../marketdata/decimal.ts';
 import type { LastTrade as LastTradeModel } from '../redis/book-store.ts';
+import * as quote from '../resolvers/quote.ts';
 import * as resolvers from '../resolvers/ticker.ts';
 import { builder } from './builder.ts';
 import { PriceLevel } from './orderbook.ts';
@@ -29,12 +29,12 @@ export const Ticker = builder.objectRef<resolvers.TickerState>('Ticker').impleme
     mid: t.field({
       type: 'Decimal',
       nullable: true,
-      resolve: (x) => (x.bestBid && x.bestAsk ? midpointDecimal(x.bestBid[0], x.bestAsk[0]) : null),
+      resolve: (x) => quote.mid(x.bestBid, x.bestAsk),
     }),
     spread: t.field({
       type: 'Decimal',
       nullable: true,
-      resolve: (x) => (x.bestBid && x.bestAsk ? subtractDecimal(x.bestAsk[0], x.bestBid[0]) : null),
+      resolve: (x) => quote.spread(x.bestBid, x.bestAsk),
     }),
     lastTrade: t.field({ type: LastTrade, nullable: true, resolve: (x) => x.lastTrade }),
     seq: t.expose('seq', { type: 'Long', description: 'Book seq the best bid/ask were read at.' }),
