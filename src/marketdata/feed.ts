@@ -1,15 +1,28 @@
 import type { Market, RawBookUpdate, Trade } from './types.ts';
 
+/** What a feed reports about itself, for feed health: connection changes, resyncs, errors. */
+export interface FeedHealthEvent {
+  exchange: string;
+  kind: 'connected' | 'disconnected' | 'resync' | 'error';
+  /** The market concerned, when the event is about one (a resync, say). */
+  symbol?: string;
+  /** A short, human-readable cause (an error message, the reason of a resync). */
+  message?: string;
+  /** ms since the Unix epoch. */
+  at: number;
+}
+
 /** Where a feed delivers what it reads; the ingest pipeline implements it. */
 export interface FeedSink {
   book(update: RawBookUpdate): void;
   trade(trade: Trade): void;
+  health(event: FeedHealthEvent): void;
 }
 
 /** A source of market data for one or more venues: the simulator, ccxt, or a replay. */
 export interface Feed {
   readonly name: string;
-  /** Market metadata, known before `start` resolves. */
+  /** Market metadata, known once `start` resolves (a ccxt feed loads it from the venue). */
   markets(): Market[];
   start(sink: FeedSink): Promise<void>;
   stop(): Promise<void>;

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.ts';
 import { encodeBookEvent, encodeTrade } from '../pubsub/codec.ts';
 import type { BookStore } from '../redis/book-store.ts';
-import type { Feed, FeedSink } from './feed.ts';
+import type { Feed, FeedHealthEvent, FeedSink } from './feed.ts';
 import { normaliseBookUpdate, normaliseTrade } from './normaliser.ts';
 import { Sequencer } from './sequencer.ts';
 import type { BookEvent, RawBookUpdate, Trade } from './types.ts';
@@ -121,6 +121,15 @@ export class Ingester implements FeedSink {
           this.options.log.error({ err: error }, 'trade write failed');
         },
       ),
+    );
+  }
+
+  health(event: FeedHealthEvent): void {
+    // Feed health as data (Query.feeds) builds on these; until then they are logged.
+    const level = event.kind === 'error' || event.kind === 'disconnected' ? 'warn' : 'info';
+    this.options.log[level](
+      { exchange: event.exchange, symbol: event.symbol, kind: event.kind, message: event.message },
+      'feed health',
     );
   }
 
