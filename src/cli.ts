@@ -66,7 +66,7 @@ async function main(argv: string[]): Promise<void> {
       `bookgraph: no REDIS_URL and nothing on 127.0.0.1:6379, so a private redis-server runs on port ${runtime.localRedis.port}; it stops when bookgraph exits.`,
     );
   }
-  if (runtime.port !== undefined) console.log(banner(runtime.port, config.http.host, config.http.graphiql));
+  if (runtime.app && runtime.port !== undefined) console.log(banner(runtime.port, config.http.host, config.http.graphiql));
   log.info(
     {
       command,
@@ -82,7 +82,11 @@ async function main(argv: string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 10_000).unref();
+    // The drain bounds itself; this only catches a shutdown that hangs past it.
+    const force = setTimeout(
+      () => process.exit(1),
+      config.drain.readyGraceMs + config.drain.timeoutMs + 5_000,
+    ).unref();
     runtime.stop().then(
       () => {
         clearTimeout(force);

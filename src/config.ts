@@ -48,7 +48,7 @@ const EnvSchema = z.object({
   MAX_DEPTH: int(1, 1_000, 100),
   SUBSCRIBER_QUEUE_MAX: int(10, 1_000_000, 1_000),
   DRAIN_READY_GRACE_MS: int(0, 120_000, 0),
-  DRAIN_TIMEOUT_MS: int(0, 300_000, 10_000),
+  DRAIN_TIMEOUT_MS: int(0, 300_000, 20_000),
 });
 
 export interface Config {

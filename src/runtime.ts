@@ -12,6 +12,7 @@ import { BookStore } from './redis/book-store.ts';
 import { createRedis } from './redis/connection.ts';
 import { type LocalRedisServer, redisAnswers, startLocalRedis } from './redis/local-server.ts';
 import { type App, createApp, type ReadinessCheck } from './server/app.ts';
+import { createOpsServer, type OpsServer } from './server/ops-server.ts';
 import type { SharedExecutionStats } from './server/plugins/use-shared-execution.ts';
 
 export interface RuntimeOptions {
@@ -35,6 +36,7 @@ export interface Runtime {
   localRedis: LocalRedisServer | undefined;
   app: App | undefined;
   ingester: Ingester | undefined;
+  /** The GraphQL port; in an ingest-only process, the port of /health, /ready and /metrics. */
   port: number | undefined;
   stop(): Promise<void>;
 }
@@ -90,10 +92,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   let ingester: Ingester | undefined;
   let app: App | undefined;
   let hub: BookHub | undefined;
+  let ops: OpsServer | undefined;
   let port: number | undefined;
 
   const stop = async () => {
     await app?.stop();
+    await ops?.stop();
     hub?.close();
     await ingester?.stop();
     await Promise.allSettled(clients.map((c) => c.quit()));
@@ -112,6 +116,14 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         onWritten: options.onWritten,
       });
       await ingester.start();
+      if (!options.serve) {
+        // An ingest-only process still answers probes and scrapes on PORT.
+        ops = createOpsServer(metrics, [
+          () => (writer.status === 'ready' ? null : 'redis not connected'),
+          freshnessCheck(ingester, config.limits.staleAfterMs),
+        ]);
+        port = await ops.start(config.http.port, config.http.host);
+      }
     }
     if (options.serve) {
       const commands = client('command');

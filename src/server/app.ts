@@ -18,7 +18,7 @@ export type ReadinessCheck = () => string | null;
 export interface DrainOptions {
   /** How long `/ready` answers 503 before the listener closes, so load balancers stop routing here. @default 0 */
   readyGraceMs?: number;
-  /** The longest wait for in-flight HTTP requests before connections are cut. @default 10000 */
+  /** The longest wait for in-flight HTTP requests before connections are cut. @default 20000 */
   timeoutMs?: number;
 }
 
@@ -166,7 +166,7 @@ export function createApp(options: AppOptions): App {
           new Promise<void>((resolve) => {
             inflightDone = resolve;
           }),
-          new Promise((r) => setTimeout(r, drain.timeoutMs ?? 10_000).unref()),
+          new Promise((r) => setTimeout(r, drain.timeoutMs ?? 20_000).unref()),
         ]);
       }
       for (const client of wss.clients) client.close(1012, 'Service restart: reconnect');

@@ -9,6 +9,7 @@ import { Ingress } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Namespace, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
 import { isObject, type JsonObject, type Manifest, renderKustomization } from './kustomize.ts';
 import {
   at,
@@ -68,8 +69,9 @@ const REQUIRED_ALERTS = [
   'BookgraphHpaAtMax',
 ];
 
-/** The server drains for at most this long after SIGTERM (src/server/app.ts). */
-const SERVER_DRAIN_SECONDS = 20;
+/** The server drains for at most this long after SIGTERM by default (src/config.ts, src/server/app.ts). */
+const defaults = loadConfig({});
+const SERVER_DRAIN_SECONDS = (defaults.drain.readyGraceMs + defaults.drain.timeoutMs) / 1000;
 
 const validators: Record<string, (m: Manifest) => void> = {
   'v1/Namespace': (m) => new Namespace(m as never).validate(),

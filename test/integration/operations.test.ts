@@ -126,3 +126,34 @@ describe('operations: metrics, request ids, readiness and graceful drain', () =>
     await expect(fetch(`http://127.0.0.1:${port}/ready`)).rejects.toThrow();
   });
 });
+
+describe('an ingest-only process', () => {
+  let redisServer: LocalRedisServer;
+  let runtime: Runtime;
+
+  beforeAll(async () => {
+    redisServer = await startLocalRedis();
+    const config = loadConfig({
+      REDIS_URL: redisServer.url,
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+      SIM_UPDATES_PER_SEC: '20',
+    });
+    runtime = await startRuntime({ config, log, ingest: true, serve: false, launchRedis: false });
+  });
+  afterAll(async () => {
+    await runtime?.stop();
+    await redisServer?.stop();
+  });
+
+  it('answers /health, /ready and /metrics on PORT, and nothing else', async () => {
+    const base = `http://127.0.0.1:${runtime.port}`;
+    expect(runtime.app).toBeUndefined();
+    expect((await fetch(`${base}/health`)).status).toBe(200);
+    expect((await fetch(`${base}/ready`)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 200));
+    const text = await (await fetch(`${base}/metrics`)).text();
+    expect(text).toMatch(/bookgraph_ingest_updates_total\{exchange="sim3"\} [1-9]/);
+    expect((await fetch(`${base}/graphql`)).status).toBe(404);
+  });
+});

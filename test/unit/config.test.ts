@@ -29,7 +29,7 @@ describe('loadConfig', () => {
         staleAfterMs: 5_000,
         subscriberQueueMax: 1_000,
       },
-      drain: { readyGraceMs: 0, timeoutMs: 10_000 },
+      drain: { readyGraceMs: 0, timeoutMs: 20_000 },
     });
     expect(Object.isFrozen(config)).toBe(true);
   });

@@ -1,0 +1,50 @@
+import { createServer, type Server } from 'node:http';
+import type { Metrics } from '../observability/metrics.ts';
+import type { ReadinessCheck } from './app.ts';
+
+export interface OpsServer {
+  server: Server;
+  start(port: number, host: string): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * `/health`, `/ready` and `/metrics` for a process without the GraphQL server (`bookgraph ingest`),
+ * so ingesters are probed and scraped like servers.
+ */
+export function createOpsServer(metrics: Metrics, readiness: readonly ReadinessCheck[]): OpsServer {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/health') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    } else if (path === '/ready') {
+      const reasons = readiness.map((check) => check()).filter((r): r is string => r !== null);
+      if (reasons.length === 0) res.writeHead(200, { 'content-type': 'text/plain' }).end('ready\n');
+      else res.writeHead(503, { 'content-type': 'text/plain' }).end(`not ready:\n${reasons.join('\n')}\n`);
+    } else if (path === '/metrics') {
+      metrics.registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+        () => res.writeHead(500).end(),
+      );
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    }
+  });
+  return {
+    server,
+    start(port, host) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const address = server.address();
+          resolve(typeof address === 'object' && address ? address.port : port);
+        });
+      });
+    },
+    stop() {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
