@@ -3,6 +3,7 @@ import type { Logger } from '../../log.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { ResolverDeps } from '../../resolvers/deps.ts';
 import type { ReadinessCheck } from '../app.ts';
+import { useSingleConnectionSse } from './use-graphql-sse.ts';
 import { useMetrics } from './use-metrics.ts';
 import { useReadiness } from './use-readiness.ts';
 import { useRequestId } from './use-request-id.ts';
@@ -28,5 +29,6 @@ export function usePlugins({ log, metrics, readiness, executionStats }: PluginDe
     ...useMetrics(metrics),
     useVariableErrorCodes(),
     useSharedExecution(executionStats),
+    useSingleConnectionSse(),
   ];
 }

@@ -1,0 +1,53 @@
+import { type ExecutionArgs, type ExecutionResult, getOperationAST } from 'graphql';
+import { createHandler, type RequestContext } from 'graphql-sse/lib/use/fetch';
+import type { Plugin } from 'graphql-yoga';
+
+/** Where single-connection SSE is served, next to the GraphQL endpoint. */
+export const SSE_STREAM_ENDPOINT = '/graphql/stream';
+
+type Handler = (request: Request, context: RequestContext) => Promise<Response>;
+
+/**
+ * GraphQL over SSE in "single connection mode" (graphql-sse's protocol): a client reserves one
+ * stream at `/graphql/stream` (PUT), listens on it (GET) and sends each operation with the stream
+ * token (POST), so many subscriptions share one HTTP connection — what browsers limited to six
+ * connections per host need. "Distinct connections mode" (one `text/event-stream` response per
+ * operation on `/graphql`) is Yoga's own and needs nothing here. Operations run through Yoga's
+ * envelop (the same plugins as every other transport).
+ *
+ * Not `@graphql-yoga/plugin-graphql-sse`: it hands graphql-sse an error result as `{ errors }`
+ * without `data`, which graphql-sse does not recognise as a result, so a validation error or a
+ * subscription refused with MARKET_NOT_FOUND became a bare 400 "Unable to detect operation AST".
+ */
+export function useSingleConnectionSse(): Plugin {
+  let handler: Handler | undefined;
+  return {
+    onYogaInit({ yoga }) {
+      handler = createHandler({
+        async onSubscribe(request, params) {
+          const enveloped = yoga.getEnveloped({ request: request.raw, params });
+          const document = enveloped.parse(params.query);
+          const errors = enveloped.validate(enveloped.schema, document);
+          if (errors.length > 0) return { data: null, errors };
+          const args: ExecutionArgs = {
+            schema: enveloped.schema,
+            document,
+            contextValue: await enveloped.contextFactory(),
+            variableValues: params.variables,
+            operationName: params.operationName,
+          };
+          const operation = getOperationAST(document, params.operationName)?.operation;
+          const result = (await (operation === 'subscription' ? enveloped.subscribe : enveloped.execute)(
+            args,
+          )) as ExecutionResult | AsyncIterable<ExecutionResult>;
+          return Symbol.asyncIterator in result ? result : { data: null, ...result };
+        },
+      });
+    },
+    onRequest({ request, url, endResponse, fetchAPI }) {
+      if (!handler || url.pathname !== SSE_STREAM_ENDPOINT) return;
+      const { Response, ReadableStream, TextEncoder } = fetchAPI;
+      return handler(request, { Response, ReadableStream, TextEncoder }).then(endResponse);
+    },
+  };
+}

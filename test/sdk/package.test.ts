@@ -1,0 +1,129 @@
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
+import { type Stack, startStack } from '../helpers/stack.ts';
+
+/**
+ * "An integrator can install it": the SDK is built with the root's TypeScript, packed with
+ * `npm pack` (its `files`, `exports` and `prepack`), unpacked into a fresh project as
+ * node_modules/@bookgraph/sdk, and that project imports it by name, type-checks against its
+ * declarations and talks to a real server. Its dependencies come from the root's node_modules
+ * (linked in), as a registry install would provide them.
+ */
+const exec = promisify(execFile);
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const sdk = join(root, 'sdk');
+const tsc = join(root, 'node_modules', '.bin', 'tsc');
+const DEPENDENCIES = ['graphql', 'graphql-ws', 'graphql-sse', 'ws', '@graphql-typed-document-node', '@types'];
+
+let redis: TestRedis;
+let stack: Stack;
+let work: string;
+let project: string;
+
+beforeAll(async () => {
+  redis = await startTestRedis();
+  stack = await startStack(redis, { simulator: { venues: ['sim1'], symbols: ['BTC/USDT'] } });
+  work = await mkdtemp(join(tmpdir(), 'bookgraph-sdk-'));
+  project = join(work, 'project');
+  await mkdir(join(project, 'node_modules', '@bookgraph'), { recursive: true });
+  for (const name of DEPENDENCIES) {
+    await symlink(join(root, 'node_modules', name), join(project, 'node_modules', name), 'dir');
+  }
+}, 60_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  await redis?.stop();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+describe('@bookgraph/sdk as a package', () => {
+  it('packs the built dist and nothing of the sources', async () => {
+    const { stdout } = await exec('npm', ['pack', '--json', '--pack-destination', work], { cwd: sdk });
+    const [packed] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
+    const files = packed!.files.map((f) => f.path);
+    expect(files).toContain('dist/index.js');
+    expect(files).toContain('dist/index.d.ts');
+    expect(files).toContain('dist/local-book.js');
+    expect(files).toContain('README.md');
+    expect(files.filter((f) => f.startsWith('src/') || f.endsWith('.test.ts'))).toEqual([]);
+
+    const target = join(project, 'node_modules', '@bookgraph', 'sdk');
+    await mkdir(target);
+    await exec('tar', ['-xzf', join(work, packed!.filename), '-C', target, '--strip-components=1']);
+    expect(await readdir(target)).toEqual(expect.arrayContaining(['dist', 'package.json', 'README.md']));
+  }, 120_000);
+
+  it('type-checks an integrator program against the declarations', async () => {
+    await writeFile(
+      join(project, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          lib: ['ES2023', 'DOM'],
+          types: [],
+          strict: true,
+          noEmit: true,
+        },
+        include: ['*.ts'],
+      }),
+    );
+    await writeFile(
+      join(project, 'package.json'),
+      JSON.stringify({ name: 'integrator', type: 'module', private: true }),
+    );
+    await writeFile(
+      join(project, 'check.ts'),
+      `import { BookgraphError, createBookgraphClient, OrderBookDocument, watchOrderBook } from '@bookgraph/sdk';
+const client = createBookgraphClient({ url: 'http://127.0.0.1:4000/graphql', token: 't', retry: { attempts: 1 } });
+const { orderBook } = await client.query(OrderBookDocument, { exchange: 'sim1', symbol: 'BTC/USDT' });
+const seq: number = orderBook.seq;
+const price: string | undefined = orderBook.bids[0]?.price;
+const watch = watchOrderBook(client, { exchange: 'sim1', symbol: 'BTC/USDT', depth: 5 });
+watch.on('change', (book) => { const s: string = book.epoch; void s; });
+// @ts-expect-error the symbol is required
+await client.query(OrderBookDocument, { exchange: 'sim1' });
+const error = new BookgraphError('x', { code: 'MARKET_NOT_FOUND' });
+export { seq, price, error };
+`,
+    );
+    const result = await exec(tsc, ['-p', project]).catch((e: { stdout: string; stderr: string }) => e);
+    expect(`${result.stdout}${result.stderr}`).toBe('');
+  }, 60_000);
+
+  it('the installed package queries and watches a real server', async () => {
+    await writeFile(
+      join(project, 'run.mjs'),
+      `import { createBookgraphClient, MarketsDocument, watchOrderBook } from '@bookgraph/sdk';
+const [url, transport] = process.argv.slice(2);
+const client = createBookgraphClient({ url, transport });
+const { region, markets } = await client.query(MarketsDocument, { exchange: 'sim1' });
+const watch = watchOrderBook(client, { exchange: 'sim1', symbol: 'BTC/USDT', depth: 3 });
+const book = await watch.ready();
+await watch.close();
+await client.dispose();
+console.log(JSON.stringify({ region, symbols: markets.map((m) => m.symbol), bids: book.bids.length, seq: book.seq }));
+`,
+    );
+    for (const transport of ['ws', 'sse']) {
+      const { stdout } = await exec(process.execPath, ['run.mjs', stack.httpUrl, transport], {
+        cwd: project,
+      });
+      const out = JSON.parse(stdout) as { region: string; symbols: string[]; bids: number; seq: number };
+      expect(out).toMatchObject({ region: 'test', symbols: ['BTC/USDT'], bids: 3 });
+      expect(out.seq).toBeGreaterThan(0);
+    }
+    const manifest = JSON.parse(
+      await readFile(join(project, 'node_modules/@bookgraph/sdk/package.json'), 'utf8'),
+    );
+    expect(manifest.name).toBe('@bookgraph/sdk');
+  }, 60_000);
+});
