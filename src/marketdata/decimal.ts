@@ -37,8 +37,12 @@ export function formatDecimal({ units, scale }: ScaledDecimal): string {
 
 /** Canonical form: no trailing fractional zeros, no leading zeros ("064210.50" -> "64210.5"). */
 export function canonicalDecimal(value: string): string {
+  // Feeds almost always send canonical strings already; skip the BigInt round trip for those.
+  if (CANONICAL_RE.test(value)) return value;
   return formatDecimal(parseDecimal(value));
 }
+
+const CANONICAL_RE = /^(?:-?[1-9]\d*|0|-0(?=\.))(?:\.\d*[1-9])?$/;
 
 function align(a: ScaledDecimal, b: ScaledDecimal): [bigint, bigint, number] {
   const scale = Math.max(a.scale, b.scale);
@@ -69,4 +73,57 @@ export function isZeroDecimal(value: string): boolean {
 export function ticksToDecimal(ticks: number, tickSize: string): string {
   const tick = parseDecimal(tickSize);
   return formatDecimal({ units: BigInt(ticks) * tick.units, scale: tick.scale });
+}
+
+/** Exact product: scales add, nothing is rounded. */
+export function multiplyDecimal(a: string, b: string): string {
+  const x = parseDecimal(a);
+  const y = parseDecimal(b);
+  return formatDecimal({ units: x.units * y.units, scale: x.scale + y.scale });
+}
+
+/** -1, 0 or 1 as `a` is below, equal to or above `b`, compared exactly. */
+export function compareDecimal(a: string, b: string): -1 | 0 | 1 {
+  const [x, y] = align(parseDecimal(a), parseDecimal(b));
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/**
+ * `a / b` rounded half away from zero to `places` decimal places: the one place where a ratio
+ * (a percentage, basis points) has to be cut, and it is cut the same way every time.
+ */
+export function divideDecimal(a: string, b: string, places: number): string {
+  const [x, y] = align(parseDecimal(a), parseDecimal(b));
+  if (y === 0n) throw new RangeError('division by zero');
+  const numerator = x * 10n ** BigInt(places);
+  const negative = numerator < 0n !== y < 0n;
+  const n = numerator < 0n ? -numerator : numerator;
+  const d = y < 0n ? -y : y;
+  let q = n / d;
+  if ((n % d) * 2n >= d) q += 1n;
+  return formatDecimal({ units: negative ? -q : q, scale: places });
+}
+
+/**
+ * The decimal a venue sent, back from the float a library parsed it into (ccxt's books hold
+ * numbers). A double carries 15 significant decimal digits exactly, so printing 15 and dropping
+ * trailing zeros returns the venue's string for any value of up to 15 significant digits, and
+ * turns float artefacts (`0.30000000000000004`) back into the decimal they stand for.
+ */
+export function decimalFromNumber(value: number): string {
+  if (!Number.isFinite(value)) throw new RangeError(`not a finite number: ${value}`);
+  const text = value.toPrecision(15);
+  const exponential = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(text);
+  if (!exponential) return canonicalDecimal(text);
+  const [, sign = '', lead = '', fraction = '', exp = '0'] = exponential;
+  const power = Number(exp) - fraction.length;
+  const digits = BigInt(`${sign}${lead}${fraction}`);
+  return power >= 0
+    ? formatDecimal({ units: digits * 10n ** BigInt(power), scale: 0 })
+    : formatDecimal({ units: digits, scale: -power });
+}
+
+/** Decimal places of a decimal string: 2 for "0.01", 0 for "5". */
+export function decimalPlaces(value: string): number {
+  return parseDecimal(canonicalDecimal(value)).scale;
 }
