@@ -4,16 +4,44 @@ import { createLogger } from './log.ts';
 import { RedisNotInstalledError } from './redis/local-server.ts';
 import { startRuntime } from './runtime.ts';
 
-const USAGE = `Usage: bookgraph <command> [--port N]
+const USAGE = `Usage: bookgraph <command> [--port N] [--exchange ID --symbols A/B,C/D] [--rest-url URL] [--ws-url URL]
 
 Commands:
   start    simulator + ingest + GraphQL server in one process (the default)
   serve    the GraphQL server only
   ingest   the feeds named in FEEDS, into Redis
+  record   the feeds' normalised events to an NDJSON file (bookgraph record --help)
+  replay   a recording through the ingester into Redis (bookgraph replay --help)
+  clients  API clients and keys: create, list, revoke (bookgraph clients --help)
   help     this text
 
-Configuration comes from the environment: REDIS_URL, REGION, HOST, PORT, FEEDS, SIM_SEED,
-SIM_UPDATES_PER_SEC, LOG_LEVEL, GRAPHIQL, BOOK_STALE_MS, MAX_DEPTH (see README.md).`;
+Options:
+  --port N             the port (PORT)
+  --exchange ID        ingest a real venue through ccxt: FEEDS=ccxt:ID (e.g. binance, okx)
+  --symbols LIST       comma-separated unified symbols to follow (SYMBOLS)
+  --rest-url URL       base URL replacing the venue's REST host (EXCHANGE_REST_URL)
+  --ws-url URL         base URL replacing the venue's WebSocket host (EXCHANGE_WS_URL)
+
+Configuration comes from the environment: REDIS_URL, REGION, HOST, PORT, FEEDS, SYMBOLS,
+EXCHANGE_REST_URL, EXCHANGE_WS_URL, SIM_SEED, SIM_UPDATES_PER_SEC, LOG_LEVEL, GRAPHIQL,
+BOOK_STALE_MS, MAX_DEPTH (see README.md). Options override the variables they name.`;
+
+/** Command-line options as the environment variables they stand for. */
+function optionsAsEnv(values: {
+  port?: string;
+  exchange?: string;
+  symbols?: string;
+  'rest-url'?: string;
+  'ws-url'?: string;
+}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  if (values.port) env.PORT = values.port;
+  if (values.exchange) env.FEEDS = `ccxt:${values.exchange}`;
+  if (values.symbols) env.SYMBOLS = values.symbols;
+  if (values['rest-url']) env.EXCHANGE_REST_URL = values['rest-url'];
+  if (values['ws-url']) env.EXCHANGE_WS_URL = values['ws-url'];
+  return env;
+}
 
 function banner(port: number, host: string, graphiql: boolean): string {
   const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
@@ -36,10 +64,20 @@ function banner(port: number, host: string, graphiql: boolean): string {
 }
 
 async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'record') return (await import('./cli/record.ts')).record(argv.slice(1));
+  if (argv[0] === 'replay') return (await import('./cli/replay.ts')).replay(argv.slice(1));
+  if (argv[0] === 'clients') return (await import('./cli/clients.ts')).clients(argv.slice(1));
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { port: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      port: { type: 'string' },
+      exchange: { type: 'string' },
+      symbols: { type: 'string' },
+      'rest-url': { type: 'string' },
+      'ws-url': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   const command = positionals[0] ?? 'start';
   if (values.help || command === 'help') {
@@ -51,7 +89,7 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const env = values.port ? { ...process.env, PORT: values.port } : process.env;
+  const env = { ...process.env, ...optionsAsEnv(values) };
   const config = loadConfig(env);
   const log = createLogger(config.log.level);
   const runtime = await startRuntime({
@@ -66,7 +104,8 @@ async function main(argv: string[]): Promise<void> {
       `bookgraph: no REDIS_URL and nothing on 127.0.0.1:6379, so a private redis-server runs on port ${runtime.localRedis.port}; it stops when bookgraph exits.`,
     );
   }
-  if (runtime.app && runtime.port !== undefined) console.log(banner(runtime.port, config.http.host, config.http.graphiql));
+  if (runtime.app && runtime.port !== undefined)
+    console.log(banner(runtime.port, config.http.host, config.http.graphiql));
   log.info(
     {
       command,

@@ -7,7 +7,43 @@ import { z } from 'zod';
 const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
 const int = (min: number, max: number, fallback: number) =>
   z.preprocess(emptyAsUndefined, z.coerce.number().int().min(min).max(max).default(fallback));
-const FEED_RE = /^sim$/;
+/** `sim`, or `ccxt:<exchange id>` for a real venue through ccxt (e.g. `ccxt:binance`). */
+const FEED_RE = /^(sim|ccxt:[a-z0-9]+)$/;
+const SYMBOL_RE = /^[A-Z0-9]+\/[A-Z0-9]+(?::[A-Z0-9]+)?$/;
+
+/** A comma list, trimmed, without empty items. */
+const list = (v: string) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+/**
+ * A venue base URL: one URL for every ccxt feed, or `<exchange id>=<url>` pairs separated by
+ * commas. Parsed to a map whose `*` key is the default.
+ */
+const urlOverrides = (schemes: readonly string[]) =>
+  z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        const out: Record<string, string> = {};
+        for (const item of v ? list(v) : []) {
+          const pair = /^([a-z0-9]+)=(.+)$/.exec(item);
+          const [key, url] = pair ? [pair[1]!, pair[2]!] : ['*', item];
+          let ok = false;
+          try {
+            ok = schemes.includes(new URL(url).protocol);
+          } catch {}
+          if (!ok)
+            ctx.addIssue({ code: 'custom', message: `"${item}" is not a ${schemes.join(' or ')} URL` });
+          out[key] = url;
+        }
+        return out;
+      }),
+  );
 
 const EnvSchema = z.object({
   NODE_ENV: z.preprocess(
@@ -35,8 +71,18 @@ const EnvSchema = z.object({
           .map((s) => s.trim())
           .filter(Boolean),
       )
-      .pipe(z.array(z.string().regex(FEED_RE, 'known feeds: sim')).min(1)),
+      .pipe(z.array(z.string().regex(FEED_RE, 'known feeds: sim, ccxt:<exchange id>')).min(1)),
   ),
+  SYMBOLS: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .default('BTC/USDT,ETH/USDT')
+      .transform(list)
+      .pipe(z.array(z.string().regex(SYMBOL_RE, 'unified symbols, BASE/QUOTE')).min(1)),
+  ),
+  EXCHANGE_REST_URL: urlOverrides(['http:', 'https:']),
+  EXCHANGE_WS_URL: urlOverrides(['ws:', 'wss:']),
   SIM_SEED: int(0, 2 ** 31 - 1, 42),
   SIM_UPDATES_PER_SEC: int(1, 100_000, 10),
   LOG_LEVEL: z.preprocess(
@@ -45,6 +91,38 @@ const EnvSchema = z.object({
   ),
   GRAPHIQL: z.preprocess(emptyAsUndefined, z.enum(['1', '0', 'true', 'false']).optional()),
   BOOK_STALE_MS: int(100, 3_600_000, 5_000),
+  BOOK_STALE_MS_OVERRIDES: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        const out: Record<string, number> = {};
+        for (const item of v
+          ? v
+              .split(',')
+              .map((i) => i.trim())
+              .filter(Boolean)
+          : []) {
+          const pair = /^([a-z0-9_-]+(?::[A-Z0-9]+\/[A-Z0-9]+(?::[A-Z0-9]+)?)?)=(\d+)$/.exec(item);
+          const ms = pair ? Number(pair[2]) : Number.NaN;
+          if (!pair || ms < 100 || ms > 3_600_000) {
+            ctx.addIssue({
+              code: 'custom',
+              message: `"${item}" is not <exchange>[:<BASE/QUOTE>]=<100..3600000 ms>`,
+            });
+          } else out[pair[1]!] = ms;
+        }
+        return out;
+      }),
+  ),
+  FEED_STATUS_INTERVAL_MS: int(100, 60_000, 1_000),
+  FEED_STATUS_TTL_MS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number().int().min(200).max(600_000).optional(),
+  ),
+  ALLOW_ANONYMOUS_MARKETDATA: z.preprocess(emptyAsUndefined, z.enum(['1', '0', 'true', 'false']).optional()),
+  SESSION_TTL_MS: int(60_000, 30 * 86_400_000, 86_400_000),
   MAX_DEPTH: int(1, 1_000, 100),
   SUBSCRIBER_QUEUE_MAX: int(10, 1_000_000, 1_000),
   DRAIN_READY_GRACE_MS: int(0, 120_000, 0),
@@ -58,6 +136,12 @@ export interface Config {
   http: { host: string; port: number; graphiql: boolean };
   feeds: readonly string[];
   simulator: { seed: number; updatesPerSecond: number };
+  /** The `ccxt:<exchange>` feeds: symbols to follow and base URL overrides (`*` = every exchange). */
+  ccxt: {
+    symbols: readonly string[];
+    restUrls: Readonly<Record<string, string>>;
+    wsUrls: Readonly<Record<string, string>>;
+  };
   log: { level: string };
   limits: {
     maxDepth: number;
@@ -65,8 +149,16 @@ export interface Config {
     maxThrottleMs: number;
     staleAfterMs: number;
     subscriberQueueMax: number;
+    /** Per-book or per-exchange staleness thresholds (`BOOK_STALE_MS_OVERRIDES`). */
+    staleOverrides: Readonly<Record<string, number>>;
   };
+  /** How often ingesters write feed health, and how long it lives unrenewed. */
+  feedStatus: { intervalMs: number; ttlMs: number };
   drain: { readyGraceMs: number; timeoutMs: number };
+  /** Market data without a key: undefined = the command's default (on in `start`, off in `serve`). */
+  auth: { allowAnonymousMarketData: boolean | undefined };
+  /** Idle time after which a trading session and its orders expire. */
+  trading: { sessionTtlMs: number };
 }
 
 export class ConfigError extends Error {
@@ -100,6 +192,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     http: { host: e.HOST, port: e.PORT, graphiql },
     feeds: e.FEEDS,
     simulator: { seed: e.SIM_SEED, updatesPerSecond: e.SIM_UPDATES_PER_SEC },
+    ccxt: { symbols: e.SYMBOLS, restUrls: e.EXCHANGE_REST_URL, wsUrls: e.EXCHANGE_WS_URL },
     log: { level: e.LOG_LEVEL },
     limits: {
       maxDepth: e.MAX_DEPTH,
@@ -107,7 +200,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxThrottleMs: 60_000,
       staleAfterMs: e.BOOK_STALE_MS,
       subscriberQueueMax: e.SUBSCRIBER_QUEUE_MAX,
+      staleOverrides: e.BOOK_STALE_MS_OVERRIDES,
+    },
+    feedStatus: {
+      intervalMs: e.FEED_STATUS_INTERVAL_MS,
+      ttlMs: e.FEED_STATUS_TTL_MS ?? e.FEED_STATUS_INTERVAL_MS * 5,
     },
     drain: { readyGraceMs: e.DRAIN_READY_GRACE_MS, timeoutMs: e.DRAIN_TIMEOUT_MS },
+    auth: {
+      allowAnonymousMarketData:
+        e.ALLOW_ANONYMOUS_MARKETDATA === undefined
+          ? undefined
+          : e.ALLOW_ANONYMOUS_MARKETDATA === '1' || e.ALLOW_ANONYMOUS_MARKETDATA === 'true',
+    },
+    trading: { sessionTtlMs: e.SESSION_TTL_MS },
   });
 }

@@ -14,6 +14,7 @@ import { type LocalRedisServer, redisAnswers, startLocalRedis } from './redis/lo
 import { type App, createApp, type ReadinessCheck } from './server/app.ts';
 import { createOpsServer, type OpsServer } from './server/ops-server.ts';
 import type { SharedExecutionStats } from './server/plugins/use-shared-execution.ts';
+import { createTrading } from './trading/trading.ts';
 
 export interface RuntimeOptions {
   config: Config;
@@ -28,6 +29,8 @@ export interface RuntimeOptions {
   executionStats?: SharedExecutionStats;
   /** The process's metrics. @default a new registry */
   metrics?: Metrics;
+  /** Feeds to ingest instead of those `FEEDS` names (`bookgraph replay`). */
+  feeds?: Feed[];
 }
 
 export interface Runtime {
@@ -54,16 +57,34 @@ async function resolveRedis(options: RuntimeOptions): Promise<{ url: string; loc
   return { url: local.url, local };
 }
 
-function createFeeds(config: Config): Feed[] {
-  return config.feeds.map((name) => {
+export async function createFeeds(config: Config, log: Logger): Promise<Feed[]> {
+  const feeds: Feed[] = [];
+  for (const name of config.feeds) {
     if (name === 'sim') {
-      return new MarketSimulator({
-        seed: config.simulator.seed,
-        updatesPerSecond: config.simulator.updatesPerSecond,
-      });
+      feeds.push(
+        new MarketSimulator({
+          seed: config.simulator.seed,
+          updatesPerSecond: config.simulator.updatesPerSecond,
+        }),
+      );
+      continue;
     }
-    throw new Error(`unknown feed "${name}"`);
-  });
+    const exchange = /^ccxt:([a-z0-9]+)$/.exec(name)?.[1];
+    if (!exchange) throw new Error(`unknown feed "${name}"`);
+    // ccxt is large: only a process that ingests a real venue loads it.
+    const { CcxtFeed } = await import('./marketdata/ccxt-feed.ts');
+    const { restUrls, wsUrls, symbols } = config.ccxt;
+    feeds.push(
+      new CcxtFeed({
+        exchange,
+        symbols,
+        restUrl: restUrls[exchange] ?? restUrls['*'],
+        wsUrl: wsUrls[exchange] ?? wsUrls['*'],
+        log: log.child({ feed: name }),
+      }),
+    );
+  }
+  return feeds;
 }
 
 /** In a process that ingests too, `/ready` fails while no book was written for `staleAfterMs`. */
@@ -110,10 +131,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       const writer = client('writer');
       ingester = new Ingester({
         store: new BookStore(writer, config.region, metrics),
-        feeds: createFeeds(config),
+        feeds: options.feeds ?? (await createFeeds(config, log)),
         log,
         metrics,
         onWritten: options.onWritten,
+        feedStatus: config.feedStatus,
       });
       await ingester.start();
       if (!options.serve) {
@@ -147,6 +169,14 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         executionStats: options.executionStats,
         readiness: feedsFresh ? [feedsFresh] : [],
         drain: config.drain,
+        // Anonymous market data: on in `start` (ingest + serve), off by default in `serve`.
+        auth: { anonymousMarketData: config.auth.allowAnonymousMarketData ?? options.ingest },
+        trading: createTrading({
+          books: store,
+          hub: books,
+          log,
+          limits: { sessionTtlMs: config.trading.sessionTtlMs },
+        }),
         deps: {
           region: config.region,
           store,

@@ -8,7 +8,12 @@ export const ERROR_CODES = [
   'BAD_USER_INPUT',
   'BOOK_UNAVAILABLE',
   'EXCHANGE_NOT_FOUND',
+  'FORBIDDEN',
   'MARKET_NOT_FOUND',
+  'ORDER_NOT_FOUND',
+  'SESSION_NOT_FOUND',
+  'SUBSCRIBER_TOO_SLOW',
+  'UNAUTHENTICATED',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

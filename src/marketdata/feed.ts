@@ -22,8 +22,13 @@ export interface FeedSink {
 /** A source of market data for one or more venues: the simulator, ccxt, or a replay. */
 export interface Feed {
   readonly name: string;
-  /** Market metadata, known once `start` resolves (a ccxt feed loads it from the venue). */
+  /** Market metadata, known once `prepare` (or `start`) resolves. */
   markets(): Market[];
+  /**
+   * Loads what `markets()` returns when it comes from the venue (a ccxt feed's `loadMarkets`).
+   * The ingester calls it before it writes the markets and before `start`.
+   */
+  prepare?(): Promise<void>;
   start(sink: FeedSink): Promise<void>;
   stop(): Promise<void>;
   /** The feed's current full book, to reopen a book's chain after a failed write. */

@@ -1,11 +1,14 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.ts';
 import { encodeBookEvent, encodeTrade } from '../pubsub/codec.ts';
+import { encodeCandles, encodeFeedStatuses } from '../pubsub/market-codec.ts';
 import type { BookStore } from '../redis/book-store.ts';
+import { type Candle, CandleBuilder, type CandleInterval } from './candles.ts';
 import type { Feed, FeedHealthEvent, FeedSink } from './feed.ts';
+import { FeedHealthTracker } from './feed-health.ts';
 import { normaliseBookUpdate, normaliseTrade } from './normaliser.ts';
 import { Sequencer } from './sequencer.ts';
-import type { BookEvent, RawBookUpdate, Trade } from './types.ts';
+import { type BookEvent, bookId, type RawBookUpdate, type Trade } from './types.ts';
 
 export interface IngesterOptions {
   store: BookStore;
@@ -14,6 +17,12 @@ export interface IngesterOptions {
   metrics?: Metrics;
   /** Called with every event after Redis accepted it: record, metrics, reference logs in tests. */
   onWritten?: (event: BookEvent) => void;
+  /** Called with every trade after Redis accepted it, with the candles it touched. */
+  onTradeWritten?: (trade: Trade, candles: readonly Candle[]) => void;
+  /** Candles kept per interval. @default CANDLE_RETENTION */
+  candleRetention?: Partial<Record<CandleInterval, number>>;
+  /** How often feed statuses are written to Redis, and how long they live unrenewed. @default 1000, 5000 */
+  feedStatus?: { intervalMs?: number; ttlMs?: number };
 }
 
 export interface IngestStats {
@@ -34,6 +43,14 @@ export interface IngestStats {
 export class Ingester implements FeedSink {
   private readonly sequencer: Sequencer;
   private readonly pending = new Set<Promise<unknown>>();
+  private readonly candles = new CandleBuilder();
+  /** Trades of markets whose candles are being loaded, in arrival order. */
+  private readonly candleLoads = new Map<string, Trade[]>();
+  /** Feed name per exchange, for updates that reach `book`/`trade` directly. */
+  private readonly feedOf = new Map<string, string>();
+  readonly feedHealth: FeedHealthTracker;
+  private statusTimer: NodeJS.Timeout | undefined;
+  private statusFlushQueued = false;
   readonly stats: IngestStats = {
     written: 0,
     trades: 0,
@@ -44,9 +61,12 @@ export class Ingester implements FeedSink {
 
   constructor(private readonly options: IngesterOptions) {
     this.sequencer = new Sequencer(options.store.region);
+    this.feedHealth = new FeedHealthTracker(options.store.region);
   }
 
   async start(): Promise<void> {
+    // A feed that learns its markets from the venue (ccxt) loads them before they are written.
+    for (const feed of this.options.feeds) await feed.prepare?.();
     for (const feed of this.options.feeds) {
       const byExchange = new Map<string, ReturnType<Feed['markets']>>();
       for (const market of feed.markets()) {
@@ -54,22 +74,52 @@ export class Ingester implements FeedSink {
         list.push(market);
         byExchange.set(market.exchange, list);
       }
-      for (const [exchange, markets] of byExchange) await this.options.store.writeMarkets(exchange, markets);
+      for (const [exchange, markets] of byExchange) {
+        this.feedOf.set(exchange, feed.name);
+        this.feedHealth.register(exchange, feed.name);
+        await this.options.store.writeMarkets(exchange, markets);
+        // Continue the candles in progress rather than start them again.
+        await Promise.all(markets.map((m) => this.loadCandles(m.exchange, m.symbol)));
+      }
     }
-    for (const feed of this.options.feeds) await feed.start(this);
+    const intervalMs = this.options.feedStatus?.intervalMs ?? 1_000;
+    this.statusTimer = setInterval(() => void this.flushStatus(), intervalMs);
+    this.statusTimer.unref();
+    for (const feed of this.options.feeds) await feed.start(this.sinkFor(feed));
+    await this.flushStatus();
   }
 
   book(update: RawBookUpdate): void {
+    this.onBook(update, this.feedName(update.exchange));
+  }
+
+  private sinkFor(feed: Feed): FeedSink {
+    return {
+      book: (update) => this.onBook(update, feed.name),
+      trade: (trade) => this.onTrade(trade, feed.name),
+      health: (event) => this.onHealth(event, feed.name),
+    };
+  }
+
+  private feedName(exchange: string): string {
+    return this.feedOf.get(exchange) ?? 'unknown';
+  }
+
+  private onBook(update: RawBookUpdate, feed: string): void {
+    this.feedOf.set(update.exchange, feed);
+    this.feedHealth.message(update.exchange, feed);
     let event: BookEvent;
     try {
       const normalised = normaliseBookUpdate(update);
       if (normalised.kind === 'delta' && !this.sequencer.has(normalised.exchange, normalised.symbol)) {
+        this.feedHealth.gap(normalised.exchange, feed);
         this.requestSnapshot(normalised.exchange, normalised.symbol);
         return;
       }
       event = this.sequencer.next(normalised);
     } catch (error) {
       this.stats.rejected += 1;
+      this.feedHealth.rejected(update.exchange, feed);
       this.options.log.warn(
         { err: error, exchange: update.exchange, symbol: update.symbol },
         'book update rejected',
@@ -90,6 +140,7 @@ export class Ingester implements FeedSink {
           // Writes issued after the failed one fail too; only the first reopens the chain.
           if (this.sequencer.epochOf(event.exchange, event.symbol) !== event.epoch) return;
           this.sequencer.invalidate(event.exchange, event.symbol);
+          this.feedHealth.gap(event.exchange, feed);
           this.options.log.error(
             { err: error, exchange: event.exchange, symbol: event.symbol, seq: event.seq },
             'book write failed; resynchronising',
@@ -101,31 +152,87 @@ export class Ingester implements FeedSink {
   }
 
   trade(trade: Trade): void {
+    this.onTrade(trade, this.feedName(trade.exchange));
+  }
+
+  private onTrade(trade: Trade, feed: string): void {
+    this.feedOf.set(trade.exchange, feed);
+    this.feedHealth.message(trade.exchange, feed);
     let normalised: Trade;
     try {
       normalised = normaliseTrade(trade);
     } catch (error) {
       this.stats.rejected += 1;
+      this.feedHealth.rejected(trade.exchange, feed);
       this.options.metrics?.ingestRejected.inc({ exchange: trade.exchange });
       this.options.log.warn({ err: error }, 'trade rejected');
       return;
     }
+    const queued = this.candleLoads.get(bookId(normalised.exchange, normalised.symbol));
+    if (queued) queued.push(normalised);
+    else if (!this.candles.isLoaded(normalised.exchange, normalised.symbol)) {
+      void this.loadCandles(normalised.exchange, normalised.symbol, [normalised]);
+    } else this.writeTrade(normalised);
+  }
+
+  /** One round trip: the trade, the last trade, the candles it touched, both publishes. */
+  private writeTrade(trade: Trade): void {
+    const touched = this.candles.apply(trade);
+    const candles =
+      touched.length > 0
+        ? {
+            candles: touched,
+            message: encodeCandles(trade.exchange, trade.symbol, touched),
+            retention: this.options.candleRetention,
+          }
+        : undefined;
     this.track(
-      this.options.store.writeTrade(normalised, encodeTrade(normalised)).then(
+      this.options.store.writeTrade(trade, encodeTrade(trade), candles).then(
         () => {
           this.stats.trades += 1;
+          this.options.onTradeWritten?.(trade, touched);
         },
         (error: unknown) => {
           this.stats.writeErrors += 1;
-          this.options.metrics?.ingestWriteErrors.inc({ exchange: normalised.exchange });
+          // Redis may not hold this trade's candles: read them again before the next trade.
+          this.candles.forget(trade.exchange, trade.symbol);
+          this.options.metrics?.ingestWriteErrors.inc({ exchange: trade.exchange });
           this.options.log.error({ err: error }, 'trade write failed');
         },
       ),
     );
   }
 
+  /**
+   * Reads a market's newest candles before its first trade is written; trades arriving meanwhile
+   * wait in order. Happens once per market per process (at start for the markets feeds list).
+   */
+  private loadCandles(exchange: string, symbol: string, first: Trade[] = []): Promise<void> {
+    const id = bookId(exchange, symbol);
+    this.candleLoads.set(id, first);
+    const load = this.options.store
+      .readLatestCandles(exchange, symbol)
+      .catch((error: unknown) => {
+        this.options.log.warn({ err: error, exchange, symbol }, 'candle read failed; starting new candles');
+        return [];
+      })
+      .then((latest) => {
+        this.candles.load(exchange, symbol, latest);
+        const queue = this.candleLoads.get(id) ?? [];
+        this.candleLoads.delete(id);
+        for (const trade of queue) this.writeTrade(trade);
+      });
+    this.track(load);
+    return load;
+  }
+
   health(event: FeedHealthEvent): void {
-    // Feed health as data (Query.feeds) builds on these; until then they are logged.
+    this.onHealth(event, this.feedName(event.exchange));
+  }
+
+  private onHealth(event: FeedHealthEvent, feed: string): void {
+    this.feedHealth.health(event, feed);
+    this.queueStatusFlush();
     const level = event.kind === 'error' || event.kind === 'disconnected' ? 'warn' : 'info';
     this.options.log[level](
       { exchange: event.exchange, symbol: event.symbol, kind: event.kind, message: event.message },
@@ -133,10 +240,40 @@ export class Ingester implements FeedSink {
     );
   }
 
-  /** Stops every feed, then waits for writes already issued. */
+  /** Stops every feed, then waits for writes already issued; the last status says disconnected. */
   async stop(): Promise<void> {
+    const running = this.statusTimer !== undefined;
+    if (this.statusTimer) clearInterval(this.statusTimer);
+    this.statusTimer = undefined;
     for (const feed of this.options.feeds) await feed.stop();
     await this.drain();
+    if (!running) return;
+    this.feedHealth.stopped();
+    await this.flushStatus();
+  }
+
+  /** A connection change is announced at once rather than at the next interval. */
+  private queueStatusFlush(): void {
+    if (this.statusFlushQueued || !this.statusTimer) return;
+    this.statusFlushQueued = true;
+    setImmediate(() => {
+      this.statusFlushQueued = false;
+      void this.flushStatus();
+    });
+  }
+
+  /** One small hash per exchange, renewed with a TTL, and the change published. */
+  private async flushStatus(): Promise<void> {
+    const intervalMs = this.options.feedStatus?.intervalMs ?? 1_000;
+    const ttlMs = this.options.feedStatus?.ttlMs ?? intervalMs * 5;
+    const writes = [...this.feedHealth.snapshot(ttlMs)].map(([exchange, statuses]) =>
+      this.options.store
+        .writeFeedStatus(exchange, statuses, ttlMs, encodeFeedStatuses(statuses))
+        .catch((error: unknown) =>
+          this.options.log.warn({ err: error, exchange }, 'feed status write failed'),
+        ),
+    );
+    await Promise.all(writes);
   }
 
   async drain(): Promise<void> {

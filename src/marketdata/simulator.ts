@@ -1,4 +1,4 @@
-import { ticksToDecimal } from './decimal.ts';
+import { decimalPlaces, ticksToDecimal } from './decimal.ts';
 import type { Feed, FeedSink } from './feed.ts';
 import { createPrng, normal } from './prng.ts';
 import type { Level, Market, RawBookUpdate, Trade } from './types.ts';
@@ -73,6 +73,11 @@ const SIM_ASSETS: readonly SimAsset[] = [
   },
 ];
 
+/** Trading rules every simulated market shares: orders of 5 to 5,000,000 USDT, up to 10^8 lots. */
+const SIM_MIN_NOTIONAL = '5';
+const SIM_MAX_NOTIONAL = '5000000';
+const SIM_MAX_ORDER_LOTS = 100_000_000;
+
 export const SIM_SYMBOLS: readonly string[] = SIM_ASSETS.map((a) => `${a.base}/USDT`);
 
 export interface SimulatorOptions {
@@ -144,6 +149,11 @@ export class MarketSimulator implements Feed {
           tickSize: asset.tickSize,
           lotSize: asset.lotSize,
           minAmount: asset.minAmount,
+          maxAmount: ticksToDecimal(SIM_MAX_ORDER_LOTS, asset.lotSize),
+          minNotional: SIM_MIN_NOTIONAL,
+          maxNotional: SIM_MAX_NOTIONAL,
+          pricePrecision: decimalPlaces(asset.tickSize),
+          amountPrecision: decimalPlaces(asset.lotSize),
           active: true,
         };
         const book: SimBook = {

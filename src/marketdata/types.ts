@@ -14,6 +14,11 @@ export interface RawBookUpdate {
   exchangeTs: number;
   /** Local receive time, ms since the Unix epoch. */
   receiveTs: number;
+  /**
+   * The venue's own sequence number of the book after this update (Binance `u`/`lastUpdateId`,
+   * OKX `seqId`), when the venue has one: for tracing an event back to the venue's stream.
+   */
+  venueSeq?: number;
 }
 
 /**
@@ -47,6 +52,14 @@ export interface Market {
   /** Smallest amount increment. */
   lotSize: string;
   minAmount: string;
+  /** Largest amount of one order, when the venue sets one. */
+  maxAmount?: string;
+  /** Smallest and largest order value (price × amount) in the quote currency, when set. */
+  minNotional?: string;
+  maxNotional?: string;
+  /** Decimal places of prices and amounts; derived from tickSize and lotSize when absent. */
+  pricePrecision?: number;
+  amountPrecision?: number;
   active: boolean;
 }
 

@@ -9,6 +9,15 @@ export interface UpdateStreamOptions {
   onConflate?: () => void;
   /** Called with each message the subscriber took. */
   onSent?: (update: BookUpdate) => void;
+  /**
+   * Send a stale notice when the book has had no event for `staleAfterMs`, and a fresh one when it
+   * resumes without changing the window: a DELTA with no levels and `seq == prevSeq` (see
+   * docs/BOOK_EVENTS.md). Off unless both are set.
+   */
+  staleNotices?: boolean;
+  staleAfterMs?: number;
+  /** @default Date.now */
+  now?: () => number;
 }
 
 /**
@@ -24,20 +33,34 @@ export function bookUpdateStream(lease: ViewLease, options: UpdateStreamOptions 
     started = true;
     let queue: BookUpdate[] = [];
     let wake: (() => void) | undefined;
+    /** The last SNAPSHOT/DELTA queued since the last RESET: what the client's book is at. */
+    let held: BookUpdate | undefined;
     const enqueue = (update: BookUpdate) => {
       if (queue.length >= queueMax) {
         options.onConflate?.();
         const snapshot = view.snapshot();
         queue = [{ ...update, type: 'RESET', bids: [], asks: [], prevSeq: null, reason: 'conflated' }];
-        if (snapshot) queue.push(snapshot);
+        held = undefined;
+        if (snapshot) {
+          queue.push(snapshot);
+          held = snapshot;
+        }
       } else {
         queue.push(update);
+        held = update.type === 'RESET' ? undefined : update;
       }
       wake?.();
     };
     const unsubscribe = view.subscribe(enqueue);
     const initial = view.snapshot();
-    if (initial) queue.push(initial);
+    if (initial) {
+      queue.push(initial);
+      held = initial;
+    }
+    const stopNotices =
+      options.staleNotices && options.staleAfterMs !== undefined
+        ? staleNotices(view, options.staleAfterMs, options.now ?? Date.now, () => held, enqueue)
+        : () => {};
     let stopped = false;
     void stop.then(() => {
       stopped = true;
@@ -57,11 +80,70 @@ export function bookUpdateStream(lease: ViewLease, options: UpdateStreamOptions 
         wake = undefined;
       }
     } finally {
+      stopNotices();
       unsubscribe();
       lease.release();
     }
   });
   return releaseIfNeverStarted(stream, lease, () => started);
+}
+
+/**
+ * Watches a view's replica for silence: past `staleAfterMs` without an event, queues a DELTA with
+ * no levels at the held seq (so `stale` resolves true); when events resume and the view did not
+ * send anything at the new seq, queues another (so `stale` resolves false). Returns the stopper.
+ */
+function staleNotices(
+  view: DepthView,
+  staleAfterMs: number,
+  now: () => number,
+  held: () => BookUpdate | undefined,
+  enqueue: (update: BookUpdate) => void,
+): () => void {
+  const replica = view.replica;
+  let timer: NodeJS.Timeout | undefined;
+  let notified = false;
+  const notice = (last: BookUpdate): BookUpdate => ({
+    ...last,
+    type: 'DELTA',
+    prevSeq: last.seq,
+    bids: [],
+    asks: [],
+    exchangeTs: replica.exchangeTs,
+    receiveTs: replica.receiveTs,
+    reason: null,
+  });
+  const arm = () => {
+    if (timer) clearTimeout(timer);
+    const due = replica.receiveTs + staleAfterMs - now() + 1;
+    timer = setTimeout(check, Math.max(1, due));
+  };
+  const check = () => {
+    timer = undefined;
+    const last = held();
+    if (!replica.live || !last) return;
+    if (now() - replica.receiveTs <= staleAfterMs) {
+      arm();
+      return;
+    }
+    if (!notified) {
+      notified = true;
+      enqueue(notice(last));
+    }
+  };
+  const unsubscribe = replica.subscribe((event) => {
+    if (event.type === 'reset') return;
+    // The view heard this event first: if it sent nothing at this seq, say the book is fresh again.
+    const last = held();
+    if (notified && last && last.seq !== replica.seq) enqueue(notice(last));
+    notified = false;
+    arm();
+  });
+  arm();
+  return () => {
+    if (timer) clearTimeout(timer);
+    unsubscribe();
+  };
 }
 
 /**
@@ -73,12 +155,16 @@ export function throttledBookStream(
   lease: ViewLease,
   throttleMs: number,
   onSent?: (update: BookUpdate) => void,
+  /** Re-send the book once when it has had no event for this long (it then resolves `stale: true`). */
+  staleAfterMs?: number,
+  now: () => number = Date.now,
 ): Repeater<BookUpdate> {
   const { view } = lease;
   let started = false;
   const stream = new Repeater<BookUpdate>(async (push, stop) => {
     started = true;
     let timer: NodeJS.Timeout | undefined;
+    let staleTimer: NodeJS.Timeout | undefined;
     let dirty = false;
     const emit = () => {
       const snapshot = view.current();
@@ -90,6 +176,37 @@ export function throttledBookStream(
         timer = undefined;
         if (dirty) emit();
       }, throttleMs);
+      armStale();
+    };
+    // A silent book is sent once more when it turns stale, so a watcher sees `stale: true`.
+    let staleSentFor: string | undefined;
+    const armStale = () => {
+      if (staleTimer) clearTimeout(staleTimer);
+      staleTimer = undefined;
+      const armed = view.current();
+      if (!armed || staleAfterMs === undefined) return;
+      const id = `${armed.epoch}/${armed.seq}`;
+      if (id === staleSentFor) return;
+      const due = armed.receiveTs + staleAfterMs - now() + 1;
+      staleTimer = setTimeout(
+        () => {
+          staleTimer = undefined;
+          const latest = view.current();
+          if (!latest) return;
+          if (`${latest.epoch}/${latest.seq}` !== id || now() - latest.receiveTs <= staleAfterMs) {
+            armStale();
+            return;
+          }
+          staleSentFor = id;
+          if (timer) {
+            dirty = true;
+            return;
+          }
+          void push(latest);
+          onSent?.(latest);
+        },
+        Math.max(1, due),
+      );
     };
     const unsubscribe = view.subscribe((update) => {
       if (update.type === 'RESET') return;
@@ -99,6 +216,7 @@ export function throttledBookStream(
     emit();
     await stop;
     if (timer) clearTimeout(timer);
+    if (staleTimer) clearTimeout(staleTimer);
     unsubscribe();
     lease.release();
   }, new SlidingBuffer(1));

@@ -21,6 +21,8 @@ const BookEventWire = z.object({
   rt: z.number(),
   b: z.array(level),
   a: z.array(level),
+  /** The venue's sequence number (optional: not every venue has one). */
+  vs: z.number().int().optional(),
 });
 
 const TradeWire = z.object({
@@ -48,6 +50,7 @@ export function encodeBookEvent(event: BookEvent): string {
     rt: event.receiveTs,
     b: event.bids,
     a: event.asks,
+    ...(event.venueSeq === undefined ? {} : { vs: event.venueSeq }),
   });
 }
 
@@ -84,6 +87,7 @@ export function decodeBookEvent(raw: string | Buffer): Decoded<BookEvent> {
       receiveTs: w.rt,
       bids: w.b,
       asks: w.a,
+      ...(w.vs === undefined ? {} : { venueSeq: w.vs }),
     },
   };
 }

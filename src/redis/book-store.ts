@@ -1,8 +1,33 @@
 import type { Cluster, Redis } from 'ioredis';
+import {
+  CANDLE_INTERVALS,
+  CANDLE_RETENTION,
+  type Candle,
+  type CandleInterval,
+  decodeCandleValue,
+  encodeCandleValue,
+} from '../marketdata/candles.ts';
+import type { FeedStatus } from '../marketdata/feed-health.ts';
 import type { BookEvent, Level, Market, Trade } from '../marketdata/types.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { bookChannel, bookKeys, exchangesKey, marketsKey, tradeChannel } from './keys.ts';
-import { READ_BOOK, WRITE_BOOK_EVENT, WRITE_TRADE } from './scripts.ts';
+import {
+  bookChannel,
+  bookKeys,
+  candleChannel,
+  candleKey,
+  exchangesKey,
+  feedStatusChannel,
+  feedStatusKey,
+  marketsKey,
+  tradeChannel,
+} from './keys.ts';
+import {
+  READ_BOOK,
+  READ_LATEST_CANDLES,
+  WRITE_BOOK_EVENT,
+  WRITE_FEED_STATUS,
+  WRITE_TRADE,
+} from './scripts.ts';
 
 type RedisClient = Redis | Cluster;
 type ScriptArg = string | number;
@@ -11,6 +36,8 @@ interface ScriptedClient {
   bookgraphWriteBook(...args: ScriptArg[]): Promise<number>;
   bookgraphReadBook(...args: ScriptArg[]): Promise<[Array<string | null>, string[], string[]]>;
   bookgraphWriteTrade(...args: ScriptArg[]): Promise<number>;
+  bookgraphReadLatestCandles(...args: ScriptArg[]): Promise<string[]>;
+  bookgraphWriteFeedStatus(...args: ScriptArg[]): Promise<number>;
 }
 
 /** A book as stored in Redis: the top levels plus the (epoch, seq) they are at. */
@@ -37,6 +64,21 @@ export interface LastTrade {
 /** Trades kept per market stream (approximate, `MAXLEN ~`). @default 1000 */
 export const TRADES_MAXLEN = 1000;
 
+/** One trade as read back from the market's stream. */
+export interface StoredTrade extends Trade {
+  /** The stream entry id (Redis time + counter): the order the ingester wrote the trades in. */
+  streamId: string;
+}
+
+/** Candles a trade touched, written in the trade's script call. */
+export interface CandleWrite {
+  candles: readonly Candle[];
+  /** The candle channel message (encodeCandles), published in the same call. */
+  message: string;
+  /** Candles kept per interval. @default CANDLE_RETENTION */
+  retention?: Partial<Record<CandleInterval, number>>;
+}
+
 function pairs(flat: readonly string[]): Level[] {
   const out: Level[] = [];
   for (let i = 0; i < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
@@ -57,7 +99,17 @@ export class BookStore {
     if (!('bookgraphWriteBook' in redis)) {
       redis.defineCommand('bookgraphWriteBook', { numberOfKeys: 4, lua: WRITE_BOOK_EVENT });
       redis.defineCommand('bookgraphReadBook', { numberOfKeys: 4, lua: READ_BOOK });
-      redis.defineCommand('bookgraphWriteTrade', { numberOfKeys: 2, lua: WRITE_TRADE });
+    }
+    if (!('bookgraphReadLatestCandles' in redis)) {
+      redis.defineCommand('bookgraphWriteTrade', {
+        numberOfKeys: 2 + CANDLE_INTERVALS.length,
+        lua: WRITE_TRADE,
+      });
+      redis.defineCommand('bookgraphReadLatestCandles', {
+        numberOfKeys: CANDLE_INTERVALS.length,
+        lua: READ_LATEST_CANDLES,
+      });
+      redis.defineCommand('bookgraphWriteFeedStatus', { numberOfKeys: 1, lua: WRITE_FEED_STATUS });
     }
     this.scripted = redis as unknown as ScriptedClient;
   }
@@ -106,11 +158,13 @@ export class BookStore {
     };
   }
 
-  writeTrade(trade: Trade, message: string): Promise<number> {
+  /** Appends the trade, sets the last trade, writes the candles it touched and publishes both: one call. */
+  writeTrade(trade: Trade, message: string, candles?: CandleWrite): Promise<number> {
     const k = bookKeys(this.region, trade.exchange, trade.symbol);
-    const call = this.scripted.bookgraphWriteTrade(
+    const args: ScriptArg[] = [
       k.trades,
       k.ticker,
+      ...CANDLE_INTERVALS.map((i) => candleKey(this.region, trade.exchange, trade.symbol, i)),
       tradeChannel(this.region, trade.exchange, trade.symbol),
       message,
       TRADES_MAXLEN,
@@ -120,8 +174,99 @@ export class BookStore {
       trade.side,
       trade.exchangeTs,
       trade.receiveTs,
-    );
+      candleChannel(this.region, trade.exchange, trade.symbol),
+      candles && candles.candles.length > 0 ? candles.message : '',
+    ];
+    for (const interval of CANDLE_INTERVALS) {
+      const candle = candles?.candles.find((c) => c.interval === interval);
+      const keep = candles?.retention?.[interval] ?? CANDLE_RETENTION[interval];
+      if (candle) args.push(String(candle.start), encodeCandleValue(candle), keep);
+      else args.push('', '', keep);
+    }
+    const call = this.scripted.bookgraphWriteTrade(...args);
     return this.metrics ? this.metrics.timeRedis('write_trade', call) : call;
+  }
+
+  /** The newest `limit` trades of the market's stream, newest first. */
+  async readTrades(exchange: string, symbol: string, limit: number): Promise<StoredTrade[]> {
+    const entries = await this.redis.xrevrange(
+      bookKeys(this.region, exchange, symbol).trades,
+      '+',
+      '-',
+      'COUNT',
+      limit,
+    );
+    return entries.map(([streamId, flat]) => {
+      const f = new Map<string, string>();
+      for (let i = 0; i < flat.length; i += 2) f.set(flat[i]!, flat[i + 1]!);
+      return {
+        streamId,
+        exchange,
+        symbol,
+        id: f.get('id') ?? '',
+        price: f.get('price') ?? '0',
+        amount: f.get('amount') ?? '0',
+        side: f.get('side') === 'sell' ? 'sell' : 'buy',
+        exchangeTs: Number(f.get('exchangeTs')),
+        receiveTs: Number(f.get('receiveTs')),
+      };
+    });
+  }
+
+  /** Stored candles of one interval with `from <= start <= to`, oldest first. */
+  async readCandles(
+    exchange: string,
+    symbol: string,
+    interval: CandleInterval,
+    from: number,
+    to: number,
+  ): Promise<Candle[]> {
+    const all = await this.redis.hgetall(candleKey(this.region, exchange, symbol, interval));
+    const out: Candle[] = [];
+    for (const [field, value] of Object.entries(all)) {
+      const start = Number(field);
+      if (start >= from && start <= to) out.push(decodeCandleValue(interval, start, value));
+    }
+    return out.sort((a, b) => a.start - b.start);
+  }
+
+  /** The newest stored candle of each interval (those that exist), to continue them after a restart. */
+  async readLatestCandles(exchange: string, symbol: string): Promise<Candle[]> {
+    const flat = await this.scripted.bookgraphReadLatestCandles(
+      ...CANDLE_INTERVALS.map((i) => candleKey(this.region, exchange, symbol, i)),
+    );
+    const out: Candle[] = [];
+    CANDLE_INTERVALS.forEach((interval, i) => {
+      const field = flat[i * 2];
+      const value = flat[i * 2 + 1];
+      if (field && value) out.push(decodeCandleValue(interval, Number(field), value));
+    });
+    return out;
+  }
+
+  /**
+   * Writes the exchange's feed statuses (field = feed name), renews the hash's expiry and, when
+   * `message` is not empty, publishes it on the region's feed channel: one call.
+   */
+  writeFeedStatus(
+    exchange: string,
+    statuses: readonly FeedStatus[],
+    ttlMs: number,
+    message: string,
+  ): Promise<number> {
+    const args: ScriptArg[] = [
+      feedStatusKey(this.region, exchange),
+      ttlMs,
+      feedStatusChannel(this.region),
+      message,
+    ];
+    for (const status of statuses) args.push(status.feed, JSON.stringify(status));
+    return this.scripted.bookgraphWriteFeedStatus(...args);
+  }
+
+  /** Feed name -> raw status JSON of one exchange; empty once the statuses expired. */
+  readFeedStatus(exchange: string): Promise<Record<string, string>> {
+    return this.redis.hgetall(feedStatusKey(this.region, exchange));
   }
 
   async readLastTrade(exchange: string, symbol: string): Promise<LastTrade | null> {

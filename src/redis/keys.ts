@@ -59,3 +59,85 @@ export function marketsKey(region: string, exchange: string): string {
 export function exchangesKey(region: string): string {
   return `${KEY_PREFIX}:${region}:exchanges`;
 }
+
+/** HASH of one market's candles at one interval: field = bucket start (ms) -> candle, capped. */
+export function candleKey(region: string, exchange: string, symbol: string, interval: string): string {
+  return `${KEY_PREFIX}:${region}:candles:${tag(exchange, symbol)}:${interval}`;
+}
+
+/** Pub/sub channel carrying the market's candles touched by each trade (every interval). */
+export function candleChannel(region: string, exchange: string, symbol: string): string {
+  return `${KEY_PREFIX}:${region}:candles:${tag(exchange, symbol)}`;
+}
+
+/** HASH: feed name -> feed status JSON, for one exchange; expires when its ingester stops writing. */
+export function feedStatusKey(region: string, exchange: string): string {
+  return `${KEY_PREFIX}:${region}:feeds:${exchange}`;
+}
+
+/** Pub/sub channel carrying every feed status change of the region. */
+export function feedStatusChannel(region: string): string {
+  return `${KEY_PREFIX}:${region}:feeds`;
+}
+
+/*
+ * Trading keys. Credentials are global (every region reads them, one admin writes each); the
+ * trading data of one client shares the hash tag `{c:<clientId>}`, so one script can check and
+ * write a session, its orders, fills, events and the client's idempotency index in one slot, and
+ * one client's keys can never be reached from another client's namespace.
+ */
+
+/** HASH: one API client (name, key hash, scopes, createdAt, expiresAt, revokedAt). */
+export function apiClientKey(clientId: string): string {
+  return `${KEY_PREFIX}:client:${clientId}`;
+}
+
+/** SET of every API client id (for `bookgraph clients list`). */
+export function apiClientsKey(): string {
+  return `${KEY_PREFIX}:clients`;
+}
+
+/** Pub/sub channel: a client id, published when its key is revoked (every region listens). */
+export function apiKeyRevokedChannel(): string {
+  return `${KEY_PREFIX}:clients:revoked`;
+}
+
+function clientTag(clientId: string): string {
+  return `{c:${clientId}}`;
+}
+
+export interface SessionKeys {
+  /** HASH: session fields, balances `bal:`/`lock:<asset>`, positions `pos:<exchange>|<symbol>`, `ver`, `seq`. */
+  session: string;
+  /** HASH: order id -> order JSON. */
+  orders: string;
+  /** STREAM of fills, capped by MAXLEN. */
+  fills: string;
+  /** STREAM of order updates (the `orderUpdates` messages with their seq), capped by MAXLEN. */
+  events: string;
+}
+
+export function sessionKeys(clientId: string, sessionId: string): SessionKeys {
+  const base = `${KEY_PREFIX}:trade:${clientTag(clientId)}:session:${sessionId}`;
+  return { session: base, orders: `${base}:orders`, fills: `${base}:fills`, events: `${base}:events` };
+}
+
+/** ZSET (score = opened at, ms) of the client's session ids. */
+export function clientSessionsKey(clientId: string): string {
+  return `${KEY_PREFIX}:trade:${clientTag(clientId)}:sessions`;
+}
+
+/** HASH: clientOrderId -> order id, the client's idempotency index. */
+export function clientOrderIdsKey(clientId: string): string {
+  return `${KEY_PREFIX}:trade:${clientTag(clientId)}:coids`;
+}
+
+/** STREAM: the client's order commands (audit), capped by MAXLEN. */
+export function clientAuditKey(clientId: string): string {
+  return `${KEY_PREFIX}:trade:${clientTag(clientId)}:audit`;
+}
+
+/** Pub/sub channel carrying one session's order updates, published by the session's home region. */
+export function sessionUpdatesChannel(clientId: string, sessionId: string): string {
+  return `${KEY_PREFIX}:trade:${clientTag(clientId)}:session:${sessionId}:updates`;
+}

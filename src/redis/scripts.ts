@@ -85,13 +85,69 @@ return { meta, bids, asks }
 `;
 
 /**
- * Appends a trade to the market's capped stream, records it as the last trade and publishes it.
- * KEYS: trades, ticker. ARGV: channel, message, maxlen, id, price, amount, side, exchangeTs, receiveTs.
+ * Appends a trade to the market's capped stream, records it as the last trade, writes the candles
+ * it touched and publishes the trade and the candles: one round trip per trade.
+ * KEYS: trades, ticker, then one candle HASH per interval (CANDLE_INTERVALS order).
+ * ARGV: channel, message, maxlen, id, price, amount, side, exchangeTs, receiveTs, candle channel,
+ * candle message ('' = none), then per candle key: field ('' = untouched), value, candles to keep.
+ * A candle field that is new opens a bucket; past `keep` fields the oldest are deleted.
  */
 export const WRITE_TRADE = `
 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*',
   'id', ARGV[4], 'price', ARGV[5], 'amount', ARGV[6], 'side', ARGV[7], 'exchangeTs', ARGV[8], 'receiveTs', ARGV[9])
 redis.call('HSET', KEYS[2], 'price', ARGV[5], 'amount', ARGV[6], 'side', ARGV[7], 'exchangeTs', ARGV[8], 'receiveTs', ARGV[9])
 redis.call('PUBLISH', ARGV[1], ARGV[2])
+for i = 3, #KEYS do
+  local base = 11 + (i - 3) * 3
+  local field = ARGV[base + 1]
+  if field ~= nil and field ~= '' then
+    local added = redis.call('HSET', KEYS[i], field, ARGV[base + 2])
+    local keep = tonumber(ARGV[base + 3])
+    if added == 1 then
+      local n = redis.call('HLEN', KEYS[i])
+      if n > keep then
+        local fields = redis.call('HKEYS', KEYS[i])
+        table.sort(fields, function(a, b) return tonumber(a) < tonumber(b) end)
+        for j = 1, n - keep do redis.call('HDEL', KEYS[i], fields[j]) end
+      end
+    end
+  end
+end
+if ARGV[11] ~= nil and ARGV[11] ~= '' then redis.call('PUBLISH', ARGV[10], ARGV[11]) end
+return 1
+`;
+
+/**
+ * The newest candle of each interval of one market (ingester start, to continue them).
+ * KEYS: one candle HASH per interval. Returns {field, value} per key, '' when the key is empty.
+ */
+export const READ_LATEST_CANDLES = `
+local out = {}
+for i = 1, #KEYS do
+  local newest = nil
+  for _, field in ipairs(redis.call('HKEYS', KEYS[i])) do
+    if newest == nil or tonumber(field) > tonumber(newest) then newest = field end
+  end
+  if newest == nil then
+    out[#out + 1] = ''
+    out[#out + 1] = ''
+  else
+    out[#out + 1] = newest
+    out[#out + 1] = redis.call('HGET', KEYS[i], newest)
+  end
+end
+return out
+`;
+
+/**
+ * Writes an exchange's feed statuses, renews their expiry and publishes the change.
+ * KEYS: the exchange's feed status HASH. ARGV: ttl ms, channel, message ('' = none), field/value pairs.
+ */
+export const WRITE_FEED_STATUS = `
+local fields = {}
+for i = 4, #ARGV do fields[#fields + 1] = ARGV[i] end
+if #fields > 0 then redis.call('HSET', KEYS[1], unpack(fields)) end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+if ARGV[3] ~= '' then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
 return 1
 `;

@@ -10,6 +10,11 @@ export interface ApiLimits {
   maxThrottleMs: number;
   /** A book whose last update is older than this is served with `stale: true`. @default 5000 */
   staleAfterMs: number;
+  /**
+   * Per-feed thresholds overriding `staleAfterMs`: key `exchange` or `exchange:BASE/QUOTE` (the
+   * more specific wins), value ms. From `BOOK_STALE_MS_OVERRIDES`. @default {}
+   */
+  staleOverrides?: Readonly<Record<string, number>>;
   /** Per-subscriber queue before conflation. @default 1000 */
   subscriberQueueMax: number;
 }

@@ -10,6 +10,11 @@ export const ErrorCode = {
   ExchangeNotFound: 'EXCHANGE_NOT_FOUND',
   MarketNotFound: 'MARKET_NOT_FOUND',
   BookUnavailable: 'BOOK_UNAVAILABLE',
+  SubscriberTooSlow: 'SUBSCRIBER_TOO_SLOW',
+  Unauthenticated: 'UNAUTHENTICATED',
+  Forbidden: 'FORBIDDEN',
+  SessionNotFound: 'SESSION_NOT_FOUND',
+  OrderNotFound: 'ORDER_NOT_FOUND',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

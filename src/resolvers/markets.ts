@@ -1,3 +1,4 @@
+import { decimalPlaces } from '../marketdata/decimal.ts';
 import type { Market } from '../marketdata/types.ts';
 import type { ResolverDeps } from './deps.ts';
 import { apiError, ErrorCode } from './errors.ts';
@@ -38,4 +39,13 @@ export async function requireMarket(deps: ResolverDeps, exchange: string, symbol
     );
   }
   return market;
+}
+
+/** Decimal places of prices: the venue's, or those of the tick size (markets stored before). */
+export function pricePrecision(market: Market): number {
+  return market.pricePrecision ?? decimalPlaces(market.tickSize);
+}
+
+export function amountPrecision(market: Market): number {
+  return market.amountPrecision ?? decimalPlaces(market.lotSize);
 }

@@ -22,7 +22,7 @@ export interface BookArgs {
   depth: number;
 }
 
-function parseArgs<T>(schema: z.ZodType<T>, args: unknown): T {
+export function parseArgs<T>(schema: z.ZodType<T>, args: unknown): T {
   const parsed = schema.safeParse(args);
   if (!parsed.success) throw badInput(parsed.error);
   return parsed.data;
@@ -36,8 +36,24 @@ function depthSchema(deps: ResolverDeps) {
     .max(deps.limits.maxDepth, `must be at most ${deps.limits.maxDepth}`);
 }
 
-export function isStale(deps: ResolverDeps, receiveTs: number, live = true): boolean {
-  return !live || !deps.redisReady() || deps.now() - receiveTs > deps.limits.staleAfterMs;
+/** The staleness threshold of one book: its own override, its exchange's, or the default. */
+export function staleAfterMs(deps: Pick<ResolverDeps, 'limits'>, exchange?: string, symbol?: string): number {
+  const overrides = deps.limits.staleOverrides;
+  if (overrides && exchange) {
+    const specific = symbol === undefined ? undefined : overrides[`${exchange}:${symbol}`];
+    return specific ?? overrides[exchange] ?? deps.limits.staleAfterMs;
+  }
+  return deps.limits.staleAfterMs;
+}
+
+export function isStale(
+  deps: ResolverDeps,
+  receiveTs: number,
+  live = true,
+  exchange?: string,
+  symbol?: string,
+): boolean {
+  return !live || !deps.redisReady() || deps.now() - receiveTs > staleAfterMs(deps, exchange, symbol);
 }
 
 export async function orderBook(deps: ResolverDeps, args: BookArgs): Promise<OrderBookState> {
@@ -59,7 +75,7 @@ export async function orderBook(deps: ResolverDeps, args: BookArgs): Promise<Ord
       receiveTs: replica.receiveTs,
       bids: top.bids,
       asks: top.asks,
-      stale: isStale(deps, replica.receiveTs),
+      stale: isStale(deps, replica.receiveTs, true, exchange, symbol),
     };
   }
   const stored = await deps.store.readBook(exchange, symbol, depth);
@@ -69,7 +85,7 @@ export async function orderBook(deps: ResolverDeps, args: BookArgs): Promise<Ord
       symbol,
     });
   }
-  return { ...stored, region: deps.region, stale: isStale(deps, stored.receiveTs) };
+  return { ...stored, region: deps.region, stale: isStale(deps, stored.receiveTs, true, exchange, symbol) };
 }
 
 async function subscriptionArgs(deps: ResolverDeps, args: BookArgs & { throttleMs?: number }) {
@@ -110,12 +126,18 @@ function tracked(deps: ResolverDeps, field: string, lease: ViewLease): ViewLease
 }
 
 /** SNAPSHOT, then DELTAs of the top-`depth` window; RESET + SNAPSHOT on any discontinuity. */
-export async function orderBookUpdates(deps: ResolverDeps, args: BookArgs): Promise<Repeater<BookUpdate>> {
+export async function orderBookUpdates(
+  deps: ResolverDeps,
+  args: BookArgs & { staleNotices?: boolean | null },
+): Promise<Repeater<BookUpdate>> {
   const { exchange, symbol, depth } = await subscriptionArgs(deps, args);
   const lease = tracked(deps, 'orderBookUpdates', await deps.hub.acquire(exchange, symbol, depth));
   const metrics = deps.metrics;
   return bookUpdateStream(lease, {
     queueMax: deps.limits.subscriberQueueMax,
+    staleNotices: args.staleNotices ?? false,
+    staleAfterMs: staleAfterMs(deps, exchange, symbol),
+    now: deps.now,
     onConflate: metrics && (() => metrics.conflations.inc()),
     onSent: metrics && ((update) => metrics.messagesSent.inc({ type: update.type })),
   });
@@ -133,6 +155,8 @@ export async function throttledOrderBook(
     lease,
     throttleMs ?? deps.limits.minThrottleMs,
     metrics && (() => metrics.messagesSent.inc({ type: 'BOOK' })),
+    staleAfterMs(deps, exchange, symbol),
+    deps.now,
   );
 }
 
@@ -148,6 +172,6 @@ export function bookFromUpdate(deps: ResolverDeps, update: BookUpdate): OrderBoo
     receiveTs: update.receiveTs,
     bids: update.bids,
     asks: update.asks,
-    stale: isStale(deps, update.receiveTs),
+    stale: isStale(deps, update.receiveTs, true, update.exchange, update.symbol),
   };
 }

@@ -1,3 +1,11 @@
+import { bucketStart, CANDLE_INTERVAL_MS, type Candle } from '../marketdata/candles.ts';
+import {
+  addDecimal,
+  compareDecimal,
+  divideDecimal,
+  multiplyDecimal,
+  subtractDecimal,
+} from '../marketdata/decimal.ts';
 import type { Level } from '../marketdata/types.ts';
 import type { LastTrade } from '../redis/book-store.ts';
 import type { ResolverDeps } from './deps.ts';
@@ -13,15 +21,84 @@ export interface TickerState {
   seq: number;
   receiveTs: number;
   stale: boolean;
+  /** Rolling 24h statistics from the 1m candles, null when nothing traded in the window. */
+  stats24h: TickerStats24h | null;
+}
+
+/** The 1m candles from `from` through `to` (the candle in progress), folded into one. */
+export interface TickerStats24h {
+  /** Start of the first 1m bucket of the window (ms). */
+  from: number;
+  /** Start of the 1m bucket in progress (ms). */
+  to: number;
+  open: string;
+  high: string;
+  low: string;
+  /** The last trade's price in the window. */
+  close: string;
+  volume: string;
+  quoteVolume: string;
+  trades: number;
+  /** close - open. */
+  change: string;
+  /** 100 × change / open, rounded half away from zero to 2 places. */
+  changePercent: string;
+}
+
+const DAY_MS = 86_400_000;
+
+/** The 24h window in 1m buckets ending with the one in progress at `now`: 1440 buckets. */
+export function window24h(now: number): { from: number; to: number } {
+  const to = bucketStart(now, '1m');
+  return { from: to - DAY_MS + CANDLE_INTERVAL_MS['1m'], to };
+}
+
+export function foldStats24h(candles: readonly Candle[], from: number, to: number): TickerStats24h | null {
+  const first = candles[0];
+  const last = candles.at(-1);
+  if (!first || !last) return null;
+  let { high, low, volume, quoteVolume } = first;
+  let trades = first.trades;
+  for (const c of candles.slice(1)) {
+    if (compareDecimal(c.high, high) > 0) high = c.high;
+    if (compareDecimal(c.low, low) < 0) low = c.low;
+    volume = addDecimal(volume, c.volume);
+    quoteVolume = addDecimal(quoteVolume, c.quoteVolume);
+    trades += c.trades;
+  }
+  const change = subtractDecimal(last.close, first.open);
+  return {
+    from,
+    to,
+    open: first.open,
+    high,
+    low,
+    close: last.close,
+    volume,
+    quoteVolume,
+    trades,
+    change,
+    changePercent: divideDecimal(multiplyDecimal(change, '100'), first.open, 2),
+  };
+}
+
+async function stats24h(
+  deps: ResolverDeps,
+  exchange: string,
+  symbol: string,
+): Promise<TickerStats24h | null> {
+  const { from, to } = window24h(deps.now());
+  return foldStats24h(await deps.store.readCandles(exchange, symbol, '1m', from, to), from, to);
 }
 
 export async function ticker(
   deps: ResolverDeps,
   args: { exchange: string; symbol: string },
 ): Promise<TickerState> {
-  const [book, lastTrade] = await Promise.all([
+  const [book, lastTrade, day] = await Promise.all([
     orderBook(deps, { ...args, depth: 1 }),
     deps.store.readLastTrade(args.exchange, args.symbol),
+    stats24h(deps, args.exchange, args.symbol),
   ]);
   return {
     exchange: book.exchange,
@@ -32,6 +109,7 @@ export async function ticker(
     seq: book.seq,
     receiveTs: book.receiveTs,
     stale: book.stale,
+    stats24h: day,
   };
 }
 

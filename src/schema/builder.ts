@@ -1,10 +1,16 @@
 import SchemaBuilder from '@pothos/core';
 import { GraphQLError, Kind } from 'graphql';
+import type { AuthState } from '../auth/access.ts';
 import { isDecimalString } from '../marketdata/decimal.ts';
 import type { ResolverDeps } from '../resolvers/deps.ts';
+import type { Trading } from '../trading/trading.ts';
 
 export interface Context {
   deps: ResolverDeps;
+  /** Who is calling (API key over HTTP/SSE header or graphql-ws connectionParams). */
+  auth: AuthState;
+  /** Sessions, orders and their updates. */
+  trading: Trading;
 }
 
 export const builder = new SchemaBuilder<{
@@ -53,4 +59,5 @@ builder.scalarType('Long', {
 });
 
 builder.queryType({});
+builder.mutationType({});
 builder.subscriptionType({});

@@ -13,5 +13,20 @@ builder.enumType('ErrorCode', {
     [ErrorCode.ExchangeNotFound]: { description: 'The exchange is not ingested in this region.' },
     [ErrorCode.MarketNotFound]: { description: 'The exchange does not list this symbol in this region.' },
     [ErrorCode.BookUnavailable]: { description: 'The market exists but no book has been written yet.' },
+    [ErrorCode.SubscriberTooSlow]: {
+      description:
+        'A stream that cannot be conflated (trades) ended because the subscriber fell too far behind; resubscribe.',
+    },
+    [ErrorCode.Unauthenticated]: {
+      description:
+        'No API key, or one that is malformed, unknown, revoked or expired (`Authorization: Bearer <key>`).',
+    },
+    [ErrorCode.Forbidden]: { description: "The API key's scopes do not allow this operation." },
+    [ErrorCode.SessionNotFound]: {
+      description: "No such session for this client (also what another client's session looks like).",
+    },
+    [ErrorCode.OrderNotFound]: {
+      description: "No such order for this client (also what another client's order looks like).",
+    },
   },
 });

@@ -12,6 +12,29 @@ export const Market = builder.objectRef<MarketModel>('Market').implement({
     tickSize: t.expose('tickSize', { type: 'Decimal', description: 'Smallest price increment.' }),
     lotSize: t.expose('lotSize', { type: 'Decimal', description: 'Smallest amount increment.' }),
     minAmount: t.expose('minAmount', { type: 'Decimal' }),
+    maxAmount: t.expose('maxAmount', {
+      type: 'Decimal',
+      nullable: true,
+      description: 'Largest amount of one order; null when the venue sets none.',
+    }),
+    minNotional: t.expose('minNotional', {
+      type: 'Decimal',
+      nullable: true,
+      description: 'Smallest order value (price × amount) in the quote currency; null when not set.',
+    }),
+    maxNotional: t.expose('maxNotional', {
+      type: 'Decimal',
+      nullable: true,
+      description: 'Largest order value in the quote currency; null when not set.',
+    }),
+    pricePrecision: t.int({
+      description: 'Decimal places of prices.',
+      resolve: (market) => resolvers.pricePrecision(market),
+    }),
+    amountPrecision: t.int({
+      description: 'Decimal places of amounts.',
+      resolve: (market) => resolvers.amountPrecision(market),
+    }),
     active: t.exposeBoolean('active'),
   }),
 });

@@ -86,7 +86,9 @@ export const BookUpdateRef = builder.objectRef<BookUpdate>('BookUpdate').impleme
     asks: t.field({ type: [PriceLevel], resolve: (u) => [...u.asks] }),
     exchangeTimestamp: t.expose('exchangeTs', { type: 'Long' }),
     receiveTimestamp: t.expose('receiveTs', { type: 'Long' }),
-    stale: t.boolean({ resolve: (u, _args, ctx) => resolvers.isStale(ctx.deps, u.receiveTs) }),
+    stale: t.boolean({
+      resolve: (u, _args, ctx) => resolvers.isStale(ctx.deps, u.receiveTs, true, u.exchange, u.symbol),
+    }),
     reason: t.field({
       type: ResetReason,
       nullable: true,
@@ -120,6 +122,11 @@ builder.subscriptionFields((t) => ({
       exchange: t.arg.string({ required: true }),
       symbol: t.arg.string({ required: true }),
       depth: t.arg.int({ defaultValue: 20 }),
+      staleNotices: t.arg.boolean({
+        defaultValue: false,
+        description:
+          'Also send a DELTA with no levels and seq == prevSeq when the book turns stale or fresh again (docs/BOOK_EVENTS.md).',
+      }),
     },
     subscribe: (_root, args, ctx) =>
       resolvers.orderBookUpdates(ctx.deps, { ...args, depth: args.depth ?? 20 }),

@@ -4,7 +4,7 @@ import * as resolvers from '../resolvers/ticker.ts';
 import { builder } from './builder.ts';
 import { PriceLevel } from './orderbook.ts';
 
-const Side = builder.enumType('Side', { values: ['BUY', 'SELL'] as const });
+export const Side = builder.enumType('Side', { values: ['BUY', 'SELL'] as const });
 
 const LastTrade = builder.objectRef<LastTradeModel>('LastTrade').implement({
   fields: (t) => ({
@@ -16,6 +16,27 @@ const LastTrade = builder.objectRef<LastTradeModel>('LastTrade').implement({
       resolve: (trade) => (trade.side === 'buy' ? 'BUY' : 'SELL'),
     }),
     exchangeTimestamp: t.expose('exchangeTs', { type: 'Long' }),
+  }),
+});
+
+const TickerStats24h = builder.objectRef<resolvers.TickerStats24h>('TickerStats24h').implement({
+  description:
+    'Rolling 24h statistics: the 1440 one-minute candles ending with the one in progress, folded exactly.',
+  fields: (t) => ({
+    from: t.expose('from', { type: 'Long', description: 'Start of the first minute of the window, ms.' }),
+    to: t.expose('to', { type: 'Long', description: 'Start of the minute in progress, ms.' }),
+    open: t.expose('open', { type: 'Decimal' }),
+    high: t.expose('high', { type: 'Decimal' }),
+    low: t.expose('low', { type: 'Decimal' }),
+    close: t.expose('close', { type: 'Decimal', description: 'Price of the last trade in the window.' }),
+    volume: t.expose('volume', { type: 'Decimal', description: 'Base amount traded.' }),
+    quoteVolume: t.expose('quoteVolume', { type: 'Decimal', description: 'Sum of price × amount.' }),
+    trades: t.exposeInt('trades'),
+    change: t.expose('change', { type: 'Decimal', description: 'close - open.' }),
+    changePercent: t.expose('changePercent', {
+      type: 'Decimal',
+      description: '100 × change / open, rounded half away from zero to 2 places.',
+    }),
   }),
 });
 
@@ -40,6 +61,12 @@ export const Ticker = builder.objectRef<resolvers.TickerState>('Ticker').impleme
     seq: t.expose('seq', { type: 'Long', description: 'Book seq the best bid/ask were read at.' }),
     receiveTimestamp: t.expose('receiveTs', { type: 'Long' }),
     stale: t.exposeBoolean('stale'),
+    stats24h: t.field({
+      type: TickerStats24h,
+      nullable: true,
+      description: 'Open, high, low, volume and change over 24h; null when nothing traded in the window.',
+      resolve: (x) => x.stats24h,
+    }),
   }),
 });
 

@@ -4,11 +4,16 @@ import type { ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
+import { anonymous } from '../auth/access.ts';
+import { ApiClientRegistry } from '../auth/api-keys.ts';
+import { Authenticator, type InitialContext } from '../auth/authenticator.ts';
+import { ConnectionGuard } from '../auth/connection-guard.ts';
 import type { Logger } from '../log.ts';
 import { Metrics } from '../observability/metrics.ts';
 import type { ResolverDeps } from '../resolvers/deps.ts';
 import type { Context } from '../schema/builder.ts';
 import { schema } from '../schema/index.ts';
+import { createTrading, type Trading } from '../trading/trading.ts';
 import { usePlugins } from './plugins/index.ts';
 import type { SharedExecutionStats } from './plugins/use-shared-execution.ts';
 
@@ -34,12 +39,26 @@ export interface AppOptions {
   /** More reasons to be unready than the built-in ones (Redis down, draining). */
   readiness?: readonly ReadinessCheck[];
   drain?: DrainOptions;
+  auth?: AuthOptions;
+  /** Sessions and orders. @default paper trading over `deps` (its store's connection, its BookHub) */
+  trading?: Trading;
+}
+
+export interface AuthOptions {
+  /**
+   * Serve market data to callers without a key. On in `start`, off by default in `serve`
+   * (`ALLOW_ANONYMOUS_MARKETDATA`). Trading always needs a key. @default true
+   */
+  anonymousMarketData?: boolean;
+  /** How often each connected key is re-read, in case a revocation message was lost. @default 5000 */
+  recheckMs?: number;
 }
 
 export interface App {
   yoga: YogaServerInstance<Record<string, never>, Context>;
   server: Server;
   metrics: Metrics;
+  trading: Trading;
   /** Listens on host:port (port 0 picks a free one); resolves with the bound port. */
   start(port: number, host?: string): Promise<number>;
   /**
@@ -65,9 +84,19 @@ export function createApp(options: AppOptions): App {
     () => (deps.redisReady() ? null : 'redis not connected'),
     ...(options.readiness ?? []),
   ];
+  const registry = new ApiClientRegistry(deps.store.redis, deps.now);
+  const auth = new Authenticator(registry, options.auth?.anonymousMarketData ?? true);
+  const guard = new ConnectionGuard({
+    registry,
+    channels: deps.hub.channels,
+    log,
+    now: deps.now,
+    recheckMs: options.auth?.recheckMs,
+  });
+  const trading = options.trading ?? createTrading({ books: deps.store, hub: deps.hub, log, now: deps.now });
   const yoga = createYoga<Record<string, never>, Context>({
     schema,
-    context: () => ({ deps }),
+    context: async (initial) => ({ deps, trading, auth: await auth.forOperation(initial as InitialContext) }),
     graphiql: options.graphiql
       ? { title: 'bookgraph', subscriptionsProtocol: 'WS', defaultQuery: GRAPHIQL_EXAMPLE }
       : false,
@@ -103,7 +132,18 @@ export function createApp(options: AppOptions): App {
     {
       execute: (args) => (args.rootValue as Enveloped).execute(args) as never,
       subscribe: (args) => (args.rootValue as Enveloped).subscribe(args) as never,
-      onConnect: () => {
+      onConnect: async (ctx) => {
+        // A presented key must be valid; no key is allowed only while anonymous market data is.
+        const key = Authenticator.keyFromConnectionParams(ctx.connectionParams);
+        const state = key === null ? anonymous(auth.anonymousMarketData) : await auth.fromKey(key);
+        if (state.rejected || (!state.principal && !state.anonymousMarketData)) return false;
+        const socket = ctx.extra.socket;
+        auth.rememberSocket(socket, state);
+        const principal = state.principal;
+        if (principal) {
+          socket.once('close', () => guard.release(socket, principal.clientId));
+          await guard.admit(socket, principal);
+        }
         metrics.wsConnections.inc();
         return true;
       },
@@ -143,6 +183,7 @@ export function createApp(options: AppOptions): App {
     yoga,
     server,
     metrics,
+    trading,
     start(port, host = '127.0.0.1') {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -174,6 +215,8 @@ export function createApp(options: AppOptions): App {
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       for (const socket of sockets) socket.destroy();
       await closed;
+      guard.close();
+      trading.close();
       await yoga.dispose();
       metrics.draining.set(0);
     },

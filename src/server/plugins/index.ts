@@ -3,6 +3,7 @@ import type { Logger } from '../../log.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { ResolverDeps } from '../../resolvers/deps.ts';
 import type { ReadinessCheck } from '../app.ts';
+import { useAuth } from './use-auth.ts';
 import { useSingleConnectionSse } from './use-graphql-sse.ts';
 import { useMetrics } from './use-metrics.ts';
 import { useReadiness } from './use-readiness.ts';
@@ -20,13 +21,14 @@ export interface PluginDeps {
 
 /**
  * Every Yoga plugin, in the order they run: request id first (so everything after can log it),
- * then readiness and metrics endpoints, then execution.
+ * then readiness and metrics endpoints, then who may run the operation, then execution.
  */
 export function usePlugins({ log, metrics, readiness, executionStats }: PluginDeps): Plugin[] {
   return [
     useRequestId(log),
     useReadiness(readiness),
     ...useMetrics(metrics),
+    useAuth(metrics),
     useVariableErrorCodes(),
     useSharedExecution(executionStats),
     useSingleConnectionSse(),

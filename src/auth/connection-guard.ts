@@ -1,0 +1,121 @@
+import type { Logger } from 'pino';
+import type { ChannelSubscriber } from '../pubsub/channel-subscriber.ts';
+import { apiKeyRevokedChannel } from '../redis/keys.ts';
+import type { ApiClientRegistry, Principal } from './api-keys.ts';
+
+/** graphql-ws's close code for a refused or withdrawn authorisation. */
+export const CLOSE_FORBIDDEN = 4403;
+
+/** What the guard needs of a socket. */
+export interface ClosableSocket {
+  close(code: number, reason: string): void;
+}
+
+export interface ConnectionGuardOptions {
+  registry: ApiClientRegistry;
+  channels: ChannelSubscriber;
+  log: Logger;
+  now?: () => number;
+  /** How often expiry is checked on every authenticated connection. @default 250 */
+  expiryCheckMs?: number;
+  /**
+   * How often each connected client's key is read again from Redis, in case a revocation
+   * message was lost (pub/sub drops what is published while the subscriber reconnects). @default 5000
+   */
+  recheckMs?: number;
+}
+
+/**
+ * Keeps authenticated WebSocket connections honest after the handshake: a key revoked (published
+ * on the revocation channel, from any region) or expired mid-connection closes every socket of
+ * that client with 4403. Expiry is checked locally every `expiryCheckMs`; revocation arrives by
+ * pub/sub and is confirmed by a periodic re-read.
+ */
+export class ConnectionGuard {
+  private readonly byClient = new Map<string, Map<ClosableSocket, Principal>>();
+  private listening: Promise<() => void> | undefined;
+  private readonly expiryTimer: NodeJS.Timeout;
+  private readonly recheckTimer: NodeJS.Timeout;
+  private readonly now: () => number;
+
+  constructor(private readonly options: ConnectionGuardOptions) {
+    this.now = options.now ?? Date.now;
+    this.expiryTimer = setInterval(() => this.closeExpired(), options.expiryCheckMs ?? 250);
+    this.expiryTimer.unref();
+    this.recheckTimer = setInterval(() => void this.recheck(), options.recheckMs ?? 5_000);
+    this.recheckTimer.unref();
+  }
+
+  /** Number of authenticated connections (tests, metrics). */
+  get size(): number {
+    let n = 0;
+    for (const sockets of this.byClient.values()) n += sockets.size;
+    return n;
+  }
+
+  /** Watches the socket until `release`; resolves once revocations are being listened to. */
+  async admit(socket: ClosableSocket, principal: Principal): Promise<void> {
+    this.listening ??= this.options.channels.listen(apiKeyRevokedChannel(), (clientId) =>
+      this.closeClient(clientId, 'key revoked'),
+    );
+    let sockets = this.byClient.get(principal.clientId);
+    if (!sockets) {
+      sockets = new Map();
+      this.byClient.set(principal.clientId, sockets);
+    }
+    sockets.set(socket, principal);
+    await this.listening;
+  }
+
+  release(socket: ClosableSocket, clientId: string): void {
+    const sockets = this.byClient.get(clientId);
+    if (!sockets) return;
+    sockets.delete(socket);
+    if (sockets.size === 0) this.byClient.delete(clientId);
+  }
+
+  close(): void {
+    clearInterval(this.expiryTimer);
+    clearInterval(this.recheckTimer);
+    this.listening?.then(
+      (stop) => stop(),
+      () => {},
+    );
+    this.byClient.clear();
+  }
+
+  private closeClient(clientId: string, why: string): void {
+    const sockets = this.byClient.get(clientId);
+    if (!sockets) return;
+    this.byClient.delete(clientId);
+    this.options.log.info(
+      { clientId, why, connections: sockets.size },
+      'closing connections of a withdrawn key',
+    );
+    for (const socket of sockets.keys()) socket.close(CLOSE_FORBIDDEN, `Forbidden: ${why}`);
+  }
+
+  private closeExpired(): void {
+    const now = this.now();
+    for (const [clientId, sockets] of this.byClient) {
+      for (const [socket, principal] of sockets) {
+        if (principal.expiresAt !== null && principal.expiresAt <= now) {
+          sockets.delete(socket);
+          socket.close(CLOSE_FORBIDDEN, 'Forbidden: key expired');
+        }
+      }
+      if (sockets.size === 0) this.byClient.delete(clientId);
+    }
+  }
+
+  private async recheck(): Promise<void> {
+    for (const clientId of [...this.byClient.keys()]) {
+      try {
+        const client = await this.options.registry.get(clientId);
+        if (!client || client.revokedAt !== null) this.closeClient(clientId, 'key revoked');
+      } catch (err) {
+        this.options.log.warn({ err, clientId }, 'key re-check failed; will retry');
+      }
+    }
+  }
+}

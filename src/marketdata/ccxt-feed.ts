@@ -1,0 +1,404 @@
+import ccxt, {
+  type MarketInterface as CcxtMarket,
+  type OrderBook as CcxtOrderBook,
+  type Trade as CcxtTrade,
+  type Exchange,
+  InvalidNonce,
+  NetworkError,
+} from 'ccxt';
+import type { Logger } from 'pino';
+import { decimalFromNumber, decimalPlaces } from './decimal.ts';
+import type { Feed, FeedHealthEvent, FeedSink } from './feed.ts';
+import type { Level, Market, RawBookUpdate, Trade } from './types.ts';
+
+export interface CcxtFeedOptions {
+  /** A ccxt exchange id with WebSocket support (`ccxt.pro`), e.g. `binance`, `okx`. */
+  exchange: string;
+  /** Unified symbols to follow, e.g. `BTC/USDT`. */
+  symbols: readonly string[];
+  /**
+   * Replaces the scheme, host and port of every REST URL ccxt has for this exchange; the path
+   * is kept (`https://api.binance.com/api/v3` becomes `<restUrl>/api/v3`). For a proxy or a
+   * local fake venue. @default the venue's own URLs
+   */
+  restUrl?: string;
+  /** The same for WebSocket URLs. @default the venue's own URLs */
+  wsUrl?: string;
+  /** Constructor options given to ccxt as they are (`options`, `timeout`, ...). */
+  ccxtConfig?: Record<string, unknown>;
+  /** Watch trades as well as books. @default true */
+  trades?: boolean;
+  /**
+   * Delay before watching again after a failed watch: doubles per consecutive failure up to
+   * the maximum, with jitter (half fixed, half random). @default { initialDelayMs: 250, maxDelayMs: 30_000 }
+   */
+  backoff?: { initialDelayMs?: number; maxDelayMs?: number };
+  log?: Logger;
+  /** @default Date.now */
+  clock?: () => number;
+}
+
+/** ccxt's precision modes (`ccxt.DECIMAL_PLACES` etc.; the names are not in its typings). */
+const DECIMAL_PLACES = 2;
+const TICK_SIZE = 4;
+
+type ExchangeClass = new (config?: Record<string, unknown>) => Exchange;
+
+/** Our book of one market as last emitted: floats exactly as ccxt holds them, keyed by price. */
+interface BookState {
+  /** The ccxt book object: ccxt builds a new one whenever it resynchronises. */
+  source: CcxtOrderBook;
+  nonce: number | undefined;
+  bids: Map<number, number>;
+  asks: Map<number, number>;
+  exchangeTs: number;
+}
+
+/**
+ * Any ccxt pro exchange as a feed: ccxt speaks the venue's protocol (snapshot + diff sync, sequence
+ * and checksum checks, reconnects), and this turns what it hands back into our book events.
+ *
+ * ccxt resolves each watch with its whole local book, so each update is diffed against the book
+ * emitted before and only the changed levels leave (absolute sizes, "0" removes). A snapshot, which
+ * opens a new epoch downstream, is emitted for the first book and whenever ccxt resynchronised:
+ * after any failed watch (a disconnect, or the gap or checksum error with which ccxt drops its
+ * book and re-subscribes), when ccxt hands back a different book object, or when the book's nonce
+ * goes backwards. Decimals come back from ccxt's floats by `decimalFromNumber`, which returns the
+ * venue's own string for every value of up to 15 significant digits.
+ */
+export class CcxtFeed implements Feed {
+  readonly name: string;
+  private readonly exchange: Exchange;
+  private readonly books = new Map<string, BookState>();
+  private readonly marketList: Market[] = [];
+  private readonly loops: Promise<void>[] = [];
+  private readonly sleeps = new Set<() => void>();
+  private readonly clock: () => number;
+  private sink: FeedSink | undefined;
+  private running = false;
+  private connected = false;
+  private prepared: Promise<void> | undefined;
+
+  constructor(private readonly options: CcxtFeedOptions) {
+    this.name = `ccxt:${options.exchange}`;
+    this.clock = options.clock ?? Date.now;
+    const Exchange = exchangeClass(options.exchange);
+    const config: Record<string, unknown> = { enableRateLimit: true, ...options.ccxtConfig };
+    if (options.restUrl || options.wsUrl) {
+      const api = new Exchange().urls.api;
+      config.urls = { api: rebaseUrls(api, options.restUrl, options.wsUrl) };
+    }
+    this.exchange = new Exchange(config);
+  }
+
+  /** Loads the venue's markets once and checks that it lists every symbol asked for. */
+  prepare(): Promise<void> {
+    this.prepared ??= this.loadMarkets();
+    return this.prepared;
+  }
+
+  markets(): Market[] {
+    return [...this.marketList];
+  }
+
+  async start(sink: FeedSink): Promise<void> {
+    if (this.running) return;
+    await this.prepare();
+    this.sink = sink;
+    this.running = true;
+    for (const symbol of this.options.symbols) {
+      this.loops.push(this.watchLoop(symbol, 'book'));
+      // A venue whose trades ccxt cannot stream still gives books.
+      if ((this.options.trades ?? true) && this.exchange.has.watchTrades) {
+        this.loops.push(this.watchLoop(symbol, 'trades'));
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const wake of [...this.sleeps]) wake();
+    // Closing rejects every pending watch, which ends the loops.
+    await this.exchange.close().catch(() => {});
+    await Promise.allSettled(this.loops.splice(0));
+  }
+
+  snapshot(exchange: string, symbol: string): RawBookUpdate | undefined {
+    const state = this.books.get(symbol);
+    if (exchange !== this.options.exchange || !state) return undefined;
+    return this.snapshotOf(symbol, state, this.clock());
+  }
+
+  private async loadMarkets(): Promise<void> {
+    if (!this.exchange.has.watchOrderBook) {
+      throw new Error(`ccxt's ${this.options.exchange} cannot watch order books over WebSocket`);
+    }
+    // ccxt refuses plain ws:// (a local venue, a proxy inside the cluster) until it has an agent.
+    await this.exchange.loadHttpProxyAgent();
+    const markets = await this.exchange.loadMarkets();
+    const missing = this.options.symbols.filter((s) => !markets[s]);
+    if (missing.length > 0) {
+      throw new Error(`${this.options.exchange} does not list ${missing.join(', ')}`);
+    }
+    for (const symbol of this.options.symbols) {
+      this.marketList.push(
+        toMarket(this.options.exchange, markets[symbol]!, this.exchange.precisionMode ?? TICK_SIZE),
+      );
+    }
+  }
+
+  /** Watches one stream of one symbol until stopped, backing off after each failure. */
+  private async watchLoop(symbol: string, stream: 'book' | 'trades'): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      try {
+        if (stream === 'book') this.onBook(symbol, await this.exchange.watchOrderBook(symbol));
+        else this.onTrades(symbol, await this.exchange.watchTrades(symbol));
+        failures = 0;
+      } catch (error) {
+        if (!this.running) return;
+        this.onWatchError(symbol, stream, error);
+        await this.sleep(backoffDelay(failures, this.options.backoff));
+        failures += 1;
+      }
+    }
+  }
+
+  private onBook(symbol: string, book: CcxtOrderBook): void {
+    if (!this.running) return;
+    this.markConnected();
+    const now = this.clock();
+    const nonce = typeof book.nonce === 'number' ? book.nonce : undefined;
+    const exchangeTs = typeof book.timestamp === 'number' ? book.timestamp : now;
+    const state = this.books.get(symbol);
+    const resync = !state
+      ? undefined
+      : state.source !== book
+        ? 'the venue book was rebuilt'
+        : nonce !== undefined && state.nonce !== undefined && nonce < state.nonce
+          ? `the book's nonce went back from ${state.nonce} to ${nonce}`
+          : undefined;
+    if (!state || resync) {
+      const fresh: BookState = {
+        source: book,
+        nonce,
+        bids: sideMap(book.bids),
+        asks: sideMap(book.asks),
+        exchangeTs,
+      };
+      this.books.set(symbol, fresh);
+      if (resync) this.report({ kind: 'resync', symbol, message: resync });
+      this.sink?.book(this.snapshotOf(symbol, fresh, now));
+      return;
+    }
+    const bids = diffSide(state.bids, book.bids);
+    const asks = diffSide(state.asks, book.asks);
+    state.nonce = nonce;
+    state.exchangeTs = exchangeTs;
+    if (bids.length === 0 && asks.length === 0) return;
+    this.sink?.book({
+      kind: 'delta',
+      exchange: this.options.exchange,
+      symbol,
+      bids,
+      asks,
+      exchangeTs,
+      receiveTs: now,
+      ...(nonce === undefined ? {} : { venueSeq: nonce }),
+    });
+  }
+
+  private onTrades(symbol: string, trades: readonly CcxtTrade[]): void {
+    if (!this.running) return;
+    this.markConnected();
+    const now = this.clock();
+    for (const t of trades) {
+      if (
+        (t.side !== 'buy' && t.side !== 'sell') ||
+        typeof t.price !== 'number' ||
+        typeof t.amount !== 'number'
+      ) {
+        this.options.log?.debug(
+          { exchange: this.options.exchange, symbol, trade: t.id },
+          'trade without side, price or amount skipped',
+        );
+        continue;
+      }
+      const trade: Trade = {
+        exchange: this.options.exchange,
+        symbol,
+        id: t.id ?? `${t.timestamp}`,
+        price: decimalFromNumber(t.price),
+        amount: decimalFromNumber(t.amount),
+        side: t.side,
+        exchangeTs: typeof t.timestamp === 'number' ? t.timestamp : now,
+        receiveTs: now,
+      };
+      this.sink?.trade(trade);
+    }
+  }
+
+  /**
+   * ccxt has dropped its book (or connection) when a watch fails, and builds a new one on the next
+   * watch: forget ours, so the next book goes out as a snapshot in a new epoch.
+   */
+  private onWatchError(symbol: string, stream: 'book' | 'trades', error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    if (stream === 'book') this.books.delete(symbol);
+    if (error instanceof InvalidNonce) {
+      // ccxt's sequence-gap and checksum errors (ChecksumError extends InvalidNonce, which
+      // extends NetworkError, hence first): the connection is fine, the book is rebuilt.
+      if (stream === 'book') this.report({ kind: 'resync', symbol, message });
+    } else if (error instanceof NetworkError) {
+      if (this.connected) {
+        this.connected = false;
+        this.report({ kind: 'disconnected', message });
+      }
+    } else {
+      this.report({ kind: 'error', symbol, message: `${stream}: ${message}` });
+    }
+    this.options.log?.debug({ exchange: this.options.exchange, symbol, stream, err: error }, 'watch failed');
+  }
+
+  private markConnected(): void {
+    if (this.connected) return;
+    this.connected = true;
+    this.report({ kind: 'connected' });
+  }
+
+  private report(event: Omit<FeedHealthEvent, 'exchange' | 'at'>): void {
+    this.sink?.health({ exchange: this.options.exchange, at: this.clock(), ...event });
+  }
+
+  private snapshotOf(symbol: string, state: BookState, receiveTs: number): RawBookUpdate {
+    return {
+      kind: 'snapshot',
+      exchange: this.options.exchange,
+      symbol,
+      bids: formatSide(state.bids),
+      asks: formatSide(state.asks),
+      exchangeTs: state.exchangeTs,
+      receiveTs,
+      ...(state.nonce === undefined ? {} : { venueSeq: state.nonce }),
+    };
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.sleeps.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.sleeps.add(wake);
+    });
+  }
+}
+
+function exchangeClass(id: string): ExchangeClass {
+  const classes = ccxt.pro as unknown as Record<string, ExchangeClass | undefined>;
+  const Exchange = Object.hasOwn(classes, id) ? classes[id] : undefined;
+  if (typeof Exchange !== 'function') {
+    throw new Error(`"${id}" is not a ccxt exchange with WebSocket support (ccxt.pro)`);
+  }
+  return Exchange;
+}
+
+/**
+ * Every URL in ccxt's `urls.api` tree with its origin replaced: http(s) ones by `restUrl`, ws(s)
+ * ones by `wsUrl`, paths kept, so a fake venue serving the real paths works unchanged.
+ */
+export function rebaseUrls(api: unknown, restUrl: string | undefined, wsUrl: string | undefined): unknown {
+  if (typeof api === 'string') {
+    const match = /^(https?|wss?):\/\/[^/?#]+(.*)$/.exec(api);
+    if (!match) return api;
+    const base = match[1]!.startsWith('http') ? restUrl : wsUrl;
+    return base ? `${base.replace(/\/+$/, '')}${match[2]}` : api;
+  }
+  if (Array.isArray(api)) return api.map((v) => rebaseUrls(v, restUrl, wsUrl));
+  if (api && typeof api === 'object') {
+    return Object.fromEntries(Object.entries(api).map(([k, v]) => [k, rebaseUrls(v, restUrl, wsUrl)]));
+  }
+  return api;
+}
+
+/** Exponential with jitter: half the delay fixed, half random, so reconnects spread out. */
+export function backoffDelay(
+  failures: number,
+  options: CcxtFeedOptions['backoff'] = {},
+  random: () => number = Math.random,
+): number {
+  const initial = options.initialDelayMs ?? 250;
+  const max = options.maxDelayMs ?? 30_000;
+  const delay = Math.min(max, initial * 2 ** Math.min(failures, 30));
+  return delay / 2 + (random() * delay) / 2;
+}
+
+type CcxtLevels = CcxtOrderBook['bids'];
+
+function sideMap(levels: CcxtLevels): Map<number, number> {
+  const map = new Map<number, number>();
+  for (const level of levels) {
+    const [price, size] = level;
+    if (typeof price === 'number' && typeof size === 'number' && size > 0) map.set(price, size);
+  }
+  return map;
+}
+
+/** Changed levels as absolute sizes, levels gone as "0"; updates `previous` to the new side. */
+function diffSide(previous: Map<number, number>, levels: CcxtLevels): Level[] {
+  const changes: Level[] = [];
+  const next = sideMap(levels);
+  for (const [price, size] of next) {
+    if (previous.get(price) !== size) changes.push([decimalFromNumber(price), decimalFromNumber(size)]);
+  }
+  for (const price of previous.keys()) {
+    if (!next.has(price)) changes.push([decimalFromNumber(price), '0']);
+  }
+  previous.clear();
+  for (const [price, size] of next) previous.set(price, size);
+  return changes;
+}
+
+function formatSide(side: Map<number, number>): Level[] {
+  return [...side].map(([price, size]) => [decimalFromNumber(price), decimalFromNumber(size)]);
+}
+
+function optionalDecimal(value: number | undefined): string | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? decimalFromNumber(value) : undefined;
+}
+
+/** A precision in ccxt's mode as a step: ticks stay, decimal places p become 10^-p. */
+function stepOf(precision: number | undefined, mode: number): string | undefined {
+  if (typeof precision !== 'number') return undefined;
+  if (mode === TICK_SIZE) return decimalFromNumber(precision);
+  if (mode === DECIMAL_PLACES) return precision <= 0 ? '1' : `0.${'1'.padStart(precision, '0')}`;
+  // Significant digits define no fixed step.
+  return undefined;
+}
+
+/** Our market metadata from ccxt's unified market structure. */
+export function toMarket(exchange: string, market: CcxtMarket, precisionMode: number): Market {
+  const tickSize = stepOf(market.precision.price, precisionMode) ?? '0';
+  const lotSize = stepOf(market.precision.amount, precisionMode) ?? '0';
+  const result: Market = {
+    exchange,
+    symbol: market.symbol,
+    base: market.base,
+    quote: market.quote,
+    tickSize,
+    lotSize,
+    minAmount: optionalDecimal(market.limits.amount?.min) ?? lotSize,
+    active: market.active !== false,
+  };
+  const maxAmount = optionalDecimal(market.limits.amount?.max);
+  const minNotional = optionalDecimal(market.limits.cost?.min);
+  const maxNotional = optionalDecimal(market.limits.cost?.max);
+  if (maxAmount !== undefined) result.maxAmount = maxAmount;
+  if (minNotional !== undefined) result.minNotional = minNotional;
+  if (maxNotional !== undefined) result.maxNotional = maxNotional;
+  if (tickSize !== '0') result.pricePrecision = decimalPlaces(tickSize);
+  if (lotSize !== '0') result.amountPrecision = decimalPlaces(lotSize);
+  return result;
+}

@@ -1,0 +1,188 @@
+import type { Repeater } from '@repeaterjs/repeater';
+import { z } from 'zod';
+import { type ConsolidatedTop, consolidate, type VenueBook } from '../marketdata/consolidation.ts';
+import { type Liquidity, liquidity } from '../marketdata/liquidity.ts';
+import type { ViewLease } from '../pubsub/book-hub.ts';
+import { consolidatedStream } from '../pubsub/consolidated-stream.ts';
+import type { ResolverDeps } from './deps.ts';
+import { apiError, ErrorCode } from './errors.ts';
+import { isStale, parseArgs, staleAfterMs } from './orderbook.ts';
+
+/** One symbol across venues, as of one instant: what every consolidated answer is computed from. */
+export interface ConsolidatedState {
+  symbol: string;
+  region: string;
+  depth: number;
+  /** Venues with a book, by exchange id; full depth (analytics need more than the top). */
+  venues: VenueBook[];
+  /** Venues listing the symbol with no book to serve yet (never written, or resynchronising). */
+  unavailable: string[];
+  top: ConsolidatedTop;
+  /** Computed on first use: a query that does not ask for it does not pay for it. */
+  liquidity: () => Liquidity;
+}
+
+export interface ConsolidatedArgs {
+  symbol: string;
+  depth: number;
+  exchanges?: readonly string[] | null;
+}
+
+function depthSchema(deps: ResolverDeps) {
+  return z
+    .number()
+    .int('must be an integer')
+    .min(1, 'must be at least 1')
+    .max(deps.limits.maxDepth, `must be at most ${deps.limits.maxDepth}`);
+}
+
+/** The venues (of `exchanges`, or all in the region) that list the symbol; MARKET_NOT_FOUND if none. */
+async function venuesOf(
+  deps: ResolverDeps,
+  symbol: string,
+  exchanges?: readonly string[] | null,
+): Promise<string[]> {
+  const candidates =
+    exchanges && exchanges.length > 0 ? [...new Set(exchanges)].sort() : await deps.store.readExchanges();
+  const listed = await Promise.all(
+    candidates.map(async (x) => ((await deps.store.readMarket(x, symbol)) ? x : undefined)),
+  );
+  const venues = listed.filter((x): x is string => x !== undefined);
+  if (venues.length === 0) {
+    throw apiError(ErrorCode.MarketNotFound, `No venue lists ${symbol} in region ${deps.region}.`, {
+      symbol,
+    });
+  }
+  return venues;
+}
+
+export function stateOf(
+  deps: ResolverDeps,
+  symbol: string,
+  depth: number,
+  venues: VenueBook[],
+  unavailable: string[],
+): ConsolidatedState {
+  let memo: Liquidity | undefined;
+  return {
+    symbol,
+    region: deps.region,
+    depth,
+    venues,
+    unavailable,
+    top: consolidate(venues, depth),
+    liquidity: () => {
+      memo ??= liquidity(venues);
+      return memo;
+    },
+  };
+}
+
+const ALL = Number.MAX_SAFE_INTEGER;
+
+/** A venue's whole book from its live replica, else from Redis; undefined if it has none. */
+async function venueBook(
+  deps: ResolverDeps,
+  exchange: string,
+  symbol: string,
+): Promise<VenueBook | undefined> {
+  const replica = deps.hub.liveReplica(exchange, symbol);
+  if (replica) {
+    const top = replica.book.top(ALL);
+    return {
+      exchange,
+      epoch: replica.epoch,
+      seq: replica.seq,
+      exchangeTs: replica.exchangeTs,
+      receiveTs: replica.receiveTs,
+      stale: isStale(deps, replica.receiveTs, true, exchange, symbol),
+      bids: top.bids,
+      asks: top.asks,
+    };
+  }
+  const stored = await deps.store.readBook(exchange, symbol, 0);
+  if (!stored) return undefined;
+  return {
+    exchange,
+    epoch: stored.epoch,
+    seq: stored.seq,
+    exchangeTs: stored.exchangeTs,
+    receiveTs: stored.receiveTs,
+    stale: isStale(deps, stored.receiveTs, true, exchange, symbol),
+    bids: stored.bids,
+    asks: stored.asks,
+  };
+}
+
+function args(deps: ResolverDeps, raw: ConsolidatedArgs & { throttleMs?: number }) {
+  return parseArgs(
+    z.object({
+      symbol: z.string(),
+      depth: depthSchema(deps),
+      exchanges: z.array(z.string()).nullish(),
+      throttleMs: z
+        .number()
+        .int('must be an integer')
+        .min(deps.limits.minThrottleMs, `must be at least ${deps.limits.minThrottleMs}`)
+        .max(deps.limits.maxThrottleMs, `must be at most ${deps.limits.maxThrottleMs}`)
+        .optional(),
+    }),
+    raw,
+  );
+}
+
+/** The consolidated top `depth` of a symbol across venues, with venue attribution per level. */
+export async function consolidatedBook(
+  deps: ResolverDeps,
+  raw: ConsolidatedArgs,
+): Promise<ConsolidatedState> {
+  const { symbol, depth, exchanges } = args(deps, raw);
+  const venues = await venuesOf(deps, symbol, exchanges);
+  const books = await Promise.all(venues.map((x) => venueBook(deps, x, symbol)));
+  const present = books.filter((b): b is VenueBook => b !== undefined);
+  const unavailable = venues.filter((_, i) => books[i] === undefined);
+  return stateOf(deps, symbol, depth, present, unavailable);
+}
+
+/** Liquidity analytics of a symbol per venue and consolidated. */
+export async function symbolLiquidity(
+  deps: ResolverDeps,
+  raw: { symbol: string; exchanges?: readonly string[] | null },
+): Promise<ConsolidatedState> {
+  return consolidatedBook(deps, { ...raw, depth: 1 });
+}
+
+/**
+ * The consolidated book, at most once per `throttleMs`, from the replicas of every venue (each
+ * acquired as a subscription to that venue's book would). Sent again when a venue turns stale.
+ */
+export async function consolidatedBookStream(
+  deps: ResolverDeps,
+  raw: ConsolidatedArgs & { throttleMs: number },
+): Promise<Repeater<ConsolidatedState>> {
+  const { symbol, depth, exchanges, throttleMs } = args(deps, raw);
+  const venues = await venuesOf(deps, symbol, exchanges);
+  const leases: ViewLease[] = [];
+  try {
+    for (const x of venues) leases.push(await deps.hub.acquire(x, symbol, depth));
+  } catch (error) {
+    for (const lease of leases) lease.release();
+    throw error;
+  }
+  const metrics = deps.metrics;
+  metrics?.subscriptionsActive.inc({ field: 'consolidatedBook' });
+  return consolidatedStream(leases, {
+    throttleMs: throttleMs ?? deps.limits.minThrottleMs,
+    now: deps.now,
+    staleAfterMs: (exchange) => staleAfterMs(deps, exchange, symbol),
+    build: (books, unavailable) =>
+      stateOf(
+        deps,
+        symbol,
+        depth,
+        books.map((b) => ({ ...b, stale: isStale(deps, b.receiveTs, true, b.exchange, symbol) })),
+        unavailable,
+      ),
+    onEnd: () => metrics?.subscriptionsActive.dec({ field: 'consolidatedBook' }),
+  });
+}

@@ -1,0 +1,97 @@
+import type { Order } from './types.ts';
+
+/**
+ * Expected outcomes of a trading command that are not an order: returned as typed members of the
+ * mutation's result union (never thrown), each with a stable `code` and a message for people.
+ */
+export type TradingFailure =
+  | { kind: 'MarketNotFound'; code: 'MARKET_NOT_FOUND'; message: string; exchange: string; symbol: string }
+  | { kind: 'SessionNotFound'; code: 'SESSION_NOT_FOUND'; message: string; sessionId: string }
+  | { kind: 'OrderNotFound'; code: 'ORDER_NOT_FOUND'; message: string }
+  | {
+      kind: 'InvalidPrecision';
+      code: 'INVALID_PRECISION';
+      message: string;
+      field: 'price' | 'amount';
+      value: string;
+      increment: string;
+    }
+  | {
+      kind: 'BelowMinimum';
+      code: 'BELOW_MINIMUM';
+      message: string;
+      field: 'amount' | 'notional';
+      value: string;
+      minimum: string;
+    }
+  | {
+      kind: 'AboveMaximum';
+      code: 'ABOVE_MAXIMUM';
+      message: string;
+      field: 'amount' | 'notional';
+      value: string;
+      maximum: string;
+    }
+  | {
+      kind: 'InsufficientBalance';
+      code: 'INSUFFICIENT_BALANCE';
+      message: string;
+      asset: string;
+      required: string;
+      available: string;
+    }
+  | {
+      kind: 'OrderRejected';
+      code: 'ORDER_REJECTED';
+      message: string;
+      reason: RejectReason;
+      order: Order | null;
+    }
+  | {
+      kind: 'IdempotencyConflict';
+      code: 'IDEMPOTENCY_CONFLICT';
+      message: string;
+      clientOrderId: string;
+      orderId: string;
+    };
+
+export type RejectReason =
+  | 'POST_ONLY_WOULD_TAKE'
+  | 'SESSION_CLOSED'
+  | 'SESSION_ORDER_LIMIT'
+  | 'MARKET_INACTIVE'
+  | 'BOOK_UNAVAILABLE'
+  | 'ORDER_NOT_OPEN';
+
+/** The one text of "no such session" — the same for a missing id and another client's. */
+export function sessionNotFoundMessage(sessionId: string): string {
+  return `Session "${sessionId}" not found.`;
+}
+
+/** The one text of "no such order" — the same for a missing id and another client's. */
+export function orderNotFoundMessage(ref: { id?: string | null; clientOrderId?: string | null }): string {
+  return ref.id
+    ? `Order "${ref.id}" not found.`
+    : `Order with clientOrderId "${ref.clientOrderId ?? ''}" not found.`;
+}
+
+export function sessionNotFound(sessionId: string): TradingFailure {
+  return {
+    kind: 'SessionNotFound',
+    code: 'SESSION_NOT_FOUND',
+    message: sessionNotFoundMessage(sessionId),
+    sessionId,
+  };
+}
+
+export function orderNotFound(ref: { id?: string | null; clientOrderId?: string | null }): TradingFailure {
+  return { kind: 'OrderNotFound', code: 'ORDER_NOT_FOUND', message: orderNotFoundMessage(ref) };
+}
+
+export function rejected(reason: RejectReason, message: string, order: Order | null = null): TradingFailure {
+  return { kind: 'OrderRejected', code: 'ORDER_REJECTED', message, reason, order };
+}
+
+export function isFailure(value: object): value is TradingFailure {
+  return 'kind' in value && 'code' in value;
+}

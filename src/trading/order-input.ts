@@ -1,0 +1,154 @@
+import { z } from 'zod';
+import {
+  compareDecimal,
+  decimalPlaces,
+  isZeroDecimal,
+  multiplyDecimal,
+  parseDecimal,
+} from '../marketdata/decimal.ts';
+import type { Market } from '../marketdata/types.ts';
+import type { TradingFailure } from './failures.ts';
+import type { OrderRequest } from './types.ts';
+
+/** clientOrderId: printable ASCII ids as venues accept them (Binance: 36, FIX ClOrdID-like). */
+export const CLIENT_ORDER_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
+
+const positiveDecimal = z
+  .string()
+  .max(40, 'must have at most 40 characters')
+  .regex(/^\d+(\.\d+)?$/, 'must be a plain decimal such as "0.5"')
+  .refine((v) => !isZeroDecimal(v), 'must be greater than 0');
+
+/** The request's shape: anything here failing is BAD_USER_INPUT, with every issue listed. */
+export const OrderRequestSchema = z
+  .object({
+    sessionId: z.string().max(128),
+    exchange: z.string().min(1).max(64),
+    symbol: z.string().min(1).max(64),
+    side: z.enum(['BUY', 'SELL']),
+    type: z.enum(['LIMIT', 'MARKET']),
+    price: positiveDecimal.nullable(),
+    amount: positiveDecimal,
+    timeInForce: z.enum(['GTC', 'IOC', 'FOK']),
+    postOnly: z.boolean(),
+    clientOrderId: z
+      .string()
+      .regex(CLIENT_ORDER_ID_RE, 'must be 1-64 characters of A-Z a-z 0-9 . _ : -')
+      .nullable(),
+  })
+  .superRefine((o, ctx) => {
+    if (o.type === 'LIMIT' && o.price === null) {
+      ctx.addIssue({ code: 'custom', path: ['price'], message: 'is required for a LIMIT order' });
+    }
+    if (o.type === 'MARKET' && o.price !== null) {
+      ctx.addIssue({ code: 'custom', path: ['price'], message: 'must be absent for a MARKET order' });
+    }
+    if (o.postOnly && (o.type === 'MARKET' || o.timeInForce !== 'GTC')) {
+      ctx.addIssue({ code: 'custom', path: ['postOnly'], message: 'needs a GTC LIMIT order' });
+    }
+  });
+
+/** Extra trading-rule fields a feed may attach to a market (ccxt's `maker`/`taker` fees). */
+type MarketWithFees = Market & { makerFee?: string; takerFee?: string };
+
+/** Paper fees when the market's metadata names none: 0.02 % maker, 0.05 % taker. */
+export const DEFAULT_MAKER_FEE = '0.0002';
+export const DEFAULT_TAKER_FEE = '0.0005';
+
+export function feeRates(market: Market): { maker: string; taker: string } {
+  const m = market as MarketWithFees;
+  return { maker: m.makerFee ?? DEFAULT_MAKER_FEE, taker: m.takerFee ?? DEFAULT_TAKER_FEE };
+}
+
+function isMultiple(value: string, step: string): boolean {
+  const v = parseDecimal(value);
+  const s = parseDecimal(step);
+  if (s.units === 0n) return true;
+  const scale = Math.max(v.scale, s.scale);
+  const vu = v.units * 10n ** BigInt(scale - v.scale);
+  const su = s.units * 10n ** BigInt(scale - s.scale);
+  return vu % su === 0n;
+}
+
+/**
+ * The market's rules applied to a well-formed request: precision (tick and lot size, decimal
+ * places), minimum and maximum amount and notional. Returns the first rule broken, or null.
+ */
+export function checkMarketRules(request: OrderRequest, market: Market): TradingFailure | null {
+  const { price, amount } = request;
+  if (price !== null) {
+    if (
+      !isMultiple(price, market.tickSize) ||
+      (market.pricePrecision !== undefined && decimalPlaces(price) > market.pricePrecision)
+    ) {
+      return {
+        kind: 'InvalidPrecision',
+        code: 'INVALID_PRECISION',
+        message: `price ${price} is not a multiple of the tick size ${market.tickSize}.`,
+        field: 'price',
+        value: price,
+        increment: market.tickSize,
+      };
+    }
+  }
+  if (
+    !isMultiple(amount, market.lotSize) ||
+    (market.amountPrecision !== undefined && decimalPlaces(amount) > market.amountPrecision)
+  ) {
+    return {
+      kind: 'InvalidPrecision',
+      code: 'INVALID_PRECISION',
+      message: `amount ${amount} is not a multiple of the lot size ${market.lotSize}.`,
+      field: 'amount',
+      value: amount,
+      increment: market.lotSize,
+    };
+  }
+  if (compareDecimal(amount, market.minAmount) < 0) {
+    return {
+      kind: 'BelowMinimum',
+      code: 'BELOW_MINIMUM',
+      message: `amount ${amount} is below the minimum ${market.minAmount}.`,
+      field: 'amount',
+      value: amount,
+      minimum: market.minAmount,
+    };
+  }
+  if (market.maxAmount !== undefined && compareDecimal(amount, market.maxAmount) > 0) {
+    return {
+      kind: 'AboveMaximum',
+      code: 'ABOVE_MAXIMUM',
+      message: `amount ${amount} is above the maximum ${market.maxAmount}.`,
+      field: 'amount',
+      value: amount,
+      maximum: market.maxAmount,
+    };
+  }
+  if (price !== null) return checkNotional(multiplyDecimal(price, amount), market);
+  return null;
+}
+
+/** Minimum and maximum order value (price × amount), when the market sets them. */
+export function checkNotional(notional: string, market: Market): TradingFailure | null {
+  if (market.minNotional !== undefined && compareDecimal(notional, market.minNotional) < 0) {
+    return {
+      kind: 'BelowMinimum',
+      code: 'BELOW_MINIMUM',
+      message: `order value ${notional} is below the minimum ${market.minNotional}.`,
+      field: 'notional',
+      value: notional,
+      minimum: market.minNotional,
+    };
+  }
+  if (market.maxNotional !== undefined && compareDecimal(notional, market.maxNotional) > 0) {
+    return {
+      kind: 'AboveMaximum',
+      code: 'ABOVE_MAXIMUM',
+      message: `order value ${notional} is above the maximum ${market.maxNotional}.`,
+      field: 'notional',
+      value: notional,
+      maximum: market.maxNotional,
+    };
+  }
+  return null;
+}

@@ -1,0 +1,44 @@
+/**
+ * The one write of the trading path. KEYS: session, orders, fills, events, client's
+ * clientOrderIds, client's sessions (one client's hash tag: one slot).
+ * ARGV: expected version ('' = create), ttl ms, fills MAXLEN, events MAXLEN, updates channel,
+ * clientOrderId to claim ('' = none), its order id, session id, session createdAt, then counted
+ * lists: session fields (pairs), orders (id, json pairs), fills, updates, clientOrderIds to drop.
+ * Returns 1 written, 0 stale version (nothing written), -1 clientOrderId taken (nothing written).
+ */
+export const WRITE_SESSION = `
+local ver = redis.call('HGET', KEYS[1], 'ver')
+if (ver or '') ~= ARGV[1] then return 0 end
+if ARGV[6] ~= '' then
+  local current = redis.call('HGET', KEYS[5], ARGV[6])
+  if current and current ~= ARGV[7] then return -1 end
+end
+local i = 10
+local n = tonumber(ARGV[i])
+if n > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, i + 1, i + 2 * n)) end
+i = i + 2 * n + 1
+n = tonumber(ARGV[i])
+if n > 0 then redis.call('HSET', KEYS[2], unpack(ARGV, i + 1, i + 2 * n)) end
+i = i + 2 * n + 1
+n = tonumber(ARGV[i])
+for j = 1, n do redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'f', ARGV[i + j]) end
+i = i + n + 1
+n = tonumber(ARGV[i])
+for j = 1, n do
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[4], '*', 'u', ARGV[i + j])
+  redis.call('PUBLISH', ARGV[5], ARGV[i + j])
+end
+i = i + n + 1
+n = tonumber(ARGV[i])
+for j = 1, n do redis.call('HDEL', KEYS[5], ARGV[i + j]) end
+if ARGV[6] ~= '' then redis.call('HSET', KEYS[5], ARGV[6], ARGV[7]) end
+redis.call('ZADD', KEYS[6], ARGV[9], ARGV[8])
+for k = 1, 6 do redis.call('PEXPIRE', KEYS[k], ARGV[2]) end
+return 1
+`;
+
+/** KEYS: the client's clientOrderIds. ARGV: clientOrderId, the order id it must still name. */
+export const DROP_CLAIM = `
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end
+return 0
+`;

@@ -1,0 +1,41 @@
+import type { Logger } from 'pino';
+import type { BookHub } from '../pubsub/book-hub.ts';
+import type { BookStore } from '../redis/book-store.ts';
+import { OrderUpdateStreams } from './order-updates.ts';
+import { PaperVenue } from './paper-venue.ts';
+import { TradingService } from './trading-service.ts';
+import { DEFAULT_STORE_LIMITS, type StoreLimits, TradingStore } from './trading-store.ts';
+
+/** The trading part of a server process: sessions and orders, the paper venue, order updates. */
+export interface Trading {
+  service: TradingService;
+  venue: PaperVenue;
+  updates: OrderUpdateStreams;
+  close(): void;
+}
+
+export interface TradingOptions {
+  /** The server's BookStore: its connection, its region and market metadata. */
+  books: BookStore;
+  hub: BookHub;
+  log: Logger;
+  now?: () => number;
+  limits?: Partial<StoreLimits> & { maxOrdersPerSession?: number };
+}
+
+export function createTrading(options: TradingOptions): Trading {
+  const { books, hub, log } = options;
+  const store = new TradingStore(books.redis, { ...DEFAULT_STORE_LIMITS, ...options.limits });
+  const service = new TradingService({
+    store,
+    markets: books,
+    region: books.region,
+    log,
+    now: options.now,
+    maxOrdersPerSession: options.limits?.maxOrdersPerSession,
+  });
+  const venue = new PaperVenue(hub, (resting, fill) => service.applyVenueFill(resting, fill), log);
+  service.useVenue(venue);
+  const updates = new OrderUpdateStreams(hub.channels, store, log);
+  return { service, venue, updates, close: () => service.close() };
+}
