@@ -1,12 +1,13 @@
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { Ingester } from '../../src/marketdata/ingester.ts';
+import { Ingester, type IngesterOptions } from '../../src/marketdata/ingester.ts';
 import { MarketSimulator, type SimulatorOptions } from '../../src/marketdata/simulator.ts';
 import { BookHub } from '../../src/pubsub/book-hub.ts';
 import type { ResetReason } from '../../src/pubsub/book-replica.ts';
 import { ChannelSubscriber } from '../../src/pubsub/channel-subscriber.ts';
 import { BookStore } from '../../src/redis/book-store.ts';
 import { createRedis } from '../../src/redis/connection.ts';
+import type { ApiLimits } from '../../src/resolvers/deps.ts';
 import { type App, createApp } from '../../src/server/app.ts';
 import { ReferenceLog } from './book-checker.ts';
 import type { TestRedis } from './redis.ts';
@@ -18,6 +19,12 @@ export interface StackOptions {
   simulator?: SimulatorOptions;
   /** Start the simulator with the stack. @default true */
   ingest?: boolean;
+  /** Overrides of the server's limits (a short `staleAfterMs`, say). */
+  limits?: Partial<ApiLimits>;
+  /** More ingester options (hooks, feed status interval, candle retention). */
+  ingester?: Partial<Omit<IngesterOptions, 'store' | 'feeds' | 'log'>>;
+  /** The server's clock. @default Date.now */
+  now?: () => number;
 }
 
 /**
@@ -75,8 +82,9 @@ export async function startStack(testRedis: TestRedis, options: StackOptions = {
         maxThrottleMs: 60_000,
         staleAfterMs: 5_000,
         subscriberQueueMax: 1_000,
+        ...options.limits,
       },
-      now: Date.now,
+      now: options.now ?? Date.now,
       redisReady: () => commands.status === 'ready',
     },
   });
@@ -99,6 +107,7 @@ export async function startStack(testRedis: TestRedis, options: StackOptions = {
         feeds: [new MarketSimulator(simulator)],
         log: silentLog,
         onWritten: reference.record,
+        ...options.ingester,
       });
       stack.ingester = ingester;
       await ingester.start();

@@ -21,6 +21,7 @@ describe('loadConfig', () => {
       http: { host: '127.0.0.1', port: 4000, graphiql: true },
       feeds: ['sim'],
       simulator: { seed: 42, updatesPerSecond: 10 },
+      ccxt: { symbols: ['BTC/USDT', 'ETH/USDT'], restUrls: {}, wsUrls: {} },
       log: { level: 'info' },
       limits: {
         maxDepth: 100,
@@ -28,10 +29,26 @@ describe('loadConfig', () => {
         maxThrottleMs: 60_000,
         staleAfterMs: 5_000,
         subscriberQueueMax: 1_000,
+        staleOverrides: {},
       },
+      feedStatus: { intervalMs: 1_000, ttlMs: 5_000 },
       drain: { readyGraceMs: 0, timeoutMs: 20_000 },
+      auth: { allowAnonymousMarketData: undefined },
+      trading: { sessionTtlMs: 86_400_000 },
     });
     expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads per-feed staleness overrides and reports malformed ones', () => {
+    const config = loadConfig({
+      BOOK_STALE_MS_OVERRIDES: 'sim3=10000, sim1:KITE/USDT=30000',
+      FEED_STATUS_INTERVAL_MS: '500',
+    });
+    expect(config.limits.staleOverrides).toEqual({ sim3: 10_000, 'sim1:KITE/USDT': 30_000 });
+    expect(config.feedStatus).toEqual({ intervalMs: 500, ttlMs: 2_500 });
+    expect(() => loadConfig({ BOOK_STALE_MS_OVERRIDES: 'sim3=fast,sim1=5' })).toThrow(
+      /BOOK_STALE_MS_OVERRIDES: .*"sim3=fast".*"sim1=5"/,
+    );
   });
 
   it('treats empty strings as unset', () => {

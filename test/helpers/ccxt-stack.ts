@@ -1,0 +1,150 @@
+import { CcxtFeed, type CcxtFeedOptions } from '../../src/marketdata/ccxt-feed.ts';
+import type { Feed, FeedHealthEvent } from '../../src/marketdata/feed.ts';
+import { Ingester } from '../../src/marketdata/ingester.ts';
+import type { BookEvent, Trade } from '../../src/marketdata/types.ts';
+import { BookStore } from '../../src/redis/book-store.ts';
+import { createRedis } from '../../src/redis/connection.ts';
+import type { FakeVenue } from '../fakes/fake-market.ts';
+import { type ReferenceLog, sameTop, waitForCondition } from './book-checker.ts';
+import type { TestRedis } from './redis.ts';
+import { REGION, type Stack, silentLog, startStack } from './stack.ts';
+
+/** Deeper than any fake venue's book, so "the whole book" is one window. */
+export const WHOLE_BOOK = 1_000;
+
+/** What the feed told the ingester, seen on the way (the ingester gets all of it unchanged). */
+export class FeedTap {
+  readonly health: FeedHealthEvent[] = [];
+  readonly trades: Trade[] = [];
+  private readonly waiters = new Set<() => void>();
+
+  wrap(feed: Feed): Feed {
+    return {
+      name: feed.name,
+      markets: () => feed.markets(),
+      prepare: () => feed.prepare?.() ?? Promise.resolve(),
+      start: (sink) =>
+        feed.start({
+          book: (update) => sink.book(update),
+          trade: (trade) => {
+            this.trades.push(trade);
+            sink.trade(trade);
+            this.notify();
+          },
+          health: (event) => {
+            this.health.push(event);
+            sink.health(event);
+            this.notify();
+          },
+        }),
+      stop: () => feed.stop(),
+      snapshot: (exchange, symbol) => feed.snapshot?.(exchange, symbol),
+    };
+  }
+
+  count(kind: FeedHealthEvent['kind'], symbol?: string): number {
+    return this.health.filter((e) => e.kind === kind && (symbol === undefined || e.symbol === symbol)).length;
+  }
+
+  until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+    return waitForCondition(
+      condition,
+      (wake) => {
+        this.waiters.add(wake);
+        return () => this.waiters.delete(wake);
+      },
+      timeoutMs,
+      what,
+    );
+  }
+
+  private notify(): void {
+    for (const wake of [...this.waiters]) wake();
+  }
+}
+
+export interface CcxtStack extends Stack {
+  feed: CcxtFeed;
+  tap: FeedTap;
+  /** Every book event Redis accepted, in order. */
+  written: BookEvent[];
+}
+
+/**
+ * The whole path against a fake venue: fake venue -> ccxt -> CcxtFeed -> Ingester -> Redis ->
+ * server (GraphQL over HTTP and graphql-ws), with the writer's reference log for checks.
+ */
+export async function startCcxtStack(
+  testRedis: TestRedis,
+  venue: FakeVenue,
+  options: Partial<CcxtFeedOptions> = {},
+): Promise<CcxtStack> {
+  const stack = await startStack(testRedis, { ingest: false });
+  const written: BookEvent[] = [];
+  const tap = new FeedTap();
+  const feed = new CcxtFeed({
+    exchange: venue.id,
+    symbols: venue.markets.map((m) => m.symbol),
+    restUrl: venue.restUrl,
+    wsUrl: venue.wsUrl,
+    backoff: { initialDelayMs: 20, maxDelayMs: 200 },
+    ...options,
+  });
+  const writer = createRedis(testRedis.url, 'writer');
+  writer.on('error', () => {});
+  const ingester = new Ingester({
+    store: new BookStore(writer, REGION),
+    feeds: [tap.wrap(feed)],
+    log: silentLog,
+    onWritten: (event) => {
+      written.push(event);
+      stack.reference.record(event);
+    },
+  });
+  stack.ingester = ingester;
+  const stop = stack.stop;
+  const ccxtStack: CcxtStack = {
+    ...stack,
+    feed,
+    tap,
+    written,
+    async stop() {
+      await stop();
+      writer.disconnect();
+    },
+  };
+  try {
+    await ingester.start();
+  } catch (error) {
+    await ccxtStack.stop();
+    throw error;
+  }
+  return ccxtStack;
+}
+
+/**
+ * "At each point": after every event the writer stored, its whole book equals the venue's own
+ * book at the venue sequence number the event carries. Returns the problems found.
+ */
+export function checkAgainstVenue(
+  reference: ReferenceLog,
+  written: readonly BookEvent[],
+  venue: FakeVenue,
+): string[] {
+  const problems: string[] = [];
+  for (const event of written) {
+    const at = `${event.exchange}:${event.symbol} (${event.epoch}, ${event.seq}) venueSeq ${event.venueSeq}`;
+    if (event.venueSeq === undefined) {
+      problems.push(`${at}: no venue sequence number`);
+      continue;
+    }
+    const expected = venue.bookAt(event.symbol, event.venueSeq);
+    const actual = reference.top(event.exchange, event.symbol, event.epoch, event.seq, WHOLE_BOOK);
+    if (!expected || !actual) problems.push(`${at}: venue book ${expected ? 'found' : 'missing'}`);
+    else if (!sameTop(actual, expected)) {
+      problems.push(`${at}: ours ${JSON.stringify(actual)} != venue ${JSON.stringify(expected)}`);
+    }
+    if (problems.length >= 5) break;
+  }
+  return problems;
+}
