@@ -26,6 +26,7 @@ const RejectReason = builder.enumType('RejectReason', {
     'MARKET_INACTIVE',
     'BOOK_UNAVAILABLE',
     'ORDER_NOT_OPEN',
+    'VENUE_REJECTED',
   ] as const,
 });
 

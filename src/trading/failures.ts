@@ -61,7 +61,8 @@ export type RejectReason =
   | 'SESSION_ORDER_LIMIT'
   | 'MARKET_INACTIVE'
   | 'BOOK_UNAVAILABLE'
-  | 'ORDER_NOT_OPEN';
+  | 'ORDER_NOT_OPEN'
+  | 'VENUE_REJECTED';
 
 /** The one text of "no such session" — the same for a missing id and another client's. */
 export function sessionNotFoundMessage(sessionId: string): string {

@@ -5,6 +5,7 @@ import { OrderUpdateStreams } from './order-updates.ts';
 import { PaperVenue } from './paper-venue.ts';
 import { TradingService } from './trading-service.ts';
 import { DEFAULT_STORE_LIMITS, type StoreLimits, TradingStore } from './trading-store.ts';
+import type { ExternalVenue } from './venue.ts';
 
 /** The trading part of a server process: sessions and orders, the paper venue, order updates. */
 export interface Trading {
@@ -21,6 +22,8 @@ export interface TradingOptions {
   log: Logger;
   now?: () => number;
   limits?: Partial<StoreLimits> & { maxOrdersPerSession?: number };
+  /** Real venues (`EXECUTION_VENUES`), one per exchange id; every other exchange trades on paper. */
+  venues?: readonly ExternalVenue[];
 }
 
 export function createTrading(options: TradingOptions): Trading {
@@ -36,6 +39,7 @@ export function createTrading(options: TradingOptions): Trading {
   });
   const venue = new PaperVenue(hub, (resting, fill) => service.applyVenueFill(resting, fill), log);
   service.useVenue(venue);
+  for (const external of options.venues ?? []) service.useExternalVenue(external);
   const updates = new OrderUpdateStreams(hub.channels, store, log);
   return { service, venue, updates, close: () => service.close() };
 }

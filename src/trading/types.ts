@@ -5,7 +5,8 @@ export type OrderType = 'LIMIT' | 'MARKET';
 export type TimeInForce = 'GTC' | 'IOC' | 'FOK';
 export type OrderStatus = 'NEW' | 'PARTIALLY_FILLED' | 'FILLED' | 'CANCELED' | 'REJECTED' | 'EXPIRED';
 export type Liquidity = 'MAKER' | 'TAKER';
-export type VenueName = 'PAPER';
+/** Where an order executes: the paper matcher, or a real exchange through ccxt. */
+export type VenueName = 'PAPER' | 'CCXT';
 
 /** What a client asks for; validated before anything is written. */
 export interface OrderRequest {
@@ -53,6 +54,16 @@ export interface Order {
   makerFeeRate: string;
   takerFeeRate: string;
   rejectReason: string | null;
+  /** The venue's reason when it refused the order (an external venue's message). */
+  rejectMessage?: string | null;
+  /** External venues: the venue's own order id, once it answered. */
+  venueOrderId?: string | null;
+  /**
+   * External venues: when the placement was sent and no answer came yet (a timeout, a cut
+   * connection). The order stays NEW until the venue's state is known (`fetchOrder` by
+   * clientOrderId, or an update on the venue's order stream).
+   */
+  pendingSince?: number | null;
   /** Hash of the request, for idempotency: the same clientOrderId with another payload conflicts. */
   fingerprint: string;
   createdAt: number;
@@ -92,7 +103,8 @@ export interface Session {
   id: string;
   clientId: string;
   region: string;
-  venue: VenueName;
+  /** Sessions keep paper balances; each order's own `venue` says where it executes. */
+  venue: 'PAPER';
   status: 'OPEN' | 'CLOSED';
   createdAt: number;
   updatedAt: number;

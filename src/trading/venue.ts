@@ -33,3 +33,58 @@ export interface ExecutionVenue {
 export class VenueUnavailableError extends Error {
   override readonly name = 'VenueUnavailableError';
 }
+
+/**
+ * An order's state at an external venue, cumulative (filled and quote value so far), so that a
+ * report applied twice, late or out of order changes nothing the first did not.
+ */
+export interface VenueOrderReport {
+  /** The id the venue knows the order by from us (Binance `newClientOrderId`). */
+  venueClientOrderId: string;
+  venueOrderId: string | null;
+  status: 'OPEN' | 'FILLED' | 'CANCELED' | 'REJECTED' | 'EXPIRED';
+  /** Cumulative filled amount and quote value. */
+  filled: string;
+  cost: string;
+  /** The last execution, when the report is about one (price, amount, maker or taker). */
+  last: VenueExecution | null;
+  /** Every execution so far, oldest first, when the venue listed them (Binance's FULL answer). */
+  executions: VenueExecution[] | null;
+}
+
+export interface VenueExecution {
+  price: string;
+  amount: string;
+  liquidity: 'MAKER' | 'TAKER';
+}
+
+/** What a venue said to a placement. `unknown`: no answer (timeout, cut connection). */
+export type VenueSubmitResult =
+  | { kind: 'accepted'; report: VenueOrderReport }
+  | { kind: 'rejected'; message: string }
+  | { kind: 'unknown'; message: string };
+
+/**
+ * A real exchange (through ccxt) for the orders of one exchange id. The trading service writes
+ * each order first, then asks the venue, then records its answer; the venue only talks to the
+ * exchange. Every order is known to the venue by `venueClientOrderId(order)`, a function of the
+ * order id alone, so a retry can never place a second order for it.
+ */
+export interface ExternalVenue {
+  readonly name: 'CCXT';
+  readonly exchange: string;
+  /**
+   * How long after a placement was sent the exchange may still accept it (Binance refuses a
+   * request older than `recvWindow`): past it, an order the exchange does not know never will be.
+   */
+  readonly acceptWindowMs: number;
+  venueClientOrderId(order: Order): string;
+  /** Connects and follows the account's order updates (retrying), handing each to `onReport`. */
+  start(onReport: (report: VenueOrderReport) => void): void;
+  submit(order: Order): Promise<VenueSubmitResult>;
+  /** The venue's answer to a cancel: the order's final state, `not-open`, or `unknown`. */
+  cancel(order: Order): Promise<VenueOrderReport | 'not-open' | 'unknown'>;
+  /** The order's state at the venue, null if the venue has no such order, `unknown` if unreachable. */
+  lookup(order: Order): Promise<VenueOrderReport | null | 'unknown'>;
+  close(): Promise<void>;
+}

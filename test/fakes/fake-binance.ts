@@ -11,7 +11,7 @@ import {
   venueId,
 } from './fake-market.ts';
 import { type CanonicalBook, paddedFormat, ScriptedBook } from './scripted-book.ts';
-import { sendJson, startVenueServer } from './venue-server.ts';
+import { sendJson, startVenueServer, type VenueAnswer, type VenueRequest } from './venue-server.ts';
 
 /**
  * A local Binance spot, speaking the documented protocol that ccxt's binance class drives:
@@ -23,6 +23,16 @@ import { sendJson, startVenueServer } from './venue-server.ts';
 export interface FakeBinance extends FakeVenue {
   /** The next diff event of `symbol` is not sent (the book still changes): a gap. */
   dropNextDiff(symbol: string): void;
+}
+
+/**
+ * More of Binance on the same port (the signed order endpoints, the user data stream): asked
+ * first for every request and WebSocket connection; what it does not take goes to the market fake.
+ */
+export interface FakeBinancePlugin {
+  request?(request: VenueRequest): VenueAnswer | undefined;
+  /** Takes the connection (true) or leaves it to the market streams (false). */
+  connection?(socket: WebSocket, path: string): boolean;
 }
 
 interface BinanceBook {
@@ -42,8 +52,13 @@ interface Subscriber {
 }
 
 export async function startFakeBinance(
-  options: { seed?: number; markets?: readonly FakeMarketSpec[] } = {},
+  options: {
+    seed?: number;
+    markets?: readonly FakeMarketSpec[];
+    plugins?: readonly FakeBinancePlugin[];
+  } = {},
 ): Promise<FakeBinance> {
+  const plugins = options.plugins ?? [];
   const seed = options.seed ?? 7;
   const markets = options.markets ?? FAKE_MARKETS;
   const random = createPrng(seed);
@@ -66,6 +81,13 @@ export async function startFakeBinance(
   const waiters = new SubscriptionWaiters();
 
   const server = await startVenueServer({
+    request(request) {
+      for (const plugin of plugins) {
+        const answer = plugin.request?.(request);
+        if (answer) return answer;
+      }
+      return undefined;
+    },
     rest(url) {
       switch (url.pathname) {
         case '/api/v3/exchangeInfo':
@@ -84,6 +106,7 @@ export async function startFakeBinance(
       }
     },
     connection(socket, path) {
+      if (plugins.some((plugin) => plugin.connection?.(socket, path))) return;
       const subscriber: Subscriber = { socket, combined: path.startsWith('/stream'), streams: new Set() };
       subscribers.add(subscriber);
       socket.on('close', () => subscribers.delete(subscriber));

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
 
@@ -9,9 +9,22 @@ export interface RestAnswer {
   body: unknown;
 }
 
+/** Any HTTP request, with its body read (signed POST/PUT/DELETE endpoints need it). */
+export interface VenueRequest {
+  method: string;
+  url: URL;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** An answer, or `drop`: the request is taken but the connection is cut before any response. */
+export type VenueAnswer = RestAnswer | { drop: true };
+
 export interface VenueHandlers {
   /** Answers a GET; undefined is a 404 that is also recorded in `unknownRequests`. */
   rest(url: URL): RestAnswer | undefined;
+  /** Any method, asked before `rest`; undefined falls through to `rest` (GET) or a 404. */
+  request?(request: VenueRequest): VenueAnswer | undefined;
   /** A new WebSocket connection on `path`. */
   connection(socket: WebSocket, path: string): void;
 }
@@ -40,14 +53,25 @@ export async function startVenueServer(handlers: VenueHandlers): Promise<VenueSe
   const requests: string[] = [];
   const unknownRequests: string[] = [];
   const sockets = new Set<WebSocket>();
-  const http = createServer((req: IncomingMessage, res) => {
+  const http = createServer(async (req: IncomingMessage, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     requests.push(`${url.pathname}${url.search}`);
-    const answer = req.method === 'GET' ? handlers.rest(url) : undefined;
-    if (!answer) unknownRequests.push(`${req.method} ${url.pathname}${url.search}`);
-    const { status, body } = answer ?? { status: 404, body: { code: -1, msg: 'not found' } };
+    const method = req.method ?? 'GET';
+    let body = '';
+    if (handlers.request) {
+      for await (const chunk of req) body += String(chunk);
+    }
+    const answer =
+      handlers.request?.({ method, url, headers: req.headers, body }) ??
+      (method === 'GET' ? handlers.rest(url) : undefined);
+    if (answer && 'drop' in answer) {
+      res.socket?.destroy();
+      return;
+    }
+    if (!answer) unknownRequests.push(`${method} ${url.pathname}${url.search}`);
+    const { status, body: json } = answer ?? { status: 404, body: { code: -1, msg: 'not found' } };
     res.writeHead(status, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body));
+    res.end(JSON.stringify(json));
   });
   const wss = new WebSocketServer({ server: http });
   wss.on('connection', (socket, req) => {

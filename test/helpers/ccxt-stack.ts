@@ -7,7 +7,7 @@ import { createRedis } from '../../src/redis/connection.ts';
 import type { FakeVenue } from '../fakes/fake-market.ts';
 import { type ReferenceLog, sameTop, waitForCondition } from './book-checker.ts';
 import type { TestRedis } from './redis.ts';
-import { REGION, type Stack, silentLog, startStack } from './stack.ts';
+import { REGION, type Stack, type StackOptions, silentLog, startStack } from './stack.ts';
 
 /** Deeper than any fake venue's book, so "the whole book" is one window. */
 export const WHOLE_BOOK = 1_000;
@@ -78,8 +78,9 @@ export async function startCcxtStack(
   testRedis: TestRedis,
   venue: FakeVenue,
   options: Partial<CcxtFeedOptions> = {},
+  stackOptions: Omit<StackOptions, 'ingest'> = {},
 ): Promise<CcxtStack> {
-  const stack = await startStack(testRedis, { ingest: false });
+  const stack = await startStack(testRedis, { ...stackOptions, ingest: false });
   const written: BookEvent[] = [];
   const tap = new FeedTap();
   const feed = new CcxtFeed({

@@ -1,0 +1,255 @@
+import { createHash } from 'node:crypto';
+import { type Order as CcxtOrder, type Exchange, NetworkError, OrderNotFound } from 'ccxt';
+import type { Logger } from 'pino';
+import { backoffDelay, exchangeClass, rebaseUrls } from '../marketdata/ccxt-feed.ts';
+import { canonicalDecimal, decimalFromNumber } from '../marketdata/decimal.ts';
+import type { Order } from './types.ts';
+import type { ExternalVenue, VenueOrderReport, VenueSubmitResult } from './venue.ts';
+
+export interface CcxtVenueOptions {
+  /** ccxt exchange id, e.g. `binance`. */
+  exchange: string;
+  apiKey: string;
+  secret: string;
+  /** Scheme, host and port replacing the venue's own (a proxy, a local fake), as for feeds. */
+  restUrl?: string;
+  wsUrl?: string;
+  /** How long one REST call may take before its outcome is unknown. @default 10000 */
+  timeoutMs?: number;
+  /** Constructor options given to ccxt as they are. */
+  ccxtConfig?: Record<string, unknown>;
+  /** Backoff of the order stream after a failure. @default { initialDelayMs: 250, maxDelayMs: 30_000 } */
+  backoff?: { initialDelayMs?: number; maxDelayMs?: number };
+  log: Logger;
+}
+
+/** Binance accepts a client order id of 1-36 characters of `[.A-Z:/a-z0-9_-]`. */
+const VENUE_ID_LENGTH = 32;
+
+function decimal(value: number | undefined): string {
+  return typeof value === 'number' && Number.isFinite(value) ? decimalFromNumber(value) : '0';
+}
+
+function rawString(info: unknown, key: string): string | undefined {
+  if (!info || typeof info !== 'object') return undefined;
+  const value = (info as Record<string, unknown>)[key];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/**
+ * A real exchange through unmodified ccxt (REST for orders, ccxt pro's `watchOrders` for the
+ * account's order stream). It never decides anything about an order: it sends what the trading
+ * service wrote, and hands back the venue's state as cumulative reports.
+ */
+export class CcxtVenue implements ExternalVenue {
+  readonly name = 'CCXT' as const;
+  readonly exchange: string;
+  readonly acceptWindowMs: number;
+  private readonly client: Exchange;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wakeSleep: (() => void) | undefined;
+  private ready: Promise<void> | undefined;
+
+  constructor(private readonly options: CcxtVenueOptions) {
+    this.exchange = options.exchange;
+    const Exchange = exchangeClass(options.exchange);
+    const config: Record<string, unknown> = {
+      enableRateLimit: true,
+      timeout: options.timeoutMs ?? 10_000,
+      ...options.ccxtConfig,
+      apiKey: options.apiKey,
+      secret: options.secret,
+    };
+    if (options.restUrl || options.wsUrl) {
+      config.urls = { api: rebaseUrls(new Exchange().urls.api, options.restUrl, options.wsUrl) };
+    }
+    this.client = new Exchange(config);
+    const recvWindow = (this.client.options as Record<string, unknown>).recvWindow;
+    // The exchange refuses a request older than its window; a margin covers clock skew.
+    this.acceptWindowMs = (typeof recvWindow === 'number' ? recvWindow : 60_000) + 1_000;
+  }
+
+  /** A function of the order id alone: every attempt for one order names the same venue order. */
+  venueClientOrderId(order: Order): string {
+    return `bg${createHash('sha256')
+      .update(order.id)
+      .digest('base64url')
+      .slice(0, VENUE_ID_LENGTH - 2)}`;
+  }
+
+  start(onReport: (report: VenueOrderReport) => void): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.watchLoop(onReport);
+  }
+
+  async submit(order: Order): Promise<VenueSubmitResult> {
+    const params: Record<string, unknown> = { newClientOrderId: this.venueClientOrderId(order) };
+    if (order.type === 'LIMIT') {
+      params.timeInForce = order.timeInForce;
+      if (order.postOnly) params.postOnly = true;
+    }
+    try {
+      await this.prepare();
+      const placed = await this.client.createOrder(
+        order.symbol,
+        order.type === 'LIMIT' ? 'limit' : 'market',
+        order.side === 'BUY' ? 'buy' : 'sell',
+        Number(order.amount),
+        order.price === null ? undefined : Number(order.price),
+        params,
+      );
+      return { kind: 'accepted', report: this.report(order, placed) };
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      // A network error (timeout, cut connection, an exchange that is down) says nothing about
+      // whether the order was placed; "Duplicate order sent." means the venue already has it.
+      if (error instanceof NetworkError || /Duplicate order sent/i.test(message)) {
+        return { kind: 'unknown', message };
+      }
+      return { kind: 'rejected', message: venueMessage(message) };
+    }
+  }
+
+  async cancel(order: Order): Promise<VenueOrderReport | 'not-open' | 'unknown'> {
+    try {
+      await this.prepare();
+      const canceled = await this.client.cancelOrder('', order.symbol, {
+        origClientOrderId: this.venueClientOrderId(order),
+      });
+      return this.report(order, canceled);
+    } catch (error) {
+      if (error instanceof OrderNotFound) return 'not-open';
+      this.options.log.warn({ err: error, order: order.id }, 'venue cancel failed');
+      return 'unknown';
+    }
+  }
+
+  async lookup(order: Order): Promise<VenueOrderReport | null | 'unknown'> {
+    try {
+      await this.prepare();
+      const found = await this.client.fetchOrder('', order.symbol, {
+        origClientOrderId: this.venueClientOrderId(order),
+      });
+      return this.report(order, found);
+    } catch (error) {
+      if (error instanceof OrderNotFound) return null;
+      this.options.log.warn({ err: error, order: order.id }, 'venue order lookup failed');
+      return 'unknown';
+    }
+  }
+
+  async close(): Promise<void> {
+    this.running = false;
+    this.wakeSleep?.();
+    await this.client.close().catch(() => {});
+    await this.loop?.catch(() => {});
+  }
+
+  private prepare(): Promise<void> {
+    this.ready ??= (async () => {
+      // ccxt refuses plain ws:// (a local venue, a proxy inside the cluster) until it has an agent.
+      await this.client.loadHttpProxyAgent();
+      await this.client.loadMarkets();
+    })().catch((error: unknown) => {
+      this.ready = undefined;
+      throw error;
+    });
+    return this.ready;
+  }
+
+  /** The account's order stream until closed, backing off after each failure. */
+  private async watchLoop(onReport: (report: VenueOrderReport) => void): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      try {
+        await this.prepare();
+        const orders = await this.client.watchOrders();
+        failures = 0;
+        for (const order of orders) {
+          const report = this.streamReport(order);
+          if (report) onReport(report);
+        }
+      } catch (error) {
+        if (!this.running) return;
+        this.options.log.warn({ err: error, exchange: this.exchange }, 'venue order stream failed');
+        await this.sleep(backoffDelay(failures, this.options.backoff));
+        failures += 1;
+      }
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wakeSleep = undefined;
+        resolve();
+      }, ms);
+      this.wakeSleep = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  /** The venue's answer about one of our orders (we know which: we asked about it). */
+  private report(order: Order, venue: CcxtOrder): VenueOrderReport {
+    return { ...this.state(venue), venueClientOrderId: this.venueClientOrderId(order) };
+  }
+
+  /** An update from the order stream; null when it is not one of ours (no client order id). */
+  private streamReport(venue: CcxtOrder): VenueOrderReport | null {
+    const id = venue.clientOrderId;
+    if (!id) return null;
+    return { ...this.state(venue), venueClientOrderId: id };
+  }
+
+  private state(venue: CcxtOrder): Omit<VenueOrderReport, 'venueClientOrderId'> {
+    const info = venue.info as unknown;
+    const lastAmount = rawString(info, 'l');
+    const lastPrice = rawString(info, 'L');
+    const last =
+      lastAmount && lastPrice && Number(lastAmount) > 0
+        ? {
+            amount: canonicalDecimal(lastAmount),
+            price: canonicalDecimal(lastPrice),
+            liquidity: (info as Record<string, unknown>).m === true ? ('MAKER' as const) : ('TAKER' as const),
+          }
+        : null;
+    const status =
+      venue.status === 'closed'
+        ? 'FILLED'
+        : venue.status === 'canceled'
+          ? 'CANCELED'
+          : venue.status === 'rejected'
+            ? 'REJECTED'
+            : venue.status === 'expired'
+              ? 'EXPIRED'
+              : 'OPEN';
+    // Binance's FULL answer to a placement lists every execution: each becomes its own fill.
+    const trades = Array.isArray(venue.trades) ? venue.trades : [];
+    const executions = trades.every((t) => typeof t.price === 'number' && typeof t.amount === 'number')
+      ? trades.map((t) => ({
+          price: decimal(t.price),
+          amount: decimal(t.amount),
+          liquidity: t.takerOrMaker === 'maker' ? ('MAKER' as const) : ('TAKER' as const),
+        }))
+      : [];
+    return {
+      venueOrderId: venue.id ? String(venue.id) : null,
+      status,
+      filled: decimal(venue.filled),
+      cost: decimal(venue.cost),
+      last,
+      executions: executions.length > 0 ? executions : null,
+    };
+  }
+}
+
+/** ccxt prefixes the exchange id and sometimes the raw JSON; keep the venue's own words. */
+function venueMessage(message: string): string {
+  const json = /\{.*"msg"\s*:\s*"([^"]*)".*\}/.exec(message);
+  if (json) return json[1]!;
+  return message.replace(/^\S+\s/, '');
+}
