@@ -52,6 +52,12 @@ export interface WatchOrderBookOptions {
   symbol: string;
   /** Levels per side. @default 20 */
   depth?: number;
+  /**
+   * Ask the server for stale notices (docs/BOOK_EVENTS.md): when the book goes silent a DELTA with
+   * no levels and `seq == prevSeq` arrives with `stale: true`, so `change` fires with a stale book
+   * instead of nothing. @default false
+   */
+  staleNotices?: boolean;
   /** Closes the watch when aborted. */
   signal?: AbortSignal;
 }
@@ -85,6 +91,7 @@ class LocalBookWatch implements OrderBookWatch {
   private readonly exchange: string;
   private readonly symbol: string;
   private readonly depth: number;
+  private readonly staleNotices: boolean;
   private readonly bids = new BookSide(true);
   private readonly asks = new BookSide(false);
   private book: LocalOrderBook | undefined;
@@ -105,6 +112,7 @@ class LocalBookWatch implements OrderBookWatch {
     this.exchange = options.exchange;
     this.symbol = options.symbol;
     this.depth = options.depth ?? 20;
+    this.staleNotices = options.staleNotices ?? false;
     this.stopListening = client.onConnectionChange((connected) => {
       this.connected = connected;
       if (this.book) this.book = { ...this.book, stale: this.book.stale || !connected };
@@ -155,6 +163,7 @@ class LocalBookWatch implements OrderBookWatch {
         exchange: this.exchange,
         symbol: this.symbol,
         depth: this.depth,
+        staleNotices: this.staleNotices,
       });
       this.active = updates;
       let gap = false;

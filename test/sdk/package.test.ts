@@ -51,6 +51,10 @@ describe('@bookgraph/sdk as a package', () => {
     expect(files).toContain('dist/index.js');
     expect(files).toContain('dist/index.d.ts');
     expect(files).toContain('dist/local-book.js');
+    expect(files).toContain('dist/consolidated-book.js');
+    expect(files).toContain('dist/follow-orders.js');
+    expect(files).toContain('dist/trading.d.ts');
+    expect(files).toContain('operations/trading.graphql');
     expect(files).toContain('README.md');
     expect(files.filter((f) => f.startsWith('src/') || f.endsWith('.test.ts'))).toEqual([]);
 
@@ -82,7 +86,7 @@ describe('@bookgraph/sdk as a package', () => {
     );
     await writeFile(
       join(project, 'check.ts'),
-      `import { BookgraphError, createBookgraphClient, OrderBookDocument, watchOrderBook } from '@bookgraph/sdk';
+      `import { BookgraphError, createBookgraphClient, followOrders, isOrder, OrderBookDocument, placeOrder, watchConsolidatedBook, watchOrderBook } from '@bookgraph/sdk';
 const client = createBookgraphClient({ url: 'http://127.0.0.1:4000/graphql', token: 't', retry: { attempts: 1 } });
 const { orderBook } = await client.query(OrderBookDocument, { exchange: 'sim1', symbol: 'BTC/USDT' });
 const seq: number = orderBook.seq;
@@ -92,6 +96,21 @@ watch.on('change', (book) => { const s: string = book.epoch; void s; });
 // @ts-expect-error the symbol is required
 await client.query(OrderBookDocument, { exchange: 'sim1' });
 const error = new BookgraphError('x', { code: 'MARKET_NOT_FOUND' });
+const merged = watchConsolidatedBook(client, { symbol: 'BTC/USDT', depth: 5, throttleMs: 100 });
+merged.on('change', (book, change) => {
+  const crossed: boolean = book.crossed;
+  const venues: string[] = book.bestBid?.venues.map((v) => v.exchange) ?? [];
+  const bps: string | null = book.liquidity.consolidated.spreadBps;
+  const stale: string[] = change.becameStale;
+  void [crossed, venues, bps, stale];
+});
+const follower = followOrders(client, { sessionId: 'ses_x' });
+follower.on('update', (update, order) => { const s: number = update.seq; const f: string = order.filled; void [s, f]; });
+const result = await placeOrder(client, { sessionId: 'ses_x', exchange: 'sim1', symbol: 'BTC/USDT', side: 'BUY', type: 'LIMIT', price: '1', amount: '1' });
+if (result.__typename === 'InsufficientBalance') { const needed: string = result.required; void needed; }
+else if (isOrder(result)) { const status: string = result.status; void status; }
+// @ts-expect-error a side is BUY or SELL
+await placeOrder(client, { sessionId: 'ses_x', exchange: 'sim1', symbol: 'BTC/USDT', side: 'LONG', type: 'LIMIT', amount: '1' });
 export { seq, price, error };
 `,
     );
@@ -102,23 +121,32 @@ export { seq, price, error };
   it('the installed package queries and watches a real server', async () => {
     await writeFile(
       join(project, 'run.mjs'),
-      `import { createBookgraphClient, MarketsDocument, watchOrderBook } from '@bookgraph/sdk';
+      `import { createBookgraphClient, MarketsDocument, watchConsolidatedBook, watchOrderBook } from '@bookgraph/sdk';
 const [url, transport] = process.argv.slice(2);
 const client = createBookgraphClient({ url, transport });
 const { region, markets } = await client.query(MarketsDocument, { exchange: 'sim1' });
 const watch = watchOrderBook(client, { exchange: 'sim1', symbol: 'BTC/USDT', depth: 3 });
 const book = await watch.ready();
 await watch.close();
+const merged = watchConsolidatedBook(client, { symbol: 'BTC/USDT', depth: 3, throttleMs: 50 });
+const consolidated = await merged.ready();
+await merged.close();
 await client.dispose();
-console.log(JSON.stringify({ region, symbols: markets.map((m) => m.symbol), bids: book.bids.length, seq: book.seq }));
+console.log(JSON.stringify({ region, symbols: markets.map((m) => m.symbol), bids: book.bids.length, seq: book.seq, venues: consolidated.venues.map((v) => v.exchange) }));
 `,
     );
     for (const transport of ['ws', 'sse']) {
       const { stdout } = await exec(process.execPath, ['run.mjs', stack.httpUrl, transport], {
         cwd: project,
       });
-      const out = JSON.parse(stdout) as { region: string; symbols: string[]; bids: number; seq: number };
-      expect(out).toMatchObject({ region: 'test', symbols: ['BTC/USDT'], bids: 3 });
+      const out = JSON.parse(stdout) as {
+        region: string;
+        symbols: string[];
+        bids: number;
+        seq: number;
+        venues: string[];
+      };
+      expect(out).toMatchObject({ region: 'test', symbols: ['BTC/USDT'], bids: 3, venues: ['sim1'] });
       expect(out.seq).toBeGreaterThan(0);
     }
     const manifest = JSON.parse(

@@ -1,5 +1,6 @@
 import type { BookDropReason, LocalOrderBook, OrderBookWatch } from '../../sdk/src/index.ts';
 import { type ReferenceLog, sameTop, type TopOfBook } from '../helpers/book-checker.ts';
+import { decimal, units } from '../helpers/exact.ts';
 
 /** The local book after one applied message, kept to compare with the writer's book afterwards. */
 interface Checkpoint {
@@ -100,4 +101,71 @@ export function topOf(book: LocalOrderBook): TopOfBook {
     bids: book.bids.map((l) => [l.price, l.size] as const),
     asks: book.asks.map((l) => [l.price, l.size] as const),
   };
+}
+
+/** A consolidated level as the API sends it. */
+export interface MergedLevel {
+  price: string;
+  size: string;
+  venues: { exchange: string; size: string }[];
+}
+
+/**
+ * The merge of venues' books computed here, independently of the server: the writer's top `depth`
+ * of each venue at the (epoch, seq) named, sizes summed per price as BigInt, venues by exchange id,
+ * the top `depth` prices of the result.
+ */
+export function mergeReference(
+  reference: ReferenceLog,
+  symbol: string,
+  venues: readonly { exchange: string; epoch: string; seq: number }[],
+  depth: number,
+): { bids: MergedLevel[]; asks: MergedLevel[] } {
+  const books = venues.map((v) => {
+    const top = reference.top(v.exchange, symbol, v.epoch, v.seq, depth);
+    if (!top) throw new Error(`${v.exchange} (${v.epoch}, ${v.seq}) was never written`);
+    return { exchange: v.exchange, ...top };
+  });
+  const side = (which: 'bids' | 'asks') => {
+    const byPrice = new Map<bigint, { price: string; total: bigint; venues: MergedLevel['venues'] }>();
+    for (const book of books) {
+      for (const [price, size] of book[which].slice(0, depth)) {
+        const key = units(price);
+        const level = byPrice.get(key) ?? { price, total: 0n, venues: [] };
+        level.total += units(size);
+        level.venues.push({ exchange: book.exchange, size });
+        byPrice.set(key, level);
+      }
+    }
+    return [...byPrice.entries()]
+      .sort(([a], [b]) => (which === 'bids' ? (b > a ? 1 : -1) : a > b ? 1 : -1))
+      .slice(0, depth)
+      .map(([, l]) => ({
+        price: l.price,
+        size: decimal(l.total),
+        venues: l.venues.sort((a, b) => a.exchange.localeCompare(b.exchange)),
+      }));
+  };
+  return { bids: side('bids'), asks: side('asks') };
+}
+
+/** Whether some venue's best bid is above another venue's best ask. */
+export function crossedReference(
+  reference: ReferenceLog,
+  symbol: string,
+  venues: readonly { exchange: string; epoch: string; seq: number }[],
+): boolean {
+  const tops = venues.map((v) => ({
+    exchange: v.exchange,
+    ...reference.top(v.exchange, symbol, v.epoch, v.seq, 1)!,
+  }));
+  return tops.some((a) =>
+    tops.some(
+      (b) =>
+        a.exchange !== b.exchange &&
+        a.bids[0] !== undefined &&
+        b.asks[0] !== undefined &&
+        units(a.bids[0][0]) > units(b.asks[0][0]),
+    ),
+  );
 }
