@@ -91,7 +91,7 @@ async function main(argv: string[]): Promise<void> {
   }
   const env = { ...process.env, ...optionsAsEnv(values) };
   const config = loadConfig(env);
-  const log = createLogger(config.log.level);
+  const log = createLogger(config.log.level, { pretty: config.log.pretty, env: config.env });
   const runtime = await startRuntime({
     config,
     log,

@@ -123,8 +123,42 @@ const EnvSchema = z.object({
   ),
   ALLOW_ANONYMOUS_MARKETDATA: z.preprocess(emptyAsUndefined, z.enum(['1', '0', 'true', 'false']).optional()),
   SESSION_TTL_MS: int(60_000, 30 * 86_400_000, 86_400_000),
+  EXECUTION_VENUES: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        const out: Record<string, 'paper' | 'ccxt'> = {};
+        for (const item of v ? list(v) : []) {
+          const pair = /^([a-z0-9]+)=(paper|ccxt)$/.exec(item);
+          if (!pair) ctx.addIssue({ code: 'custom', message: `"${item}" is not <exchange id>=paper|ccxt` });
+          else out[pair[1]!] = pair[2] as 'paper' | 'ccxt';
+        }
+        return out;
+      }),
+  ),
   MAX_DEPTH: int(1, 1_000, 100),
   SUBSCRIBER_QUEUE_MAX: int(10, 1_000_000, 1_000),
+  LOG_PRETTY: z.preprocess(emptyAsUndefined, z.enum(['1', '0', 'true', 'false']).optional()),
+  OTEL_ENABLED: z.preprocess(emptyAsUndefined, z.enum(['1', '0', 'true', 'false']).default('0')),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .url()
+      .regex(/^https?:\/\//, 'an http:// or https:// URL')
+      .default('http://localhost:4318'),
+  ),
+  OTEL_SERVICE_NAME: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^[\w.-]{1,64}$/, 'letters, digits, "_", "." and "-"')
+      .optional(),
+  ),
+  OTEL_TRACES_SAMPLER_ARG: z.preprocess(emptyAsUndefined, z.coerce.number().min(0).max(1).default(1)),
+  INGEST_TRACE_SAMPLE_RATIO: z.preprocess(emptyAsUndefined, z.coerce.number().min(0).max(1).default(0.001)),
   DRAIN_READY_GRACE_MS: int(0, 120_000, 0),
   DRAIN_TIMEOUT_MS: int(0, 300_000, 20_000),
 });
@@ -142,7 +176,18 @@ export interface Config {
     restUrls: Readonly<Record<string, string>>;
     wsUrls: Readonly<Record<string, string>>;
   };
-  log: { level: string };
+  /** `pretty`: LOG_PRETTY when set; undefined = pretty only in development on a terminal (src/log.ts). */
+  log: { level: string; pretty: boolean | undefined };
+  /** OpenTelemetry tracing (off by default); `serviceName` undefined = `bookgraph-<role>`. */
+  tracing: {
+    enabled: boolean;
+    endpoint: string;
+    serviceName: string | undefined;
+    /** Share of GraphQL operations traced when the caller sent no sampled `traceparent`. */
+    sampleRatio: number;
+    /** Share of ingest writes traced. */
+    ingestSampleRatio: number;
+  };
   limits: {
     maxDepth: number;
     minThrottleMs: number;
@@ -157,8 +202,24 @@ export interface Config {
   drain: { readyGraceMs: number; timeoutMs: number };
   /** Market data without a key: undefined = the command's default (on in `start`, off in `serve`). */
   auth: { allowAnonymousMarketData: boolean | undefined };
-  /** Idle time after which a trading session and its orders expire. */
-  trading: { sessionTtlMs: number };
+  /**
+   * Idle time after which a trading session and its orders expire; the exchanges whose orders go
+   * to the real venue through ccxt (`EXECUTION_VENUES`), with their keys. Others trade on paper.
+   */
+  trading: { sessionTtlMs: number; venues: readonly VenueConfig[] };
+}
+
+/** A real execution venue: `<exchange>=ccxt` in EXECUTION_VENUES, keys in `<EXCHANGE>_API_KEY/_SECRET`. */
+export interface VenueConfig {
+  exchange: string;
+  apiKey: string;
+  secret: string;
+}
+
+/** `BINANCE_API_KEY` for `binance`: the variables holding an exchange's credentials. */
+export function venueKeyVariables(exchange: string): { key: string; secret: string } {
+  const prefix = exchange.toUpperCase();
+  return { key: `${prefix}_API_KEY`, secret: `${prefix}_API_SECRET` };
 }
 
 export class ConfigError extends Error {
@@ -170,6 +231,21 @@ export class ConfigError extends Error {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = EnvSchema.safeParse(env);
+  // Credentials of every exchange that trades for real; missing ones are reported with the rest.
+  const venues: VenueConfig[] = [];
+  const missing: string[] = [];
+  if (parsed.success) {
+    for (const [exchange, kind] of Object.entries(parsed.data.EXECUTION_VENUES)) {
+      if (kind !== 'ccxt') continue;
+      const names = venueKeyVariables(exchange);
+      const apiKey = env[names.key];
+      const secret = env[names.secret];
+      if (!apiKey || !secret) {
+        missing.push(`EXECUTION_VENUES: ${exchange}=ccxt needs ${names.key} and ${names.secret}`);
+      } else venues.push({ exchange, apiKey, secret });
+    }
+  }
+  if (missing.length > 0) throw new ConfigError(missing);
   if (!parsed.success) {
     // One entry per variable: a value can fail several checks (REDIS_URL, each FEEDS item).
     const byVariable = new Map<string, string[]>();
@@ -193,7 +269,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     feeds: e.FEEDS,
     simulator: { seed: e.SIM_SEED, updatesPerSecond: e.SIM_UPDATES_PER_SEC },
     ccxt: { symbols: e.SYMBOLS, restUrls: e.EXCHANGE_REST_URL, wsUrls: e.EXCHANGE_WS_URL },
-    log: { level: e.LOG_LEVEL },
+    log: {
+      level: e.LOG_LEVEL,
+      pretty: e.LOG_PRETTY === undefined ? undefined : e.LOG_PRETTY === '1' || e.LOG_PRETTY === 'true',
+    },
+    tracing: {
+      enabled: e.OTEL_ENABLED === '1' || e.OTEL_ENABLED === 'true',
+      endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+      serviceName: e.OTEL_SERVICE_NAME,
+      sampleRatio: e.OTEL_TRACES_SAMPLER_ARG,
+      ingestSampleRatio: e.INGEST_TRACE_SAMPLE_RATIO,
+    },
     limits: {
       maxDepth: e.MAX_DEPTH,
       minThrottleMs: 10,
@@ -213,6 +299,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           ? undefined
           : e.ALLOW_ANONYMOUS_MARKETDATA === '1' || e.ALLOW_ANONYMOUS_MARKETDATA === 'true',
     },
-    trading: { sessionTtlMs: e.SESSION_TTL_MS },
+    trading: { sessionTtlMs: e.SESSION_TTL_MS, venues },
   });
 }

@@ -6,6 +6,7 @@ import { Ingester } from './marketdata/ingester.ts';
 import { MarketSimulator } from './marketdata/simulator.ts';
 import type { BookEvent } from './marketdata/types.ts';
 import { Metrics } from './observability/metrics.ts';
+import { Tracing } from './observability/tracing.ts';
 import { BookHub } from './pubsub/book-hub.ts';
 import { ChannelSubscriber } from './pubsub/channel-subscriber.ts';
 import { BookStore } from './redis/book-store.ts';
@@ -31,6 +32,8 @@ export interface RuntimeOptions {
   metrics?: Metrics;
   /** Feeds to ingest instead of those `FEEDS` names (`bookgraph replay`). */
   feeds?: Feed[];
+  /** The process's tracing. @default from `config.tracing` (off unless OTEL_ENABLED) */
+  tracing?: Tracing;
 }
 
 export interface Runtime {
@@ -41,6 +44,8 @@ export interface Runtime {
   ingester: Ingester | undefined;
   /** The GraphQL port; in an ingest-only process, the port of /health, /ready and /metrics. */
   port: number | undefined;
+  /** OpenTelemetry tracing (a no-op when off); `stop()` flushes and shuts it down. */
+  tracing: Tracing;
   stop(): Promise<void>;
 }
 
@@ -87,6 +92,20 @@ export async function createFeeds(config: Config, log: Logger): Promise<Feed[]> 
   return feeds;
 }
 
+/** `bookgraph-start`, `bookgraph-server` or `bookgraph-ingester`, unless OTEL_SERVICE_NAME says otherwise. */
+function startTracing(options: RuntimeOptions): Tracing {
+  const { tracing } = options.config;
+  if (!tracing.enabled) return Tracing.off();
+  const role = options.ingest && options.serve ? 'start' : options.serve ? 'server' : 'ingester';
+  return Tracing.start({
+    endpoint: tracing.endpoint,
+    serviceName: tracing.serviceName ?? `bookgraph-${role}`,
+    sampleRatio: tracing.sampleRatio,
+    ingestSampleRatio: tracing.ingestSampleRatio,
+    attributes: { 'bookgraph.region': options.config.region },
+  });
+}
+
 /** In a process that ingests too, `/ready` fails while no book was written for `staleAfterMs`. */
 function freshnessCheck(ingester: Ingester, staleAfterMs: number): ReadinessCheck {
   return () => {
@@ -107,9 +126,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const c = createRedis(url, role);
     c.on('error', (err) => log.warn({ err, role }, 'redis connection error'));
     clients.push(c);
+    metrics.watchRedis(role, () => c.status === 'ready');
     return c;
   };
   const metrics = options.metrics ?? new Metrics();
+  const tracing = options.tracing ?? startTracing(options);
+  if (tracing.enabled) metrics.traceRedisWith(tracing.tracer);
   let ingester: Ingester | undefined;
   let app: App | undefined;
   let hub: BookHub | undefined;
@@ -123,6 +145,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     await ingester?.stop();
     await Promise.allSettled(clients.map((c) => c.quit()));
     for (const c of clients) c.disconnect();
+    // Last, so the spans of the drain are exported too.
+    await tracing.shutdown();
     await local?.stop();
   };
 
@@ -136,7 +160,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         metrics,
         onWritten: options.onWritten,
         feedStatus: config.feedStatus,
+        tracer: tracing.enabled ? tracing.tracer : undefined,
       });
+      const feeds = ingester;
+      metrics.reportFeedsWith(() => feeds.feedsConnected());
       await ingester.start();
       if (!options.serve) {
         // An ingest-only process still answers probes and scrapes on PORT.
@@ -162,6 +189,21 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       hub = books;
       metrics.countStaleBooksWith(() => books.staleCount(Date.now(), config.limits.staleAfterMs));
       const feedsFresh = ingester && freshnessCheck(ingester, config.limits.staleAfterMs);
+      // Real execution venues (EXECUTION_VENUES); ccxt is loaded only when one is configured.
+      const { CcxtVenue } =
+        config.trading.venues.length > 0 ? await import('./trading/ccxt-venue.ts') : { CcxtVenue: undefined };
+      const venues = config.trading.venues.flatMap((venue) =>
+        CcxtVenue
+          ? [
+              new CcxtVenue({
+                ...venue,
+                restUrl: config.ccxt.restUrls[venue.exchange] ?? config.ccxt.restUrls['*'],
+                wsUrl: config.ccxt.wsUrls[venue.exchange] ?? config.ccxt.wsUrls['*'],
+                log,
+              }),
+            ]
+          : [],
+      );
       app = createApp({
         log,
         metrics,
@@ -169,6 +211,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         executionStats: options.executionStats,
         readiness: feedsFresh ? [feedsFresh] : [],
         drain: config.drain,
+        tracing,
         // Anonymous market data: on in `start` (ingest + serve), off by default in `serve`.
         auth: { anonymousMarketData: config.auth.allowAnonymousMarketData ?? options.ingest },
         trading: createTrading({
@@ -176,6 +219,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           hub: books,
           log,
           limits: { sessionTtlMs: config.trading.sessionTtlMs },
+          venues,
         }),
         deps: {
           region: config.region,
@@ -193,5 +237,5 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     await stop();
     throw error;
   }
-  return { redisUrl: url, localRedis: local, app, ingester, port, stop };
+  return { redisUrl: url, localRedis: local, app, ingester, port, tracing, stop };
 }

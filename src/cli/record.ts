@@ -34,7 +34,7 @@ export async function record(argv: string[]): Promise<void> {
     return;
   }
   const config = loadConfig();
-  const log = createLogger(config.log.level);
+  const log = createLogger(config.log.level, { pretty: config.log.pretty, env: config.env });
   const feeds = await createFeeds(config, log);
   const file = openRecordingFile(values.out, values.gzip ?? false);
   const recorder = new Recorder(file.out, config.region);

@@ -50,7 +50,7 @@ export async function replay(argv: string[]): Promise<void> {
     return;
   }
   const config = loadConfig(values.port ? { ...process.env, PORT: values.port } : process.env);
-  const log = createLogger(config.log.level);
+  const log = createLogger(config.log.level, { pretty: config.log.pretty, env: config.env });
   const feed = await ReplayFeed.fromFile(path, { speed, onProgress: progressPrinter() });
   console.error(`bookgraph replay: ${feed.total} events of ${feed.markets().length} markets from ${path}`);
 

@@ -42,7 +42,7 @@ export interface CcxtFeedOptions {
 const DECIMAL_PLACES = 2;
 const TICK_SIZE = 4;
 
-type ExchangeClass = new (config?: Record<string, unknown>) => Exchange;
+export type ExchangeClass = new (config?: Record<string, unknown>) => Exchange;
 
 /** Our book of one market as last emitted: floats exactly as ccxt holds them, keyed by price. */
 interface BookState {
@@ -296,7 +296,8 @@ export class CcxtFeed implements Feed {
   }
 }
 
-function exchangeClass(id: string): ExchangeClass {
+/** ccxt's pro class for an exchange id, or an error naming it. */
+export function exchangeClass(id: string): ExchangeClass {
   const classes = ccxt.pro as unknown as Record<string, ExchangeClass | undefined>;
   const Exchange = Object.hasOwn(classes, id) ? classes[id] : undefined;
   if (typeof Exchange !== 'function') {

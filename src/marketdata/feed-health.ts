@@ -135,6 +135,11 @@ export class FeedHealthTracker {
     }
   }
 
+  /** Every feed's status as it stands, without touching the rates (metrics read this). */
+  statuses(): FeedStatus[] {
+    return [...this.feeds.values()].map((c) => ({ ...c.status }));
+  }
+
   /** Whether something other than counters changed since the last snapshot. */
   get urgent(): boolean {
     for (const c of this.feeds.values()) if (c.changed) return true;

@@ -1,5 +1,7 @@
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.ts';
+import { INGEST_SPAN_PREFIX } from '../observability/tracing.ts';
 import { encodeBookEvent, encodeTrade } from '../pubsub/codec.ts';
 import { encodeCandles, encodeFeedStatuses } from '../pubsub/market-codec.ts';
 import type { BookStore } from '../redis/book-store.ts';
@@ -23,6 +25,8 @@ export interface IngesterOptions {
   candleRetention?: Partial<Record<CandleInterval, number>>;
   /** How often feed statuses are written to Redis, and how long they live unrenewed. @default 1000, 5000 */
   feedStatus?: { intervalMs?: number; ttlMs?: number };
+  /** Traces a sample of writes (`ingest write_book`, `ingest write_trade`) with their Redis call. */
+  tracer?: Tracer;
 }
 
 export interface IngestStats {
@@ -77,6 +81,10 @@ export class Ingester implements FeedSink {
       for (const [exchange, markets] of byExchange) {
         this.feedOf.set(exchange, feed.name);
         this.feedHealth.register(exchange, feed.name);
+        // Every exchange's series exist from the start, so rates and absence alerts work at once.
+        this.options.metrics?.feedGaps.inc({ exchange }, 0);
+        this.options.metrics?.feedResyncs.inc({ exchange }, 0);
+        this.options.metrics?.feedErrors.inc({ exchange }, 0);
         await this.options.store.writeMarkets(exchange, markets);
         // Continue the candles in progress rather than start them again.
         await Promise.all(markets.map((m) => this.loadCandles(m.exchange, m.symbol)));
@@ -112,7 +120,7 @@ export class Ingester implements FeedSink {
     try {
       const normalised = normaliseBookUpdate(update);
       if (normalised.kind === 'delta' && !this.sequencer.has(normalised.exchange, normalised.symbol)) {
-        this.feedHealth.gap(normalised.exchange, feed);
+        this.gap(normalised.exchange, feed);
         this.requestSnapshot(normalised.exchange, normalised.symbol);
         return;
       }
@@ -127,7 +135,9 @@ export class Ingester implements FeedSink {
       return;
     }
     this.track(
-      this.options.store.writeBookEvent(event, encodeBookEvent(event)).then(
+      this.traced('write_book', event.exchange, event.symbol, () =>
+        this.options.store.writeBookEvent(event, encodeBookEvent(event)),
+      ).then(
         () => {
           this.stats.written += 1;
           this.stats.lastWriteTs = Date.now();
@@ -140,12 +150,13 @@ export class Ingester implements FeedSink {
           // Writes issued after the failed one fail too; only the first reopens the chain.
           if (this.sequencer.epochOf(event.exchange, event.symbol) !== event.epoch) return;
           this.sequencer.invalidate(event.exchange, event.symbol);
-          this.feedHealth.gap(event.exchange, feed);
+          this.gap(event.exchange, feed);
+          // The feed's next update of this book asks for a snapshot (a new epoch). Asking here
+          // would retry at once, and while Redis is down each failure would beget another.
           this.options.log.error(
             { err: error, exchange: event.exchange, symbol: event.symbol, seq: event.seq },
-            'book write failed; resynchronising',
+            'book write failed; the next update reopens the book with a snapshot',
           );
-          this.requestSnapshot(event.exchange, event.symbol);
         },
       ),
     );
@@ -187,7 +198,9 @@ export class Ingester implements FeedSink {
           }
         : undefined;
     this.track(
-      this.options.store.writeTrade(trade, encodeTrade(trade), candles).then(
+      this.traced('write_trade', trade.exchange, trade.symbol, () =>
+        this.options.store.writeTrade(trade, encodeTrade(trade), candles),
+      ).then(
         () => {
           this.stats.trades += 1;
           this.options.onTradeWritten?.(trade, touched);
@@ -232,6 +245,8 @@ export class Ingester implements FeedSink {
 
   private onHealth(event: FeedHealthEvent, feed: string): void {
     this.feedHealth.health(event, feed);
+    if (event.kind === 'resync') this.options.metrics?.feedResyncs.inc({ exchange: event.exchange });
+    if (event.kind === 'error') this.options.metrics?.feedErrors.inc({ exchange: event.exchange });
     this.queueStatusFlush();
     const level = event.kind === 'error' || event.kind === 'disconnected' ? 'warn' : 'info';
     this.options.log[level](
@@ -278,6 +293,49 @@ export class Ingester implements FeedSink {
 
   async drain(): Promise<void> {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  private gap(exchange: string, feed: string): void {
+    this.feedHealth.gap(exchange, feed);
+    this.options.metrics?.feedGaps.inc({ exchange });
+  }
+
+  /**
+   * Runs one write inside a root span when the ingest sampler picks it (INGEST_TRACE_SAMPLE_RATIO),
+   * so its Redis script call becomes a child span; unsampled writes run as they are.
+   */
+  private traced<T>(write: string, exchange: string, symbol: string, call: () => Promise<T>): Promise<T> {
+    const tracer = this.options.tracer;
+    if (!tracer) return call();
+    const span = tracer.startSpan(
+      `${INGEST_SPAN_PREFIX}${write}`,
+      { kind: SpanKind.PRODUCER, attributes: { 'bookgraph.exchange': exchange, 'bookgraph.symbol': symbol } },
+      ROOT_CONTEXT,
+    );
+    if (!span.isRecording()) return call();
+    return context.with(trace.setSpan(ROOT_CONTEXT, span), call).then(
+      (value) => {
+        span.end();
+        return value;
+      },
+      (error: unknown) => {
+        span.setStatus({
+          code: SpanStatusCode.ERROR,
+          message: error instanceof Error ? error.message : 'failed',
+        });
+        span.end();
+        throw error;
+      },
+    );
+  }
+
+  /** Whether each exchange's feed is connected now (any of its feeds), for `bookgraph_feed_connected`. */
+  feedsConnected(): Map<string, boolean> {
+    const byExchange = new Map<string, boolean>();
+    for (const status of this.feedHealth.statuses()) {
+      byExchange.set(status.exchange, (byExchange.get(status.exchange) ?? false) || status.connected);
+    }
+    return byExchange;
   }
 
   private requestSnapshot(exchange: string, symbol: string): void {

@@ -1,4 +1,8 @@
+import { context, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The Redis client roles of a process (src/redis/connection.ts). */
+export type RedisRoleLabel = 'command' | 'subscriber' | 'writer';
 
 /**
  * Every metric bookgraph exports, on one registry per process (tests make their own). Names
@@ -109,6 +113,55 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly redisClients = new Map<RedisRoleLabel, () => boolean>();
+
+  readonly redisConnected = new Gauge({
+    name: 'bookgraph_redis_connected',
+    help: '1 while the Redis client of this role is connected and ready, else 0 (command, subscriber, writer)',
+    labelNames: ['role'] as const,
+    registers: [this.registry],
+    collect: () => {
+      for (const [role, ready] of this.redisClients) this.redisConnected.set({ role }, ready() ? 1 : 0);
+    },
+  });
+
+  private feeds: (() => ReadonlyMap<string, boolean>) | undefined;
+
+  readonly feedConnected = new Gauge({
+    name: 'bookgraph_feed_connected',
+    help: "1 while the ingester's feed of an exchange is connected, else 0, by exchange",
+    labelNames: ['exchange'] as const,
+    registers: [this.registry],
+    collect: () => {
+      if (!this.feeds) return;
+      for (const [exchange, connected] of this.feeds())
+        this.feedConnected.set({ exchange }, connected ? 1 : 0);
+    },
+  });
+
+  readonly feedGaps = new Counter({
+    name: 'bookgraph_feed_gaps_total',
+    help: 'Discontinuities the ingester saw (a delta with no open chain, a failed write that broke one), by exchange',
+    labelNames: ['exchange'] as const,
+    registers: [this.registry],
+  });
+
+  readonly feedResyncs = new Counter({
+    name: 'bookgraph_feed_resyncs_total',
+    help: 'Times a feed resynchronised a book from the venue (new snapshot, new epoch), by exchange',
+    labelNames: ['exchange'] as const,
+    registers: [this.registry],
+  });
+
+  readonly feedErrors = new Counter({
+    name: 'bookgraph_feed_errors_total',
+    help: 'Errors a feed reported (failed watch, bad checksum, …), by exchange',
+    labelNames: ['exchange'] as const,
+    registers: [this.registry],
+  });
+
+  private tracer: Tracer | undefined;
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     // Event-loop lag, heap, GC, CPU, file descriptors: prom-client's standard process metrics.
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
@@ -119,9 +172,47 @@ export class Metrics {
     this.staleBooks = source;
   }
 
-  /** Times a promise into `redisCommandDuration`. */
+  /** Reports a Redis client's state as `bookgraph_redis_connected{role}` at scrape time. */
+  watchRedis(role: RedisRoleLabel, ready: () => boolean): void {
+    this.redisClients.set(role, ready);
+  }
+
+  /** Where `bookgraph_feed_connected` is read from at scrape time: connected per exchange. */
+  reportFeedsWith(source: () => ReadonlyMap<string, boolean>): void {
+    this.feeds = source;
+  }
+
+  /** Redis calls made inside a sampled span get a child span (src/observability/tracing.ts). */
+  traceRedisWith(tracer: Tracer | undefined): void {
+    this.tracer = tracer;
+  }
+
+  /** Times a promise into `redisCommandDuration`, and traces it inside a sampled span. */
   timeRedis<T>(command: string, call: Promise<T>): Promise<T> {
     const end = this.redisCommandDuration.startTimer({ command });
-    return call.finally(() => end());
+    const span =
+      this.tracer && trace.getSpan(context.active())?.isRecording()
+        ? this.tracer.startSpan(`redis ${command}`, {
+            kind: SpanKind.CLIENT,
+            attributes: { 'db.system.name': 'redis', 'db.operation.name': command },
+          })
+        : undefined;
+    if (!span) return call.finally(() => end());
+    return call.then(
+      (value) => {
+        end();
+        span.end();
+        return value;
+      },
+      (error: unknown) => {
+        end();
+        span.setStatus({
+          code: SpanStatusCode.ERROR,
+          message: error instanceof Error ? error.message : 'failed',
+        });
+        span.end();
+        throw error;
+      },
+    );
   }
 }

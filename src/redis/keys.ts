@@ -141,3 +141,12 @@ export function clientAuditKey(clientId: string): string {
 export function sessionUpdatesChannel(clientId: string, sessionId: string): string {
   return `${KEY_PREFIX}:trade:${clientTag(clientId)}:session:${sessionId}:updates`;
 }
+
+/**
+ * STRING: `{"c":<clientId>,"o":<orderId>}` of an order sent to a real venue, by the client order
+ * id the venue knows it by, so the venue's order stream finds its order. Written by the order's
+ * home region before the venue is asked; TTL = the session's.
+ */
+export function venueOrderKey(region: string, exchange: string, venueClientOrderId: string): string {
+  return `${KEY_PREFIX}:${region}:venue:${exchange}:order:${venueClientOrderId}`;
+}

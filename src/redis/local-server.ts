@@ -50,9 +50,15 @@ export function redisAnswers(port: number, host = '127.0.0.1', timeoutMs = 500):
  * temporary directory removed on stop. Used by `bookgraph start` when no Redis is configured,
  * and by the tests and benchmarks, which never touch a shared instance.
  */
-export async function startLocalRedis(options: { args?: string[] } = {}): Promise<LocalRedisServer> {
+export async function startLocalRedis(
+  options: {
+    args?: string[];
+    /** A fixed port, to bring a stopped server back where its clients reconnect. @default a free one */
+    port?: number;
+  } = {},
+): Promise<LocalRedisServer> {
   const dir = await mkdtemp(join(tmpdir(), 'bookgraph-redis-'));
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const child: ChildProcess = spawn(
     'redis-server',
     [

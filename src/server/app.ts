@@ -10,6 +10,7 @@ import { Authenticator, type InitialContext } from '../auth/authenticator.ts';
 import { ConnectionGuard } from '../auth/connection-guard.ts';
 import type { Logger } from '../log.ts';
 import { Metrics } from '../observability/metrics.ts';
+import type { Tracing } from '../observability/tracing.ts';
 import type { ResolverDeps } from '../resolvers/deps.ts';
 import type { Context } from '../schema/builder.ts';
 import { schema } from '../schema/index.ts';
@@ -42,6 +43,8 @@ export interface AppOptions {
   auth?: AuthOptions;
   /** Sessions and orders. @default paper trading over `deps` (its store's connection, its BookHub) */
   trading?: Trading;
+  /** A span per GraphQL operation (src/server/plugins/use-tracing.ts). @default off */
+  tracing?: Tracing;
 }
 
 export interface AuthOptions {
@@ -106,7 +109,14 @@ export function createApp(options: AppOptions): App {
       warn: (...args) => log.warn(args.length === 1 ? args[0] : args),
       error: (...args) => log.error(args.length === 1 ? args[0] : args),
     },
-    plugins: usePlugins({ deps, log, metrics, readiness, executionStats: options.executionStats }),
+    plugins: usePlugins({
+      deps,
+      log,
+      metrics,
+      readiness,
+      executionStats: options.executionStats,
+      tracing: options.tracing,
+    }),
   });
 
   const server = createServer(yoga);

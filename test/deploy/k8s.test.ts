@@ -53,6 +53,11 @@ const BOOKGRAPH_METRICS = new Set([
   'bookgraph_redis_command_duration_seconds',
   'bookgraph_subscriber_conflations_total',
   'bookgraph_draining',
+  'bookgraph_redis_connected',
+  'bookgraph_feed_connected',
+  'bookgraph_feed_gaps_total',
+  'bookgraph_feed_resyncs_total',
+  'bookgraph_feed_errors_total',
 ]);
 const DEFAULT_METRIC = /^(nodejs_|process_|kube_)/;
 
@@ -60,6 +65,9 @@ const REQUIRED_ALERTS = [
   'BookgraphNoReadyServers',
   'BookgraphServerNotReady',
   'BookgraphRedisUnreachable',
+  'BookgraphRedisDisconnected',
+  'BookgraphFeedDisconnected',
+  'BookgraphFeedUnstable',
   'BookgraphBooksStale',
   'BookgraphHighResetRate',
   'BookgraphIngestWriteErrors',

@@ -9,6 +9,8 @@ import { BookStore } from '../../src/redis/book-store.ts';
 import { createRedis } from '../../src/redis/connection.ts';
 import type { ApiLimits } from '../../src/resolvers/deps.ts';
 import { type App, createApp } from '../../src/server/app.ts';
+import { createTrading } from '../../src/trading/trading.ts';
+import type { ExternalVenue } from '../../src/trading/venue.ts';
 import { ReferenceLog } from './book-checker.ts';
 import type { TestRedis } from './redis.ts';
 
@@ -25,6 +27,8 @@ export interface StackOptions {
   ingester?: Partial<Omit<IngesterOptions, 'store' | 'feeds' | 'log'>>;
   /** The server's clock. @default Date.now */
   now?: () => number;
+  /** Real execution venues of the server's trading (`EXECUTION_VENUES`). @default none: paper only */
+  venues?: readonly ExternalVenue[];
 }
 
 /**
@@ -72,6 +76,17 @@ export async function startStack(testRedis: TestRedis, options: StackOptions = {
   });
   const app = createApp({
     log: silentLog,
+    ...(options.venues
+      ? {
+          trading: createTrading({
+            books: store,
+            hub,
+            log: silentLog,
+            now: options.now,
+            venues: options.venues,
+          }),
+        }
+      : {}),
     deps: {
       region: REGION,
       store,

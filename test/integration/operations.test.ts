@@ -1,3 +1,4 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { type Client, createClient } from 'graphql-ws';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -86,6 +87,22 @@ describe('operations: metrics, request ids, readiness and graceful drain', () =>
     expect(res.status).toBe(200);
   });
 
+  it('exports each Redis client role as connected, and feed status per exchange', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${runtime.port}/metrics`)).text();
+    for (const role of ['command', 'subscriber', 'writer'])
+      expect(text).toContain(`bookgraph_redis_connected{role="${role}"} 1`);
+    for (const exchange of ['sim1', 'sim2', 'sim3']) {
+      expect(text).toContain(`bookgraph_feed_connected{exchange="${exchange}"} 1`);
+      // Present from the start (0 until something happens), so rates and alerts work at once.
+      expect(metricValue(text, `bookgraph_feed_gaps_total{exchange="${exchange}"}`)).toBe(0);
+      expect(metricValue(text, `bookgraph_feed_resyncs_total{exchange="${exchange}"}`)).toBe(0);
+      expect(metricValue(text, `bookgraph_feed_errors_total{exchange="${exchange}"}`)).toBe(0);
+    }
+    // Labels stay bounded: roles and the configured exchanges only.
+    const series = text.split('\n').filter((l) => /^bookgraph_(redis_connected|feed_)/.test(l));
+    expect(series).toHaveLength(3 + 3 * 4);
+  });
+
   it('drains on stop: /ready 503, in-flight requests finish, WebSockets close with 1012, then the port closes', async () => {
     const port = runtime.port!;
     const client = createClient({
@@ -130,6 +147,8 @@ describe('operations: metrics, request ids, readiness and graceful drain', () =>
 describe('an ingest-only process', () => {
   let redisServer: LocalRedisServer;
   let runtime: Runtime;
+  /** The redis-server started again on the same port after the disconnection test. */
+  let revived: ChildProcess | undefined;
 
   beforeAll(async () => {
     redisServer = await startLocalRedis();
@@ -144,6 +163,7 @@ describe('an ingest-only process', () => {
   afterAll(async () => {
     await runtime?.stop();
     await redisServer?.stop();
+    revived?.kill();
   });
 
   it('answers /health, /ready and /metrics on PORT, and nothing else', async () => {
@@ -154,6 +174,40 @@ describe('an ingest-only process', () => {
     await new Promise((r) => setTimeout(r, 200));
     const text = await (await fetch(`${base}/metrics`)).text();
     expect(text).toMatch(/bookgraph_ingest_updates_total\{exchange="sim3"\} [1-9]/);
+    expect(text).toContain('bookgraph_redis_connected{role="writer"} 1');
+    expect(text).not.toContain('role="command"');
+    expect(text).toContain('bookgraph_feed_connected{exchange="sim1"} 1');
     expect((await fetch(`${base}/graphql`)).status).toBe(404);
+  });
+
+  it('reports the writer disconnected and counts feed gaps when Redis goes away', async () => {
+    const base = `http://127.0.0.1:${runtime.port}`;
+    await redisServer.stop();
+    const deadline = Date.now() + 15_000;
+    let text = '';
+    for (;;) {
+      text = await (await fetch(`${base}/metrics`)).text();
+      const gaps = metricValue(text, 'bookgraph_feed_gaps_total{exchange="sim1"}');
+      if (text.includes('bookgraph_redis_connected{role="writer"} 0') && gaps > 0) break;
+      if (Date.now() > deadline) throw new Error(`no disconnection or gap reported:\n${text}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(metricValue(text, 'bookgraph_ingest_write_errors_total{exchange="sim1"}')).toBeGreaterThan(0);
+    expect((await fetch(`${base}/ready`)).status).toBe(503);
+
+    // Redis back on the same port: the writer reconnects and the gauge says so.
+    revived = spawn(
+      'redis-server',
+      ['--port', String(redisServer.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    );
+    for (;;) {
+      text = await (await fetch(`${base}/metrics`)).text();
+      if (text.includes('bookgraph_redis_connected{role="writer"} 1')) break;
+      if (Date.now() > deadline + 15_000) throw new Error(`the writer did not reconnect:\n${text}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   });
 });

@@ -22,7 +22,14 @@ describe('loadConfig', () => {
       feeds: ['sim'],
       simulator: { seed: 42, updatesPerSecond: 10 },
       ccxt: { symbols: ['BTC/USDT', 'ETH/USDT'], restUrls: {}, wsUrls: {} },
-      log: { level: 'info' },
+      log: { level: 'info', pretty: undefined },
+      tracing: {
+        enabled: false,
+        endpoint: 'http://localhost:4318',
+        serviceName: undefined,
+        sampleRatio: 1,
+        ingestSampleRatio: 0.001,
+      },
       limits: {
         maxDepth: 100,
         minThrottleMs: 10,
@@ -34,7 +41,7 @@ describe('loadConfig', () => {
       feedStatus: { intervalMs: 1_000, ttlMs: 5_000 },
       drain: { readyGraceMs: 0, timeoutMs: 20_000 },
       auth: { allowAnonymousMarketData: undefined },
-      trading: { sessionTtlMs: 86_400_000 },
+      trading: { sessionTtlMs: 86_400_000, venues: [] },
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -89,6 +96,42 @@ describe('loadConfig', () => {
     expect(loadConfig({ NODE_ENV: 'development' }).http.graphiql).toBe(true);
     expect(loadConfig({ NODE_ENV: 'development', GRAPHIQL: '0' }).http.graphiql).toBe(false);
     expect(loadConfig({ NODE_ENV: 'test', GRAPHIQL: 'false' }).http.graphiql).toBe(false);
+  });
+
+  it('reads tracing and pretty-log settings, and reports malformed ones', () => {
+    const config = loadConfig({
+      OTEL_ENABLED: '1',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector.observability:4318',
+      OTEL_SERVICE_NAME: 'bookgraph-eu',
+      OTEL_TRACES_SAMPLER_ARG: '0.25',
+      INGEST_TRACE_SAMPLE_RATIO: '0',
+      LOG_PRETTY: '0',
+    });
+    expect(config.tracing).toEqual({
+      enabled: true,
+      endpoint: 'http://otel-collector.observability:4318',
+      serviceName: 'bookgraph-eu',
+      sampleRatio: 0.25,
+      ingestSampleRatio: 0,
+    });
+    expect(config.log.pretty).toBe(false);
+    expect(loadConfig({ LOG_PRETTY: 'true' }).log.pretty).toBe(true);
+    const problems = problemsOf({
+      OTEL_ENABLED: 'yes',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'grpc://collector:4317',
+      OTEL_SERVICE_NAME: 'book graph',
+      OTEL_TRACES_SAMPLER_ARG: '1.5',
+      INGEST_TRACE_SAMPLE_RATIO: '-0.1',
+      LOG_PRETTY: 'maybe',
+    });
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual([
+      'INGEST_TRACE_SAMPLE_RATIO',
+      'LOG_PRETTY',
+      'OTEL_ENABLED',
+      'OTEL_EXPORTER_OTLP_ENDPOINT',
+      'OTEL_SERVICE_NAME',
+      'OTEL_TRACES_SAMPLER_ARG',
+    ]);
   });
 
   it('reports every invalid variable at once, one entry each', () => {

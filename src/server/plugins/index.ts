@@ -1,6 +1,7 @@
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from '../../log.ts';
 import type { Metrics } from '../../observability/metrics.ts';
+import type { Tracing } from '../../observability/tracing.ts';
 import type { ResolverDeps } from '../../resolvers/deps.ts';
 import type { ReadinessCheck } from '../app.ts';
 import { useAuth } from './use-auth.ts';
@@ -9,6 +10,7 @@ import { useMetrics } from './use-metrics.ts';
 import { useReadiness } from './use-readiness.ts';
 import { useRequestId } from './use-request-id.ts';
 import { type SharedExecutionStats, useSharedExecution } from './use-shared-execution.ts';
+import { useTracing } from './use-tracing.ts';
 import { useVariableErrorCodes } from './use-variable-errors.ts';
 
 export interface PluginDeps {
@@ -17,15 +19,19 @@ export interface PluginDeps {
   metrics: Metrics;
   readiness: readonly ReadinessCheck[];
   executionStats?: SharedExecutionStats;
+  /** OpenTelemetry tracing; off when absent. */
+  tracing?: Tracing;
 }
 
 /**
  * Every Yoga plugin, in the order they run: request id first (so everything after can log it),
- * then readiness and metrics endpoints, then who may run the operation, then execution.
+ * then the operation's trace span (named before auth can stop an operation), readiness and
+ * metrics endpoints, then who may run the operation, then execution.
  */
-export function usePlugins({ log, metrics, readiness, executionStats }: PluginDeps): Plugin[] {
+export function usePlugins({ log, metrics, readiness, executionStats, tracing }: PluginDeps): Plugin[] {
   return [
     useRequestId(log),
+    ...(tracing?.enabled ? [useTracing(tracing)] : []),
     useReadiness(readiness),
     ...useMetrics(metrics),
     useAuth(metrics),

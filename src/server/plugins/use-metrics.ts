@@ -10,7 +10,7 @@ const KNOWN_CODES = new Set<string>([
   'GRAPHQL_VALIDATION_FAILED',
 ]);
 
-function rootField(args: ExecutionArgs): { type: string; field: string } {
+export function rootField(args: ExecutionArgs): { type: string; field: string } {
   const operation = getOperationAST(args.document, args.operationName);
   const first = operation?.selectionSet.selections[0];
   // Root field names come from the schema, so the label stays bounded; anything else is "other".
@@ -21,7 +21,7 @@ function rootField(args: ExecutionArgs): { type: string; field: string } {
   return { type: operation?.operation ?? 'unknown', field };
 }
 
-function errorCode(error: GraphQLError): string {
+export function errorCode(error: GraphQLError): string {
   const code = error.extensions?.code;
   if (typeof code === 'string' && KNOWN_CODES.has(code)) return code;
   return error.originalError && !(error.originalError instanceof GraphQLError) ? 'INTERNAL' : 'OTHER';

@@ -1,0 +1,87 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Feed, FeedSink } from '../../src/marketdata/feed.ts';
+import { Ingester } from '../../src/marketdata/ingester.ts';
+import { MarketSimulator } from '../../src/marketdata/simulator.ts';
+import type { BookEvent } from '../../src/marketdata/types.ts';
+import { BookStore } from '../../src/redis/book-store.ts';
+import { createRedis } from '../../src/redis/connection.ts';
+import { type LocalRedisServer, startLocalRedis } from '../../src/redis/local-server.ts';
+import { silentLog } from '../helpers/stack.ts';
+
+/** The simulator, stepped by the test instead of a timer. */
+class SteppedFeed implements Feed {
+  readonly name = 'stepped';
+  readonly sim = new MarketSimulator({ seed: 7, venues: ['sim1'], symbols: ['BTC/USDT'] });
+  private sink: FeedSink | undefined;
+  markets() {
+    return this.sim.markets();
+  }
+  async start(sink: FeedSink) {
+    this.sink = sink;
+  }
+  async stop() {}
+  snapshot(exchange: string, symbol: string) {
+    return this.sim.snapshot(exchange, symbol);
+  }
+  step(rounds: number) {
+    for (let i = 0; i < rounds; i++) for (const update of this.sim.round().books) this.sink!.book(update);
+  }
+}
+
+describe('ingest while Redis fails', () => {
+  let server: LocalRedisServer;
+  let restarted: LocalRedisServer | undefined;
+
+  beforeAll(async () => {
+    server = await startLocalRedis();
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await restarted?.stop();
+  });
+
+  it('attempts one write per feed update while Redis is down, then reopens the book with a snapshot', async () => {
+    const writer = createRedis(server.url, 'writer', { maxRetriesPerRequest: 0, retryStrategy: () => 50 });
+    writer.on('error', () => {});
+    const feed = new SteppedFeed();
+    const written: BookEvent[] = [];
+    const ingester = new Ingester({
+      store: new BookStore(writer, 'test'),
+      feeds: [feed],
+      log: silentLog,
+      onWritten: (event) => written.push(event),
+    });
+    await ingester.start();
+    feed.step(5);
+    await ingester.drain();
+    expect(written.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+
+    const port = server.port;
+    await server.stop();
+    feed.step(3);
+    await ingester.drain();
+    // Each update failed once; none begot a retry of its own.
+    expect(ingester.stats.writeErrors).toBe(3);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(ingester.stats.writeErrors).toBe(3);
+
+    restarted = await startLocalRedis({ args: [], port });
+    await new Promise<void>((resolve) =>
+      writer.status === 'ready' ? resolve() : writer.once('ready', () => resolve()),
+    );
+    feed.step(2);
+    await ingester.drain();
+    const reopened = written.slice(5);
+    expect(reopened[0]?.kind).toBe('snapshot');
+    expect(reopened[0]?.epoch).not.toBe(written[0]!.epoch);
+    const check = new Redis(restarted.url);
+    const stored = await new BookStore(check, 'test').readBook('sim1', 'BTC/USDT', 0);
+    const expected = feed.sim.snapshot('sim1', 'BTC/USDT')!;
+    expect(stored?.bids).toEqual(expected.bids);
+    expect(stored?.asks).toEqual(expected.asks);
+    check.disconnect();
+    await ingester.stop();
+    writer.disconnect();
+  });
+});
