@@ -20,6 +20,9 @@ async function main(): Promise<void> {
     LOG_LEVEL: 'silent',
     NODE_ENV: 'production',
     GRAPHIQL: '0',
+    // `serve` requires API keys by default; auth is checked once per connection, not per
+    // message, so anonymous clients measure the same delivery path.
+    ALLOW_ANONYMOUS_MARKETDATA: '1',
   });
   const runtime = await startRuntime({
     config,
