@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
@@ -100,6 +101,9 @@ export function createApp(options: AppOptions): App {
   const yoga = createYoga<Record<string, never>, Context>({
     schema,
     context: async (initial) => ({ deps, trading, auth: await auth.forOperation(initial as InitialContext) }),
+    // The GraphiQL bundle is served inline from the npm package: the page works offline
+    // (yoga's default loads it from a CDN).
+    renderGraphiQL,
     graphiql: options.graphiql
       ? { title: 'bookgraph', subscriptionsProtocol: 'WS', defaultQuery: GRAPHIQL_EXAMPLE }
       : false,
