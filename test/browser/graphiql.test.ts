@@ -74,7 +74,8 @@ describe.skipIf(!haveBrowser)('GraphiQL in a headless browser, offline', () => {
     await page.locator('.graphiql-execute-button').click({ timeout: 30_000 });
     // Monaco renders spaces as no-break spaces, which `\s` matches.
     const response = page.locator('.graphiql-response');
-    const seqOf = async () => Number(/"seq":\s*(\d+)/.exec(await response.textContent())?.[1] ?? Number.NaN);
+    const seqOf = async () =>
+      Number(/"seq":\s*(\d+)/.exec((await response.textContent()) ?? '')?.[1] ?? Number.NaN);
     await expect.poll(seqOf, { timeout: 15_000 }).toBeGreaterThan(0);
     const first = await seqOf();
     // Live: the same subscription keeps delivering newer book states.
