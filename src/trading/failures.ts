@@ -55,6 +55,9 @@ export type TradingFailure =
       orderId: string;
     };
 
+/** A command's result: what it made, or the typed failure. */
+export type Outcome<T> = T | TradingFailure;
+
 export type RejectReason =
   | 'POST_ONLY_WOULD_TAKE'
   | 'SESSION_CLOSED'
@@ -91,6 +94,31 @@ export function orderNotFound(ref: { id?: string | null; clientOrderId?: string 
 
 export function rejected(reason: RejectReason, message: string, order: Order | null = null): TradingFailure {
   return { kind: 'OrderRejected', code: 'ORDER_REJECTED', message, reason, order };
+}
+
+/** The typed answer for an order a venue refused (or that never reached it). */
+export function venueRejected(order: Order): TradingFailure {
+  return rejected(
+    'VENUE_REJECTED',
+    `${order.exchange} refused order ${order.id}: ${order.rejectMessage ?? 'rejected'}`,
+    order,
+  );
+}
+
+export function insufficientBalance(asset: string, required: string, free: string): TradingFailure {
+  return {
+    kind: 'InsufficientBalance',
+    code: 'INSUFFICIENT_BALANCE',
+    message: `${asset}: ${required} needed, ${free} available.`,
+    asset,
+    required,
+    available: free,
+  };
+}
+
+/** The order's book is not live here (never written, or resynchronising): a retry may succeed. */
+export function bookUnavailable(market: { exchange: string; symbol: string }): TradingFailure {
+  return rejected('BOOK_UNAVAILABLE', `No live book for ${market.symbol} on ${market.exchange}; try again.`);
 }
 
 export function isFailure(value: object): value is TradingFailure {
