@@ -132,6 +132,17 @@ export function clientOrderIdsKey(clientId: string): string {
   return `${KEY_PREFIX}:trade:${clientTag(clientId)}:coids`;
 }
 
+/**
+ * ZSET: the client's open orders whose home is region `region` and that a venue still moves
+ * (paper orders resting on a book, orders on a real venue), member = order id, score = created at.
+ * Written by the region's servers in the same WRITE_SESSION call that opens or ends the order, so
+ * a restarted server finds every order it must watch or reconcile. In the client's slot (one
+ * script call); the region in the name keeps each region's index to one writer.
+ */
+export function openOrdersKey(clientId: string, region: string): string {
+  return `${KEY_PREFIX}:trade:${clientTag(clientId)}:open:${region}`;
+}
+
 /** STREAM: the client's order commands (audit), capped by MAXLEN. */
 export function clientAuditKey(clientId: string): string {
   return `${KEY_PREFIX}:trade:${clientTag(clientId)}:audit`;

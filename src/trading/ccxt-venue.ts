@@ -78,10 +78,10 @@ export class CcxtVenue implements ExternalVenue {
       .slice(0, VENUE_ID_LENGTH - 2)}`;
   }
 
-  start(onReport: (report: VenueOrderReport) => void): void {
+  start(onReport: (report: VenueOrderReport) => void, onConnected?: () => void): void {
     if (this.running) return;
     this.running = true;
-    this.loop = this.watchLoop(onReport);
+    this.loop = this.watchLoop(onReport, onConnected);
   }
 
   async submit(order: Order): Promise<VenueSubmitResult> {
@@ -159,25 +159,53 @@ export class CcxtVenue implements ExternalVenue {
     return this.ready;
   }
 
-  /** The account's order stream until closed, backing off after each failure. */
-  private async watchLoop(onReport: (report: VenueOrderReport) => void): Promise<void> {
+  /**
+   * The account's order stream until closed, backing off after each failure. The first watch
+   * after a start or a failure opens a new subscription: once the venue confirms it,
+   * `onConnected` runs (updates from then on arrive on the stream; earlier ones must be asked for).
+   */
+  private async watchLoop(
+    onReport: (report: VenueOrderReport) => void,
+    onConnected: (() => void) | undefined,
+  ): Promise<void> {
     let failures = 0;
+    let subscribed = false;
     while (this.running) {
       try {
         await this.prepare();
-        const orders = await this.client.watchOrders();
+        const watching = this.client.watchOrders();
+        if (!subscribed) {
+          // Handled below; meanwhile a failure must not count as unhandled.
+          watching.catch(() => {});
+          await this.subscribed(watching);
+          subscribed = true;
+          onConnected?.();
+        }
+        const orders = await watching;
         failures = 0;
         for (const order of orders) {
           const report = this.streamReport(order);
           if (report) onReport(report);
         }
       } catch (error) {
+        subscribed = false;
         if (!this.running) return;
         this.options.log.warn({ err: error, exchange: this.exchange }, 'venue order stream failed');
         await this.sleep(backoffDelay(failures, this.options.backoff));
         failures += 1;
       }
     }
+  }
+
+  /**
+   * Resolves once the venue confirmed the order stream's subscription. ccxt pro subscribes the
+   * account stream in `authenticate` (single flight: this joins the one `watchOrders` started,
+   * and returns at once when it is already confirmed); an update arriving first proves it too.
+   */
+  private async subscribed(watching: Promise<unknown>): Promise<void> {
+    const client = this.client as unknown as { authenticate?: (params?: object) => Promise<unknown> };
+    if (typeof client.authenticate !== 'function') return;
+    await Promise.race([client.authenticate(), watching]);
   }
 
   private sleep(ms: number): Promise<void> {

@@ -12,6 +12,7 @@ import {
   venueRejected,
 } from './failures.ts';
 import { maxFeeRate, newOrder, type OrderToPlan, recordNewOrder, storeNewOrder } from './new-order.ts';
+import { openOrders } from './open-orders.ts';
 import type { SessionWrite, TradingStore } from './trading-store.ts';
 import { isOpen, type Order } from './types.ts';
 import {
@@ -49,18 +50,27 @@ export interface ExternalVenueOrdersOptions {
 export class ExternalVenueOrders {
   /** Venue reports are applied one at a time, in the order the venue sent them. */
   private reports: Promise<void> = Promise.resolve();
+  /** Per venue: a reconciliation pass runs; `again` when a connection came during it. */
+  private readonly passes = new Map<string, { again: boolean }>();
 
   constructor(private readonly options: ExternalVenueOrdersOptions) {}
 
-  /** Follows the venue's order stream: each update moves the order it names, if it is one of ours. */
+  /**
+   * Follows the venue's order stream: each update moves the order it names, if it is one of ours.
+   * Each time the stream is (re)subscribed — at start too — every open order of this region on
+   * the venue is looked up, so what happened while nobody listened is recorded.
+   */
   follow(venue: ExternalVenue): void {
-    venue.start((report) => {
-      this.reports = this.reports
-        .then(() => this.onVenueReport(venue, report))
-        .catch((err: unknown) =>
-          this.options.log.error({ err, exchange: venue.exchange }, 'venue order update not applied'),
-        );
-    });
+    venue.start(
+      (report) => {
+        this.reports = this.reports
+          .then(() => this.onVenueReport(venue, report))
+          .catch((err: unknown) =>
+            this.options.log.error({ err, exchange: venue.exchange }, 'venue order update not applied'),
+          );
+      },
+      () => this.reconcileOpen(venue),
+    );
   }
 
   /**
@@ -153,6 +163,49 @@ export class ExternalVenueOrders {
       );
     }
     return rejected('ORDER_NOT_OPEN', `Order ${after.id} is ${after.status}.`, after);
+  }
+
+  /**
+   * Looks up every open order of this region on the venue (by venue client order id) and records
+   * what the venue says through the report path: cumulative, so what the stream also delivers
+   * changes nothing twice. A placement still unanswered is reconciled on until it is known. One
+   * pass at a time per venue; a connection during a pass asks for one more after it.
+   */
+  private reconcileOpen(venue: ExternalVenue): void {
+    const running = this.passes.get(venue.exchange);
+    if (running) {
+      running.again = true;
+      return;
+    }
+    const pass = { again: false };
+    this.passes.set(venue.exchange, pass);
+    void (async () => {
+      do {
+        pass.again = false;
+        try {
+          await this.reconcilePass(venue);
+        } catch (err) {
+          this.options.log.error({ err, exchange: venue.exchange }, 'venue orders not reconciled');
+        }
+      } while (pass.again);
+      this.passes.delete(venue.exchange);
+    })();
+  }
+
+  private async reconcilePass(venue: ExternalVenue): Promise<void> {
+    const { reconciliation, log, store, region } = this.options;
+    for await (const { clientId, order } of openOrders(store, region)) {
+      if (reconciliation.stopped) return;
+      if (order.venue !== 'CCXT' || order.exchange !== venue.exchange) continue;
+      try {
+        const after = await reconciliation.reconcile(clientId, order);
+        if (after.pendingSince != null && isOpen(after.status)) {
+          reconciliation.reconcileLater(clientId, order.id);
+        }
+      } catch (err) {
+        log.error({ err, order: order.id, exchange: venue.exchange }, 'venue order not reconciled');
+      }
+    }
   }
 
   /** An update on a venue's order stream: applied to the order it names, if it is one of ours. */

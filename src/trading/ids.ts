@@ -22,3 +22,8 @@ export function parseOrderId(id: string): { sessionId: string; n: number } | nul
   const match = ORDER_ID_RE.exec(id);
   return match ? { sessionId: match[1]!, n: Number(match[2]) } : null;
 }
+
+/** The home region a session id names, or null for anything that is not a session id. */
+export function sessionRegion(sessionId: string): string | null {
+  return isSessionId(sessionId) ? sessionId.slice(4, sessionId.lastIndexOf('_')) : null;
+}

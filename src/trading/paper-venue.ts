@@ -51,6 +51,10 @@ export class PaperVenue implements ExecutionVenue {
     if (!watched) {
       const lease = await this.hub.acquire(exchange, symbol, 1);
       watched = this.watched.get(id);
+      if (this.closed) {
+        lease.release();
+        return;
+      }
       if (watched) {
         lease.release();
       } else {

@@ -1,9 +1,11 @@
 /**
  * The one write of the trading path. KEYS: session, orders, fills, events, client's
- * clientOrderIds, client's sessions (one client's hash tag: one slot).
+ * clientOrderIds, client's sessions, client's open orders of the session's region (one client's
+ * hash tag: one slot).
  * ARGV: expected version ('' = create), ttl ms, fills MAXLEN, events MAXLEN, updates channel,
  * clientOrderId to claim ('' = none), its order id, session id, session createdAt, then counted
- * lists: session fields (pairs), orders (id, json pairs), fills, updates, clientOrderIds to drop.
+ * lists: session fields (pairs), orders (id, json pairs), fills, updates, clientOrderIds to drop,
+ * orders now open (id, created at pairs), orders no longer open (ids).
  * Returns 1 written, 0 stale version (nothing written), -1 clientOrderId taken (nothing written).
  */
 export const WRITE_SESSION = `
@@ -32,8 +34,14 @@ i = i + n + 1
 n = tonumber(ARGV[i])
 for j = 1, n do redis.call('HDEL', KEYS[5], ARGV[i + j]) end
 if ARGV[6] ~= '' then redis.call('HSET', KEYS[5], ARGV[6], ARGV[7]) end
+i = i + n + 1
+n = tonumber(ARGV[i])
+for j = 1, n do redis.call('ZADD', KEYS[7], 'NX', ARGV[i + 2 * j], ARGV[i + 2 * j - 1]) end
+i = i + 2 * n + 1
+n = tonumber(ARGV[i])
+if n > 0 then redis.call('ZREM', KEYS[7], unpack(ARGV, i + 1, i + n)) end
 redis.call('ZADD', KEYS[6], ARGV[9], ARGV[8])
-for k = 1, 6 do redis.call('PEXPIRE', KEYS[k], ARGV[2]) end
+for k = 1, 7 do redis.call('PEXPIRE', KEYS[k], ARGV[2]) end
 return 1
 `;
 

@@ -4,6 +4,7 @@ import { ExternalVenueOrders } from './external-venue-orders.ts';
 import { isFailure, type Outcome } from './failures.ts';
 import { isSessionId, newSessionId, parseOrderId } from './ids.ts';
 import type { PlannedFill } from './matching.ts';
+import { openOrders } from './open-orders.ts';
 import { OrderCancellation } from './order-cancellation.ts';
 import { OrderPlacement } from './order-placement.ts';
 import { findOrder, type OrderRef, type OrdersPageArgs, pageOrders } from './order-queries.ts';
@@ -47,6 +48,7 @@ export class TradingService {
   private readonly reconciliation: VenueReconciliation;
   private readonly placement: OrderPlacement;
   private readonly cancellation: OrderCancellation;
+  private closed = false;
 
   constructor(private readonly options: TradingServiceOptions) {
     this.store = options.store;
@@ -104,7 +106,30 @@ export class TradingService {
     return this.options.region;
   }
 
+  /**
+   * Takes over the region's open paper orders: every one resting in Redis is watched again by
+   * this process (a restart, or a server that took it stopped), so it fills when its book
+   * crosses it. Several processes may watch one order; the conditional write fills it once.
+   * Orders on real venues are reconciled when each venue's order stream connects.
+   */
+  async start(): Promise<void> {
+    const { log, region } = this.options;
+    let watched = 0;
+    for await (const { clientId, order } of openOrders(this.store, region)) {
+      if (this.closed) return;
+      if (order.venue !== 'PAPER') continue;
+      try {
+        await this.paper.watch(clientId, order);
+        watched += 1;
+      } catch (err) {
+        log.error({ err, order: order.id }, 'resting paper order not watched');
+      }
+    }
+    if (watched > 0) log.info({ watched, region }, 'resting paper orders watched again');
+  }
+
   close(): void {
+    this.closed = true;
     this.reconciliation.stop();
     this.venue?.close();
     for (const venue of this.external.values()) {

@@ -1,13 +1,16 @@
 import type { Cluster, Redis } from 'ioredis';
 import {
+  apiClientsKey,
   clientAuditKey,
   clientOrderIdsKey,
   clientSessionsKey,
+  openOrdersKey,
   sessionKeys,
   sessionUpdatesChannel,
 } from '../redis/keys.ts';
+import { sessionRegion } from './ids.ts';
 import { DROP_CLAIM, WRITE_SESSION } from './trading-scripts.ts';
-import type { Fill, Order, OrderUpdate, Position, Session } from './types.ts';
+import { type Fill, isOpen, type Order, type OrderUpdate, type Position, type Session } from './types.ts';
 
 type ScriptArg = string | number;
 
@@ -141,7 +144,7 @@ export class TradingStore {
     readonly limits: StoreLimits = DEFAULT_STORE_LIMITS,
   ) {
     if (!('bookgraphWriteSession' in redis)) {
-      redis.defineCommand('bookgraphWriteSession', { numberOfKeys: 6, lua: WRITE_SESSION });
+      redis.defineCommand('bookgraphWriteSession', { numberOfKeys: 7, lua: WRITE_SESSION });
     }
     this.scripted = redis as unknown as ScriptedClient;
   }
@@ -194,11 +197,18 @@ export class TradingStore {
   async touch(clientId: string, sessionId: string): Promise<void> {
     const k = sessionKeys(clientId, sessionId);
     const ttl = this.limits.sessionTtlMs;
-    await Promise.all(
-      [k.session, k.orders, k.fills, k.events, clientOrderIdsKey(clientId), clientSessionsKey(clientId)].map(
-        (key) => this.redis.pexpire(key, ttl),
-      ),
-    );
+    const keys = [
+      k.session,
+      k.orders,
+      k.fills,
+      k.events,
+      clientOrderIdsKey(clientId),
+      clientSessionsKey(clientId),
+    ];
+    // The open orders of the session's region live as long as the session does.
+    const region = sessionRegion(sessionId);
+    if (region) keys.push(openOrdersKey(clientId, region));
+    await Promise.all(keys.map((key) => this.redis.pexpire(key, ttl)));
   }
 
   async write(clientId: string, w: SessionWrite): Promise<WriteOutcome> {
@@ -211,6 +221,7 @@ export class TradingStore {
       k.events,
       clientOrderIdsKey(clientId),
       clientSessionsKey(clientId),
+      openOrdersKey(clientId, s.region),
       w.expectedVersion === null ? '' : String(w.expectedVersion),
       this.limits.sessionTtlMs,
       this.limits.fillsMaxlen,
@@ -228,8 +239,40 @@ export class TradingStore {
     args.push(w.fills.length, ...w.fills.map((f) => JSON.stringify(f)));
     args.push(w.events.length, ...w.events.map((e) => JSON.stringify(e)));
     args.push(w.release?.length ?? 0, ...(w.release ?? []));
+    // The region's index of open orders changes with the orders, in the same call.
+    const opened = w.orders.filter((o) => isOpen(o.status));
+    const ended = w.orders.filter((o) => !isOpen(o.status));
+    args.push(opened.length);
+    for (const order of opened) args.push(order.id, order.createdAt);
+    args.push(ended.length, ...ended.map((o) => o.id));
     const result = await this.scripted.bookgraphWriteSession(...args);
     return result === 1 ? 'ok' : result === -1 ? 'duplicate' : 'stale';
+  }
+
+  /**
+   * Every API client id, in batches (SSCAN of the global client set): where a restarting server
+   * looks for its region's open orders.
+   */
+  async *clientIds(batch = 500): AsyncGenerator<string[]> {
+    let cursor = '0';
+    do {
+      const [next, ids] = await this.redis.sscan(apiClientsKey(), cursor, 'COUNT', batch);
+      cursor = next;
+      if (ids.length > 0) yield ids;
+    } while (cursor !== '0');
+  }
+
+  /** The client's open orders of `region` (paper orders resting, orders on a real venue), oldest first. */
+  openOrderIds(clientId: string, region: string): Promise<string[]> {
+    return this.redis.zrange(openOrdersKey(clientId, region), 0, -1);
+  }
+
+  /**
+   * Drops index entries whose order has ended or expired with its session. Only the region's
+   * own servers call this (single writer): an order that is no longer open never opens again.
+   */
+  async dropOpenOrders(clientId: string, region: string, orderIds: readonly string[]): Promise<void> {
+    if (orderIds.length > 0) await this.redis.zrem(openOrdersKey(clientId, region), ...orderIds);
   }
 
   /** Forgets clientOrderId -> orderId if it still names that order (its session expired). */

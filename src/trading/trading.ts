@@ -40,6 +40,8 @@ export function createTrading(options: TradingOptions): Trading {
   const venue = new PaperVenue(hub, (resting, fill) => service.applyVenueFill(resting, fill), log);
   service.useVenue(venue);
   for (const external of options.venues ?? []) service.useExternalVenue(external);
+  // The region's resting paper orders that no process may be watching (a restart).
+  service.start().catch((err: unknown) => log.error({ err }, 'open paper orders not taken over'));
   const updates = new OrderUpdateStreams(hub.channels, store, log);
   return { service, venue, updates, close: () => service.close() };
 }

@@ -56,6 +56,11 @@ export class VenueReconciliation {
 
   constructor(private readonly options: VenueReconciliationOptions) {}
 
+  /** Stopped: the process is closing its trading. */
+  get stopped(): boolean {
+    return this.closed;
+  }
+
   /** No reconciliation is scheduled from now on, and none that is waiting runs. */
   stop(): void {
     this.closed = true;

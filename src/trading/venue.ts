@@ -79,8 +79,12 @@ export interface ExternalVenue {
    */
   readonly acceptWindowMs: number;
   venueClientOrderId(order: Order): string;
-  /** Connects and follows the account's order updates (retrying), handing each to `onReport`. */
-  start(onReport: (report: VenueOrderReport) => void): void;
+  /**
+   * Connects and follows the account's order updates (retrying), handing each to `onReport`.
+   * `onConnected` runs each time the stream is (re)subscribed: what happened while it was not
+   * is not on it, and is asked of the venue order by order.
+   */
+  start(onReport: (report: VenueOrderReport) => void, onConnected?: () => void): void;
   submit(order: Order): Promise<VenueSubmitResult>;
   /** The venue's answer to a cancel: the order's final state, `not-open`, or `unknown`. */
   cancel(order: Order): Promise<VenueOrderReport | 'not-open' | 'unknown'>;

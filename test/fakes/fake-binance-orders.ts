@@ -9,8 +9,9 @@ import {
   subtractDecimal,
 } from '../../src/marketdata/decimal.ts';
 import type { Level } from '../../src/marketdata/types.ts';
+import { Wakeups } from '../helpers/book-checker.ts';
 import { type FakeBinance, type FakeBinancePlugin, startFakeBinance, tick } from './fake-binance.ts';
-import { FAKE_MARKETS, type FakeMarketSpec, SubscriptionWaiters, venueId } from './fake-market.ts';
+import { FAKE_MARKETS, type FakeMarketSpec, venueId } from './fake-market.ts';
 import { type RestAnswer, sendJson, type VenueAnswer, type VenueRequest } from './venue-server.ts';
 
 /**
@@ -123,7 +124,7 @@ export function createFakeBinanceOrders(
   /** User data streams: the WebSocket API subscription id, or undefined for a listenKey stream. */
   const streams = new Map<WebSocket, number | undefined>();
   const listenKeys = new Set<string>();
-  const waiters = new SubscriptionWaiters();
+  const waiters = new Wakeups();
   let refused = 0;
   let dropNext = false;
   let nextOrderId = 1000;
