@@ -1,14 +1,12 @@
-import { Emitter } from './book/emitter.js';
-import { Latest } from './book/latest.js';
+import { type MessageOutcome, SubscriptionWatch } from './book/subscription-watch.js';
 import type { BookgraphClient } from './client.js';
-import { BookgraphError } from './errors.js';
+import type { BookgraphError } from './errors.js';
 import {
   type ConsolidatedBookFieldsFragment,
   ConsolidatedBookUpdatesDocument,
   type ConsolidatedBookUpdatesSubscription,
   type ConsolidatedLevelFieldsFragment,
 } from './generated/graphql.js';
-import { backoffDelay, resolveRetry, sleep } from './retry.js';
 
 /** A price level across venues: the total size and each venue's size at that price. */
 export type ConsolidatedLevel = ConsolidatedLevelFieldsFragment;
@@ -101,8 +99,6 @@ export function venueLevels(
   return out;
 }
 
-type Message = ConsolidatedBookUpdatesSubscription['consolidatedBook'];
-
 const sameLevel = (a: ConsolidatedLevel | null | undefined, b: ConsolidatedLevel | null | undefined) =>
   JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
@@ -131,120 +127,55 @@ export function diffConsolidatedBooks(
   };
 }
 
-class ConsolidatedWatch implements ConsolidatedBookWatch {
-  private book: LocalConsolidatedBook | undefined;
-  private connected = true;
-  private closing = false;
+class ConsolidatedWatch
+  extends SubscriptionWatch<
+    LocalConsolidatedBook,
+    ConsolidatedBookUpdatesSubscription,
+    ConsolidatedBookWatchEvents
+  >
+  implements ConsolidatedBookWatch
+{
   private firstOfStream = true;
-  private active: AsyncIterableIterator<ConsolidatedBookUpdatesSubscription> | undefined;
-  private readonly latest = new Latest<LocalConsolidatedBook>();
-  private readonly events = new Emitter<ConsolidatedBookWatchEvents>();
-  private readonly stopListening: () => void;
-  private readonly done: Promise<void>;
-  resubscriptions = 0;
 
   constructor(
-    private readonly client: BookgraphClient,
+    client: BookgraphClient,
     private readonly options: WatchConsolidatedBookOptions,
   ) {
-    this.stopListening = client.onConnectionChange((connected) => {
-      this.connected = connected;
-      if (!connected) this.firstOfStream = true;
-      if (this.book) {
-        this.book = { ...this.book, connected, stale: this.book.stale || !connected };
-      }
-    });
-    options.signal?.addEventListener('abort', () => void this.close(), { once: true });
-    this.done = this.run();
+    super(client);
+    this.start(options.signal);
   }
 
-  current(): LocalConsolidatedBook | undefined {
-    return this.book;
-  }
-
-  ready(): Promise<LocalConsolidatedBook> {
-    if (this.book) return Promise.resolve(this.book);
-    const iterator = this.latest.iterate();
-    return iterator.next().then((result) => {
-      void iterator.return?.();
-      if (result.done) {
-        throw new BookgraphError('the watch closed before a book arrived', { code: 'CONNECTION_CLOSED' });
-      }
-      return result.value;
+  protected override subscribe(): AsyncIterableIterator<ConsolidatedBookUpdatesSubscription> {
+    this.firstOfStream = true;
+    return this.client.subscribe(ConsolidatedBookUpdatesDocument, {
+      symbol: this.options.symbol,
+      depth: this.options.depth ?? 20,
+      throttleMs: this.options.throttleMs ?? 250,
+      ...(this.options.exchanges ? { exchanges: [...this.options.exchanges] } : {}),
     });
   }
 
-  on<E extends keyof ConsolidatedBookWatchEvents>(
-    event: E,
-    listener: ConsolidatedBookWatchEvents[E],
-  ): () => void {
-    return this.events.on(event, listener);
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<LocalConsolidatedBook> {
-    return this.latest.iterate();
-  }
-
-  async close(): Promise<void> {
-    if (!this.closing) {
-      this.closing = true;
-      this.stopListening();
-      await this.active?.return?.();
+  protected override connectionChanged(connected: boolean): void {
+    if (!connected) this.firstOfStream = true;
+    if (this.value) {
+      this.value = { ...this.value, connected, stale: this.value.stale || !connected };
     }
-    await this.done;
   }
 
-  private async run(): Promise<void> {
-    const backoff = resolveRetry();
-    let failures = 0;
-    while (!this.closing) {
-      const stream = this.client.subscribe(ConsolidatedBookUpdatesDocument, {
-        symbol: this.options.symbol,
-        depth: this.options.depth ?? 20,
-        throttleMs: this.options.throttleMs ?? 250,
-        ...(this.options.exchanges ? { exchanges: [...this.options.exchanges] } : {}),
-      });
-      this.active = stream;
-      this.firstOfStream = true;
-      try {
-        for await (const { consolidatedBook } of stream) {
-          if (this.closing) break;
-          this.apply(consolidatedBook);
-          failures = 0;
-        }
-      } catch (error) {
-        if (this.closing) break;
-        const failure =
-          error instanceof BookgraphError
-            ? error
-            : new BookgraphError(String(error), { code: 'UNEXPECTED', cause: error });
-        this.events.emit('error', failure);
-        this.latest.end(failure);
-        this.stopListening();
-        this.closing = true;
-        return;
-      }
-      if (this.closing) break;
-      // The server ended the stream (a drain without graphql-ws retry, say): subscribe again.
-      this.resubscriptions += 1;
-      await sleep(backoffDelay(backoff, failures));
-      failures += 1;
-    }
-    this.latest.end();
-  }
-
-  private apply(message: Message): void {
-    const before = this.book;
+  protected override handle({
+    consolidatedBook: message,
+  }: ConsolidatedBookUpdatesSubscription): MessageOutcome {
     const book: LocalConsolidatedBook = {
       ...message,
       connected: this.connected,
       stale: message.stale || !this.connected,
     };
-    const change = diffConsolidatedBooks(before, book);
+    const change = diffConsolidatedBooks(this.value, book);
     change.first = this.firstOfStream;
     this.firstOfStream = false;
-    this.book = book;
+    this.value = book;
     this.latest.push(book);
     this.events.emit('change', book, change);
+    return 'healthy';
   }
 }

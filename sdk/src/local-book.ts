@@ -1,13 +1,12 @@
 import { BookSide, type Level } from './book/book-side.js';
-import { Latest } from './book/latest.js';
+import { type MessageOutcome, SubscriptionWatch } from './book/subscription-watch.js';
 import type { BookgraphClient } from './client.js';
-import { BookgraphError } from './errors.js';
+import type { BookgraphError } from './errors.js';
 import {
   OrderBookUpdatesDocument,
   type OrderBookUpdatesSubscription,
   type ResetReason,
 } from './generated/graphql.js';
-import { backoffDelay, resolveRetry, sleep } from './retry.js';
 
 /** One `orderBookUpdates` message as the SDK's operation selects it. */
 export type BookUpdate = OrderBookUpdatesSubscription['orderBookUpdates'];
@@ -85,141 +84,66 @@ export function watchOrderBook(client: BookgraphClient, options: WatchOrderBookO
   return new LocalBookWatch(client, options);
 }
 
-type Listeners = { [E in keyof OrderBookWatchEvents]: Set<OrderBookWatchEvents[E]> };
-
-class LocalBookWatch implements OrderBookWatch {
+class LocalBookWatch
+  extends SubscriptionWatch<LocalOrderBook, OrderBookUpdatesSubscription, OrderBookWatchEvents>
+  implements OrderBookWatch
+{
   private readonly exchange: string;
   private readonly symbol: string;
   private readonly depth: number;
   private readonly staleNotices: boolean;
   private readonly bids = new BookSide(true);
   private readonly asks = new BookSide(false);
-  private book: LocalOrderBook | undefined;
   private held: { epoch: string; seq: number } | undefined;
-  private connected = true;
-  private closing = false;
-  private active: AsyncIterableIterator<OrderBookUpdatesSubscription> | undefined;
-  private readonly latest = new Latest<LocalOrderBook>();
-  private readonly listeners: Listeners = { change: new Set(), reset: new Set(), error: new Set() };
-  private readonly stopListening: () => void;
-  private readonly done: Promise<void>;
-  resubscriptions = 0;
 
-  constructor(
-    private readonly client: BookgraphClient,
-    options: WatchOrderBookOptions,
-  ) {
+  constructor(client: BookgraphClient, options: WatchOrderBookOptions) {
+    super(client);
     this.exchange = options.exchange;
     this.symbol = options.symbol;
     this.depth = options.depth ?? 20;
     this.staleNotices = options.staleNotices ?? false;
-    this.stopListening = client.onConnectionChange((connected) => {
-      this.connected = connected;
-      if (this.book) this.book = { ...this.book, stale: this.book.stale || !connected };
-    });
-    options.signal?.addEventListener('abort', () => void this.close(), { once: true });
-    this.done = this.run();
+    this.start(options.signal);
   }
 
-  current(): LocalOrderBook | undefined {
-    return this.book;
-  }
-
-  ready(): Promise<LocalOrderBook> {
-    if (this.book) return Promise.resolve(this.book);
-    const iterator = this.latest.iterate();
-    return iterator.next().then((result) => {
-      void iterator.return?.();
-      if (result.done)
-        throw new BookgraphError('the watch closed before a book arrived', { code: 'CONNECTION_CLOSED' });
-      return result.value;
+  protected override subscribe(): AsyncIterableIterator<OrderBookUpdatesSubscription> {
+    return this.client.subscribe(OrderBookUpdatesDocument, {
+      exchange: this.exchange,
+      symbol: this.symbol,
+      depth: this.depth,
+      staleNotices: this.staleNotices,
     });
   }
 
-  on<E extends keyof OrderBookWatchEvents>(event: E, listener: OrderBookWatchEvents[E]): () => void {
-    const set = this.listeners[event] as Set<OrderBookWatchEvents[E]>;
-    set.add(listener);
-    return () => set.delete(listener);
+  protected override connectionChanged(connected: boolean): void {
+    if (this.value) this.value = { ...this.value, stale: this.value.stale || !connected };
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<LocalOrderBook> {
-    return this.latest.iterate();
+  protected override streamEnded(): void {
+    this.drop('RESUBSCRIBE');
   }
 
-  async close(): Promise<void> {
-    if (!this.closing) {
-      this.closing = true;
-      this.stopListening();
-      await this.active?.return?.();
-    }
-    await this.done;
-  }
-
-  private async run(): Promise<void> {
-    const backoff = resolveRetry();
-    let failures = 0;
-    while (!this.closing) {
-      const updates = this.client.subscribe(OrderBookUpdatesDocument, {
-        exchange: this.exchange,
-        symbol: this.symbol,
-        depth: this.depth,
-        staleNotices: this.staleNotices,
-      });
-      this.active = updates;
-      let gap = false;
-      try {
-        for await (const { orderBookUpdates: update } of updates) {
-          if (this.closing) break;
-          if (!this.handle(update)) {
-            gap = true;
-            break;
-          }
-          if (update.type === 'DELTA') failures = 0;
-        }
-      } catch (error) {
-        if (this.closing) break;
-        const failure =
-          error instanceof BookgraphError
-            ? error
-            : new BookgraphError(String(error), { code: 'UNEXPECTED', cause: error });
-        for (const listener of [...this.listeners.error]) listener(failure);
-        this.latest.end(failure);
-        this.stopListening();
-        this.closing = true;
-        return;
-      }
-      if (this.closing) break;
-      this.resubscriptions += 1;
-      if (!gap) this.drop('RESUBSCRIBE');
-      // A first gap resubscribes at once; gaps or ends in a row back off.
-      if (!gap || failures > 0) await sleep(backoffDelay(backoff, failures));
-      failures += 1;
-    }
-    this.latest.end();
-  }
-
-  /** Applies one message; false when it does not continue the book (the caller resubscribes). */
-  private handle(update: BookUpdate): boolean {
+  /** Applies one message; a DELTA that does not continue the book is a gap (resubscribe). */
+  protected override handle({ orderBookUpdates: update }: OrderBookUpdatesSubscription): MessageOutcome {
     switch (update.type) {
       case 'RESET':
         this.drop(update.reason ?? 'GAP');
-        return true;
+        return 'applied';
       case 'SNAPSHOT':
         this.bids.replace(update.bids);
         this.asks.replace(update.asks);
         this.held = { epoch: update.epoch, seq: update.seq };
         this.changed(update);
-        return true;
+        return 'applied';
       case 'DELTA':
         if (!this.held || update.epoch !== this.held.epoch || update.prevSeq !== this.held.seq) {
           this.drop('CLIENT_GAP');
-          return false;
+          return 'gap';
         }
         this.bids.apply(update.bids);
         this.asks.apply(update.asks);
         this.held = { epoch: update.epoch, seq: update.seq };
         this.changed(update);
-        return true;
+        return 'healthy';
     }
   }
 
@@ -235,16 +159,16 @@ class LocalBookWatch implements OrderBookWatch {
       bids: this.bids.sorted(),
       asks: this.asks.sorted(),
     };
-    this.book = book;
+    this.value = book;
     this.latest.push(book);
-    for (const listener of [...this.listeners.change]) listener(book, update);
+    this.events.emit('change', book, update);
   }
 
   private drop(reason: BookDropReason): void {
     this.bids.clear();
     this.asks.clear();
     this.held = undefined;
-    this.book = undefined;
-    for (const listener of [...this.listeners.reset]) listener(reason);
+    this.value = undefined;
+    this.events.emit('reset', reason);
   }
 }

@@ -59,28 +59,33 @@ export function decodeCandleValue(interval: CandleInterval, start: number, value
 
 /** A new candle, or `candle` with the trade folded in; exact decimals throughout. */
 export function foldTrade(candle: Candle | undefined, interval: CandleInterval, trade: Trade): Candle {
-  const quote = multiplyDecimal(trade.price, trade.amount);
-  if (!candle) {
-    return {
-      interval,
-      start: bucketStart(trade.exchangeTs, interval),
-      open: trade.price,
-      high: trade.price,
-      low: trade.price,
-      close: trade.price,
-      volume: trade.amount,
-      quoteVolume: quote,
-      trades: 1,
-    };
-  }
-  return {
-    ...candle,
-    high: compareDecimal(trade.price, candle.high) > 0 ? trade.price : candle.high,
-    low: compareDecimal(trade.price, candle.low) < 0 ? trade.price : candle.low,
+  const single: Candle = {
+    interval,
+    start: bucketStart(trade.exchangeTs, interval),
+    open: trade.price,
+    high: trade.price,
+    low: trade.price,
     close: trade.price,
-    volume: addDecimal(candle.volume, trade.amount),
-    quoteVolume: addDecimal(candle.quoteVolume, quote),
-    trades: candle.trades + 1,
+    volume: trade.amount,
+    quoteVolume: multiplyDecimal(trade.price, trade.amount),
+    trades: 1,
+  };
+  return candle ? mergeCandles(candle, single) : single;
+}
+
+/**
+ * One candle over two consecutive stretches of trading: `earlier`'s interval, start and open,
+ * `later`'s close; exact decimals throughout.
+ */
+export function mergeCandles(earlier: Candle, later: Candle): Candle {
+  return {
+    ...earlier,
+    high: compareDecimal(later.high, earlier.high) > 0 ? later.high : earlier.high,
+    low: compareDecimal(later.low, earlier.low) < 0 ? later.low : earlier.low,
+    close: later.close,
+    volume: addDecimal(earlier.volume, later.volume),
+    quoteVolume: addDecimal(earlier.quoteVolume, later.quoteVolume),
+    trades: earlier.trades + later.trades,
   };
 }
 

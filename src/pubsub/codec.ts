@@ -2,13 +2,14 @@ import { z } from 'zod';
 import { isDecimalString } from '../marketdata/decimal.ts';
 import type { BookEvent, Trade } from '../marketdata/types.ts';
 
+/** A price or size on the wire: a decimal string, never a number. */
+export const wireDecimal = z.string().refine(isDecimalString, 'not a decimal string');
+const level = z.tuple([wireDecimal, wireDecimal]);
+
 /**
  * The wire form of a book event on its Redis channel (see docs/BOOK_EVENTS.md). Short keys keep
  * messages small; the writer encodes once and the same bytes are stored in the script call.
  */
-const decimal = z.string().refine(isDecimalString, 'not a decimal string');
-const level = z.tuple([decimal, decimal]);
-
 const BookEventWire = z.object({
   v: z.literal(1),
   k: z.enum(['s', 'd']),
@@ -30,8 +31,8 @@ const TradeWire = z.object({
   x: z.string(),
   s: z.string(),
   i: z.string(),
-  p: decimal,
-  n: decimal,
+  p: wireDecimal,
+  n: wireDecimal,
   d: z.enum(['buy', 'sell']),
   et: z.number(),
   rt: z.number(),
@@ -56,7 +57,8 @@ export function encodeBookEvent(event: BookEvent): string {
 
 export type Decoded<T> = { ok: true; value: T } | { ok: false; error: string };
 
-function parseWire<T>(schema: z.ZodType<T>, raw: string | Buffer): Decoded<T> {
+/** JSON, then the schema; never throws. The first schema issue is the error. */
+export function parseWire<T>(schema: z.ZodType<T>, raw: string | Buffer): Decoded<T> {
   let json: unknown;
   try {
     json = JSON.parse(typeof raw === 'string' ? raw : raw.toString('utf8'));
@@ -69,27 +71,31 @@ function parseWire<T>(schema: z.ZodType<T>, raw: string | Buffer): Decoded<T> {
     : { ok: false, error: parsed.error.issues[0]?.message ?? 'invalid message' };
 }
 
+/** `parseWire`, then the value read from the wire form. */
+export function decodeWire<W, T>(
+  schema: z.ZodType<W>,
+  raw: string | Buffer,
+  read: (wire: W) => T,
+): Decoded<T> {
+  const parsed = parseWire(schema, raw);
+  return parsed.ok ? { ok: true, value: read(parsed.value) } : parsed;
+}
+
 /** Never throws: a corrupt message is reported, and the caller resynchronises. */
 export function decodeBookEvent(raw: string | Buffer): Decoded<BookEvent> {
-  const parsed = parseWire(BookEventWire, raw);
-  if (!parsed.ok) return parsed;
-  const w = parsed.value;
-  return {
-    ok: true,
-    value: {
-      kind: w.k === 's' ? 'snapshot' : 'delta',
-      exchange: w.x,
-      symbol: w.s,
-      region: w.r,
-      epoch: w.e,
-      seq: w.q,
-      exchangeTs: w.et,
-      receiveTs: w.rt,
-      bids: w.b,
-      asks: w.a,
-      ...(w.vs === undefined ? {} : { venueSeq: w.vs }),
-    },
-  };
+  return decodeWire(BookEventWire, raw, (w) => ({
+    kind: w.k === 's' ? 'snapshot' : 'delta',
+    exchange: w.x,
+    symbol: w.s,
+    region: w.r,
+    epoch: w.e,
+    seq: w.q,
+    exchangeTs: w.et,
+    receiveTs: w.rt,
+    bids: w.b,
+    asks: w.a,
+    ...(w.vs === undefined ? {} : { venueSeq: w.vs }),
+  }));
 }
 
 export function encodeTrade(trade: Trade): string {
@@ -107,20 +113,14 @@ export function encodeTrade(trade: Trade): string {
 }
 
 export function decodeTrade(raw: string | Buffer): Decoded<Trade> {
-  const parsed = parseWire(TradeWire, raw);
-  if (!parsed.ok) return parsed;
-  const w = parsed.value;
-  return {
-    ok: true,
-    value: {
-      exchange: w.x,
-      symbol: w.s,
-      id: w.i,
-      price: w.p,
-      amount: w.n,
-      side: w.d,
-      exchangeTs: w.et,
-      receiveTs: w.rt,
-    },
-  };
+  return decodeWire(TradeWire, raw, (w) => ({
+    exchange: w.x,
+    symbol: w.s,
+    id: w.i,
+    price: w.p,
+    amount: w.n,
+    side: w.d,
+    exchangeTs: w.et,
+    receiveTs: w.rt,
+  }));
 }

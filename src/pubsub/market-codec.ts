@@ -1,24 +1,21 @@
 import { z } from 'zod';
 import { CANDLE_INTERVALS, type Candle } from '../marketdata/candles.ts';
-import { isDecimalString } from '../marketdata/decimal.ts';
 import type { FeedStatus } from '../marketdata/feed-health.ts';
-import type { Decoded } from './codec.ts';
+import { type Decoded, decodeWire, parseWire, wireDecimal } from './codec.ts';
 
 /**
  * Wire forms of the candle and feed-status channels (docs/REDIS_KEYS.md). Like book events, each
  * is encoded once by its writer and validated with zod on receipt; decoding never throws.
  */
-const decimal = z.string().refine(isDecimalString, 'not a decimal string');
-
 const CandleWire = z.tuple([
   z.enum(CANDLE_INTERVALS),
   z.number().int(),
-  decimal,
-  decimal,
-  decimal,
-  decimal,
-  decimal,
-  decimal,
+  wireDecimal,
+  wireDecimal,
+  wireDecimal,
+  wireDecimal,
+  wireDecimal,
+  wireDecimal,
   z.number().int().nonnegative(),
 ]);
 
@@ -54,41 +51,22 @@ export function encodeCandles(exchange: string, symbol: string, candles: readonl
   });
 }
 
-function parse<T>(schema: z.ZodType<T>, raw: string): Decoded<T> {
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    return { ok: false, error: 'invalid JSON' };
-  }
-  const parsed = schema.safeParse(json);
-  return parsed.success
-    ? { ok: true, value: parsed.data }
-    : { ok: false, error: parsed.error.issues[0]?.message ?? 'invalid message' };
-}
-
 export function decodeCandles(raw: string): Decoded<CandlesMessage> {
-  const parsed = parse(CandlesWire, raw);
-  if (!parsed.ok) return parsed;
-  const w = parsed.value;
-  return {
-    ok: true,
-    value: {
-      exchange: w.x,
-      symbol: w.s,
-      candles: w.c.map(([interval, start, open, high, low, close, volume, quoteVolume, trades]) => ({
-        interval,
-        start,
-        open,
-        high,
-        low,
-        close,
-        volume,
-        quoteVolume,
-        trades,
-      })),
-    },
-  };
+  return decodeWire(CandlesWire, raw, (w) => ({
+    exchange: w.x,
+    symbol: w.s,
+    candles: w.c.map(([interval, start, open, high, low, close, volume, quoteVolume, trades]) => ({
+      interval,
+      start,
+      open,
+      high,
+      low,
+      close,
+      volume,
+      quoteVolume,
+      trades,
+    })),
+  }));
 }
 
 const FeedStatusWire = z.object({
@@ -117,7 +95,7 @@ export function encodeFeedStatus(status: FeedStatus): string {
 }
 
 export function decodeFeedStatus(raw: string): Decoded<FeedStatus> {
-  return parse(FeedStatusWire, raw);
+  return parseWire(FeedStatusWire, raw);
 }
 
 /** A published change: the statuses of one exchange's feeds. */
@@ -126,6 +104,5 @@ export function encodeFeedStatuses(statuses: readonly FeedStatus[]): string {
 }
 
 export function decodeFeedStatuses(raw: string): Decoded<FeedStatus[]> {
-  const parsed = parse(FeedStatusesWire, raw);
-  return parsed.ok ? { ok: true, value: parsed.value.f } : parsed;
+  return decodeWire(FeedStatusesWire, raw, (w) => w.f);
 }

@@ -6,7 +6,7 @@ import type { ViewLease } from '../pubsub/book-hub.ts';
 import { consolidatedStream } from '../pubsub/consolidated-stream.ts';
 import type { ResolverDeps } from './deps.ts';
 import { apiError, ErrorCode } from './errors.ts';
-import { isStale, parseArgs, staleAfterMs } from './orderbook.ts';
+import { depthSchema, isStale, parseArgs, staleAfterMs, throttleMsSchema } from './orderbook.ts';
 
 /** One symbol across venues, as of one instant: what every consolidated answer is computed from. */
 export interface ConsolidatedState {
@@ -26,14 +26,6 @@ export interface ConsolidatedArgs {
   symbol: string;
   depth: number;
   exchanges?: readonly string[] | null;
-}
-
-function depthSchema(deps: ResolverDeps) {
-  return z
-    .number()
-    .int('must be an integer')
-    .min(1, 'must be at least 1')
-    .max(deps.limits.maxDepth, `must be at most ${deps.limits.maxDepth}`);
 }
 
 /** The venues (of `exchanges`, or all in the region) that list the symbol; MARKET_NOT_FOUND if none. */
@@ -120,12 +112,7 @@ function args(deps: ResolverDeps, raw: ConsolidatedArgs & { throttleMs?: number 
       symbol: z.string(),
       depth: depthSchema(deps),
       exchanges: z.array(z.string()).nullish(),
-      throttleMs: z
-        .number()
-        .int('must be an integer')
-        .min(deps.limits.minThrottleMs, `must be at least ${deps.limits.minThrottleMs}`)
-        .max(deps.limits.maxThrottleMs, `must be at most ${deps.limits.maxThrottleMs}`)
-        .optional(),
+      throttleMs: throttleMsSchema(deps).optional(),
     }),
     raw,
   );

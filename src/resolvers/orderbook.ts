@@ -28,12 +28,22 @@ export function parseArgs<T>(schema: z.ZodType<T>, args: unknown): T {
   return parsed.data;
 }
 
-function depthSchema(deps: ResolverDeps) {
+/** A book depth argument: 1 to the configured maximum. */
+export function depthSchema(deps: ResolverDeps) {
   return z
     .number()
     .int('must be an integer')
     .min(1, 'must be at least 1')
     .max(deps.limits.maxDepth, `must be at most ${deps.limits.maxDepth}`);
+}
+
+/** A subscription's `throttleMs` argument, within the configured bounds. */
+export function throttleMsSchema(deps: ResolverDeps) {
+  return z
+    .number()
+    .int('must be an integer')
+    .min(deps.limits.minThrottleMs, `must be at least ${deps.limits.minThrottleMs}`)
+    .max(deps.limits.maxThrottleMs, `must be at most ${deps.limits.maxThrottleMs}`);
 }
 
 /** The staleness threshold of one book: its own override, its exchange's, or the default. */
@@ -94,12 +104,7 @@ async function subscriptionArgs(deps: ResolverDeps, args: BookArgs & { throttleM
       exchange: z.string(),
       symbol: z.string(),
       depth: depthSchema(deps),
-      throttleMs: z
-        .number()
-        .int('must be an integer')
-        .min(deps.limits.minThrottleMs, `must be at least ${deps.limits.minThrottleMs}`)
-        .max(deps.limits.maxThrottleMs, `must be at most ${deps.limits.maxThrottleMs}`)
-        .optional(),
+      throttleMs: throttleMsSchema(deps).optional(),
     }),
     args,
   );

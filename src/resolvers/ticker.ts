@@ -1,11 +1,5 @@
-import { bucketStart, CANDLE_INTERVAL_MS, type Candle } from '../marketdata/candles.ts';
-import {
-  addDecimal,
-  compareDecimal,
-  divideDecimal,
-  multiplyDecimal,
-  subtractDecimal,
-} from '../marketdata/decimal.ts';
+import { bucketStart, CANDLE_INTERVAL_MS, type Candle, mergeCandles } from '../marketdata/candles.ts';
+import { divideDecimal, multiplyDecimal, subtractDecimal } from '../marketdata/decimal.ts';
 import type { Level } from '../marketdata/types.ts';
 import type { LastTrade } from '../redis/book-store.ts';
 import type { ResolverDeps } from './deps.ts';
@@ -54,31 +48,16 @@ export function window24h(now: number): { from: number; to: number } {
 }
 
 export function foldStats24h(candles: readonly Candle[], from: number, to: number): TickerStats24h | null {
-  const first = candles[0];
-  const last = candles.at(-1);
-  if (!first || !last) return null;
-  let { high, low, volume, quoteVolume } = first;
-  let trades = first.trades;
-  for (const c of candles.slice(1)) {
-    if (compareDecimal(c.high, high) > 0) high = c.high;
-    if (compareDecimal(c.low, low) < 0) low = c.low;
-    volume = addDecimal(volume, c.volume);
-    quoteVolume = addDecimal(quoteVolume, c.quoteVolume);
-    trades += c.trades;
-  }
-  const change = subtractDecimal(last.close, first.open);
+  const [first, ...rest] = candles;
+  if (!first) return null;
+  const { interval: _interval, start: _start, ...day } = rest.reduce(mergeCandles, first);
+  const change = subtractDecimal(day.close, day.open);
   return {
     from,
     to,
-    open: first.open,
-    high,
-    low,
-    close: last.close,
-    volume,
-    quoteVolume,
-    trades,
+    ...day,
     change,
-    changePercent: divideDecimal(multiplyDecimal(change, '100'), first.open, 2),
+    changePercent: divideDecimal(multiplyDecimal(change, '100'), day.open, 2),
   };
 }
 

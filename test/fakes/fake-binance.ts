@@ -1,16 +1,18 @@
 import type { WebSocket } from 'ws';
-import { createPrng } from '../../src/marketdata/prng.ts';
+import { Wakeups } from '../helpers/book-checker.ts';
 import {
   FAKE_MARKETS,
   type FakeMarketSpec,
-  type FakeTrade,
   type FakeVenue,
-  SubscriptionWaiters,
+  fakeVenue,
   VENUE_EPOCH_MS,
+  type VenueMarket,
+  VenueMarkets,
   type VenueStream,
+  type VenueUpdate,
   venueId,
 } from './fake-market.ts';
-import { type CanonicalBook, paddedFormat, ScriptedBook } from './scripted-book.ts';
+import { paddedFormat } from './scripted-book.ts';
 import { sendJson, startVenueServer, type VenueAnswer, type VenueRequest } from './venue-server.ts';
 
 /**
@@ -35,16 +37,6 @@ export interface FakeBinancePlugin {
   connection?(socket: WebSocket, path: string): boolean;
 }
 
-interface BinanceBook {
-  spec: FakeMarketSpec;
-  id: string;
-  book: ScriptedBook;
-  lastUpdateId: number;
-  history: Map<number, CanonicalBook>;
-  trades: FakeTrade[];
-  dropNext: boolean;
-}
-
 interface Subscriber {
   socket: WebSocket;
   combined: boolean;
@@ -59,26 +51,18 @@ export async function startFakeBinance(
   } = {},
 ): Promise<FakeBinance> {
   const plugins = options.plugins ?? [];
-  const seed = options.seed ?? 7;
-  const markets = options.markets ?? FAKE_MARKETS;
-  const random = createPrng(seed);
-  const books = new Map<string, BinanceBook>();
-  markets.forEach((spec, i) => {
-    const book = new ScriptedBook({ ...spec, seed: seed * 100 + i }, paddedFormat);
-    const lastUpdateId = 1_000_000 * (i + 1);
-    books.set(spec.symbol, {
-      spec,
-      id: venueId(spec.symbol, ''),
-      book,
-      lastUpdateId,
-      history: new Map([[lastUpdateId, book.canonical()]]),
-      trades: [],
-      dropNext: false,
-    });
+  const markets = new VenueMarkets({
+    venue: 'binance',
+    seed: options.seed ?? 7,
+    markets: options.markets ?? FAKE_MARKETS,
+    idSeparator: '',
+    seqBase: 1_000_000,
+    format: paddedFormat,
   });
-  const byId = new Map([...books.values()].map((b) => [b.id, b]));
+  /** Markets whose next diff event is not sent. */
+  const dropNext = new Set<VenueMarket>();
   const subscribers = new Set<Subscriber>();
-  const waiters = new SubscriptionWaiters();
+  const waiters = new Wakeups();
 
   const server = await startVenueServer({
     request(request) {
@@ -91,15 +75,15 @@ export async function startFakeBinance(
     rest(url) {
       switch (url.pathname) {
         case '/api/v3/exchangeInfo':
-          return { status: 200, body: exchangeInfo([...books.values()].map((b) => b.spec)) };
+          return { status: 200, body: exchangeInfo(markets.specs) };
         case '/fapi/v1/exchangeInfo':
         case '/dapi/v1/exchangeInfo':
           return { status: 200, body: { timezone: 'UTC', serverTime: VENUE_EPOCH_MS, symbols: [] } };
         case '/api/v3/depth': {
-          const book = byId.get(url.searchParams.get('symbol') ?? '');
-          if (!book) return { status: 400, body: { code: -1121, msg: 'Invalid symbol.' } };
+          const market = markets.find(url.searchParams.get('symbol') ?? '');
+          if (!market) return { status: 400, body: { code: -1121, msg: 'Invalid symbol.' } };
           const limit = Number(url.searchParams.get('limit') ?? 100);
-          return { status: 200, body: { lastUpdateId: book.lastUpdateId, ...book.book.levels(limit) } };
+          return { status: 200, body: { lastUpdateId: market.seq, ...market.book.levels(limit) } };
         }
         default:
           return undefined;
@@ -109,102 +93,73 @@ export async function startFakeBinance(
       if (plugins.some((plugin) => plugin.connection?.(socket, path))) return;
       const subscriber: Subscriber = { socket, combined: path.startsWith('/stream'), streams: new Set() };
       subscribers.add(subscriber);
-      socket.on('close', () => subscribers.delete(subscriber));
+      socket.on('close', () => {
+        subscribers.delete(subscriber);
+        waiters.notify();
+      });
       socket.on('message', (raw) => {
         const request = JSON.parse(raw.toString()) as { method?: string; params?: string[]; id?: number };
         if (request.method === 'SUBSCRIBE') for (const s of request.params ?? []) subscriber.streams.add(s);
         else if (request.method === 'UNSUBSCRIBE')
           for (const s of request.params ?? []) subscriber.streams.delete(s);
         sendJson(socket, { result: null, id: request.id });
+        waiters.notify();
       });
     },
   });
 
-  const publish = (stream: string, data: unknown) => {
+  const send = (stream: string, data: unknown) => {
     for (const s of subscribers) {
       if (s.streams.has(stream)) sendJson(s.socket, s.combined ? { stream, data } : data);
     }
   };
 
-  const stepBook = (b: BinanceBook) => {
-    const first = b.lastUpdateId + 1;
-    // One event may carry several updates (`u - U + 1` of them), as Binance's 100 ms streams do.
-    const last = b.lastUpdateId + 1 + Math.floor(random() * 3);
-    const changes = b.book.step();
-    b.lastUpdateId = last;
-    b.history.set(last, b.book.canonical());
-    const lower = b.id.toLowerCase();
-    const eventTs = VENUE_EPOCH_MS + last;
-    if (b.dropNext) b.dropNext = false;
+  const publish = (market: VenueMarket, { prevSeq, changes, ts, trade }: VenueUpdate) => {
+    const lower = market.id.toLowerCase();
+    if (dropNext.has(market)) dropNext.delete(market);
     else {
-      publish(`${lower}@depth@100ms`, {
+      send(`${lower}@depth@100ms`, {
         e: 'depthUpdate',
-        E: eventTs,
-        s: b.id,
-        U: first,
-        u: last,
+        E: ts,
+        s: market.id,
+        U: prevSeq + 1,
+        u: market.seq,
         b: changes.bids,
         a: changes.asks,
       });
     }
-    if (last % 3 === 0) {
-      const t = b.book.trade();
-      const trade: FakeTrade = { id: String(b.trades.length + 1), ...t, ts: eventTs };
-      b.trades.push(trade);
-      publish(`${lower}@trade`, {
+    if (trade) {
+      send(`${lower}@trade`, {
         e: 'trade',
-        E: eventTs,
-        s: b.id,
+        E: ts,
+        s: market.id,
         t: Number(trade.id),
-        p: t.price,
-        q: t.amount,
-        T: eventTs,
+        p: trade.price,
+        q: trade.amount,
+        T: ts,
         // The buyer is the maker when the taker sold.
-        m: t.side === 'sell',
+        m: trade.side === 'sell',
         M: true,
       });
     }
   };
 
-  const countSubscribers = (symbol: string, stream: VenueStream) => {
-    const name = `${get(symbol).id.toLowerCase()}@${stream === 'book' ? 'depth@100ms' : 'trade'}`;
+  const countSubscribers = (market: VenueMarket, stream: VenueStream) => {
+    const name = `${market.id.toLowerCase()}@${stream === 'book' ? 'depth@100ms' : 'trade'}`;
     return [...subscribers].filter((s) => s.streams.has(name)).length;
   };
 
-  const get = (symbol: string): BinanceBook => {
-    const b = books.get(symbol);
-    if (!b) throw new Error(`fake binance does not list ${symbol}`);
-    return b;
-  };
-
   return {
-    id: 'binance',
-    restUrl: server.restUrl,
-    wsUrl: server.wsUrl,
-    markets,
-    unknownRequests: server.unknownRequests,
-    step(count = 1, symbol) {
-      for (let i = 0; i < count; i++) {
-        for (const b of symbol ? [get(symbol)] : books.values()) stepBook(b);
-      }
-    },
-    book: (symbol) => get(symbol).book.canonical(),
-    bookAt: (symbol, venueSeq) => get(symbol).history.get(venueSeq),
-    lastSeq: (symbol) => get(symbol).lastUpdateId,
-    trades: (symbol) => get(symbol).trades,
-    subscribers: (symbol, stream) => countSubscribers(symbol, stream),
-    untilSubscribed(symbol, stream, timeoutMs = 10_000) {
-      return waiters.until(
-        () => countSubscribers(symbol, stream) > 0,
-        timeoutMs,
-        `a binance subscriber of ${symbol} ${stream}`,
-      );
-    },
+    ...fakeVenue({
+      markets,
+      server,
+      waiters,
+      publish,
+      subscribers: countSubscribers,
+    }),
     dropNextDiff(symbol) {
-      get(symbol).dropNext = true;
+      dropNext.add(markets.get(symbol));
     },
-    dropConnections: () => server.dropConnections(),
-    close: () => server.close(),
   };
 }
 

@@ -1,5 +1,7 @@
-import { waitForCondition } from '../helpers/book-checker.ts';
-import type { CanonicalBook } from './scripted-book.ts';
+import { createPrng } from '../../src/marketdata/prng.ts';
+import type { Wakeups } from '../helpers/book-checker.ts';
+import { type BookChanges, type CanonicalBook, plainFormat, ScriptedBook } from './scripted-book.ts';
+import type { VenueServer } from './venue-server.ts';
 
 /** A market a fake venue lists, with the trading rules it publishes. */
 export interface FakeMarketSpec {
@@ -84,23 +86,148 @@ export function venueId(symbol: string, separator: string): string {
 /** A deterministic exchange clock: venue time follows the sequence, not the wall clock. */
 export const VENUE_EPOCH_MS = 1_750_000_000_000;
 
-/** Wake-ups for tests waiting on the venue's subscriptions. */
-export class SubscriptionWaiters {
-  private readonly waiters = new Set<() => void>();
+/** One market a fake venue lists: its script, the venue's sequence and what the venue sent. */
+export interface VenueMarket {
+  readonly spec: FakeMarketSpec;
+  /** The venue's own symbol: `BTCUSDT`, `BTC-USDT`. */
+  readonly id: string;
+  readonly book: ScriptedBook;
+  /** The sequence number of the venue's latest update (Binance `u`, OKX `seqId`). */
+  seq: number;
+  /** The whole book right after each update, by sequence number. */
+  readonly history: Map<number, CanonicalBook>;
+  readonly trades: FakeTrade[];
+}
 
-  notify(): void {
-    for (const wake of [...this.waiters]) wake();
+/** One update of a market, for the venue to put in its own wire format. */
+export interface VenueUpdate {
+  /** The sequence number before the update; the update spans `prevSeq + 1` to the market's `seq`. */
+  prevSeq: number;
+  changes: BookChanges;
+  /** Venue time of the update. */
+  ts: number;
+  /** The trade that comes with the update, if any. */
+  trade: FakeTrade | undefined;
+}
+
+export interface VenueMarketsOptions {
+  /** The venue's name: the fake's `id`, and in its errors. */
+  venue: string;
+  seed: number;
+  markets: readonly FakeMarketSpec[];
+  /** Between base and quote in the venue's symbol: '' for BTCUSDT, '-' for BTC-USDT. */
+  idSeparator: string;
+  /** Market i starts at sequence number `seqBase * (i + 1)`. */
+  seqBase: number;
+  /** How the venue writes decimals. @default plainFormat */
+  format?: (units: bigint, decimals: number) => string;
+}
+
+/** The scripted markets of one fake venue, all driven from one seed. */
+export class VenueMarkets {
+  readonly venue: string;
+  readonly specs: readonly FakeMarketSpec[];
+  private readonly bySymbol = new Map<string, VenueMarket>();
+  private readonly byId = new Map<string, VenueMarket>();
+  private readonly random: () => number;
+
+  constructor(options: VenueMarketsOptions) {
+    this.venue = options.venue;
+    this.specs = options.markets;
+    this.random = createPrng(options.seed);
+    options.markets.forEach((spec, i) => {
+      const book = new ScriptedBook({ ...spec, seed: options.seed * 100 + i }, options.format ?? plainFormat);
+      const seq = options.seqBase * (i + 1);
+      const market: VenueMarket = {
+        spec,
+        id: venueId(spec.symbol, options.idSeparator),
+        book,
+        seq,
+        history: new Map([[seq, book.canonical()]]),
+        trades: [],
+      };
+      this.bySymbol.set(spec.symbol, market);
+      this.byId.set(market.id, market);
+    });
   }
 
-  until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-    return waitForCondition(
-      condition,
-      (wake) => {
-        this.waiters.add(wake);
-        return () => this.waiters.delete(wake);
-      },
-      timeoutMs,
-      what,
-    );
+  get(symbol: string): VenueMarket {
+    const market = this.bySymbol.get(symbol);
+    if (!market) throw new Error(`fake ${this.venue} does not list ${symbol}`);
+    return market;
   }
+
+  /** The market under the venue's own symbol. */
+  find(id: string): VenueMarket | undefined {
+    return this.byId.get(id);
+  }
+
+  all(): VenueMarket[] {
+    return [...this.bySymbol.values()];
+  }
+
+  /**
+   * Changes the book by one update. The sequence moves by one to three: a Binance event may carry
+   * several updates (`u - U + 1` of them), and OKX's step between seqIds is arbitrary. Every
+   * third sequence number brings a trade.
+   */
+  advance(market: VenueMarket): VenueUpdate {
+    const prevSeq = market.seq;
+    market.seq += 1 + Math.floor(this.random() * 3);
+    const changes = market.book.step();
+    market.history.set(market.seq, market.book.canonical());
+    const ts = VENUE_EPOCH_MS + market.seq;
+    let trade: FakeTrade | undefined;
+    if (market.seq % 3 === 0) {
+      trade = { id: String(market.trades.length + 1), ...market.book.trade(), ts };
+      market.trades.push(trade);
+    }
+    return { prevSeq, changes, ts, trade };
+  }
+}
+
+/**
+ * The `FakeVenue` a test drives, over a venue's markets and server; the venue brings only its
+ * wire format: how an update is sent and how its subscriptions are counted.
+ */
+export function fakeVenue(parts: {
+  markets: VenueMarkets;
+  server: VenueServer;
+  /** Notified by the venue on every (un)subscribe. */
+  waiters: Wakeups;
+  /** Sends an update to the market's subscribers. */
+  publish(market: VenueMarket, update: VenueUpdate): void;
+  /** How many connections follow the market's stream now. */
+  subscribers(market: VenueMarket, stream: VenueStream): number;
+}): FakeVenue {
+  const { markets, server, waiters } = parts;
+  const subscribers = (symbol: string, stream: VenueStream) => parts.subscribers(markets.get(symbol), stream);
+  return {
+    id: markets.venue,
+    restUrl: server.restUrl,
+    wsUrl: server.wsUrl,
+    markets: markets.specs,
+    unknownRequests: server.unknownRequests,
+    step(count = 1, symbol) {
+      for (let i = 0; i < count; i++) {
+        for (const market of symbol ? [markets.get(symbol)] : markets.all()) {
+          parts.publish(market, markets.advance(market));
+        }
+      }
+    },
+    book: (symbol) => markets.get(symbol).book.canonical(),
+    bookAt: (symbol, venueSeq) => markets.get(symbol).history.get(venueSeq),
+    lastSeq: (symbol) => markets.get(symbol).seq,
+    trades: (symbol) => markets.get(symbol).trades,
+    subscribers,
+    untilSubscribed(symbol, stream, timeoutMs = 10_000) {
+      return waiters.until(
+        () => subscribers(symbol, stream) > 0,
+        timeoutMs,
+        `a subscriber of ${symbol} ${stream} on the fake ${markets.venue}`,
+      );
+    },
+    dropConnections: () => server.dropConnections(),
+    close: () => server.close(),
+  };
 }

@@ -1,17 +1,18 @@
 import type { WebSocket } from 'ws';
-import { createPrng } from '../../src/marketdata/prng.ts';
+import { Wakeups } from '../helpers/book-checker.ts';
 import { tick } from './fake-binance.ts';
 import {
   FAKE_MARKETS,
   type FakeMarketSpec,
-  type FakeTrade,
   type FakeVenue,
-  SubscriptionWaiters,
+  fakeVenue,
   VENUE_EPOCH_MS,
+  type VenueMarket,
+  VenueMarkets,
   type VenueStream,
+  type VenueUpdate,
   venueId,
 } from './fake-market.ts';
-import { type CanonicalBook, ScriptedBook } from './scripted-book.ts';
 import { sendJson, startVenueServer } from './venue-server.ts';
 
 /**
@@ -27,16 +28,6 @@ export interface FakeOkx extends FakeVenue {
   breakNextChain(symbol: string): void;
 }
 
-interface OkxBook {
-  spec: FakeMarketSpec;
-  instId: string;
-  book: ScriptedBook;
-  seqId: number;
-  history: Map<number, CanonicalBook>;
-  trades: FakeTrade[];
-  breakNext: boolean;
-}
-
 interface Subscriber {
   socket: WebSocket;
   channels: Set<string>;
@@ -45,26 +36,17 @@ interface Subscriber {
 export async function startFakeOkx(
   options: { seed?: number; markets?: readonly FakeMarketSpec[] } = {},
 ): Promise<FakeOkx> {
-  const seed = options.seed ?? 11;
-  const markets = options.markets ?? FAKE_MARKETS;
-  const random = createPrng(seed);
-  const books = new Map<string, OkxBook>();
-  markets.forEach((spec, i) => {
-    const book = new ScriptedBook({ ...spec, seed: seed * 100 + i });
-    const seqId = 5_000_000 * (i + 1);
-    books.set(spec.symbol, {
-      spec,
-      instId: venueId(spec.symbol, '-'),
-      book,
-      seqId,
-      history: new Map([[seqId, book.canonical()]]),
-      trades: [],
-      breakNext: false,
-    });
+  const markets = new VenueMarkets({
+    venue: 'okx',
+    seed: options.seed ?? 11,
+    markets: options.markets ?? FAKE_MARKETS,
+    idSeparator: '-',
+    seqBase: 5_000_000,
   });
-  const byInstId = new Map([...books.values()].map((b) => [b.instId, b]));
+  /** Markets whose next update carries a wrong `prevSeqId`. */
+  const breakNext = new Set<VenueMarket>();
   const subscribers = new Set<Subscriber>();
-  const waiters = new SubscriptionWaiters();
+  const waiters = new Wakeups();
   const okxLevels = (levels: readonly (readonly [string, string])[]) =>
     levels.map(([px, sz]) => [px, sz, '0', sz === '0' ? '0' : '1']);
 
@@ -72,7 +54,7 @@ export async function startFakeOkx(
     rest(url) {
       if (url.pathname !== '/api/v5/public/instruments') return undefined;
       const type = url.searchParams.get('instType');
-      const data = type === 'SPOT' ? [...books.values()].map((b) => instrument(b.spec)) : [];
+      const data = type === 'SPOT' ? markets.specs.map(instrument) : [];
       return { status: 200, body: { code: '0', msg: '', data } };
     },
     connection(socket) {
@@ -90,8 +72,8 @@ export async function startFakeOkx(
         }
         const request = JSON.parse(text) as { op?: string; args?: { channel: string; instId: string }[] };
         for (const arg of request.args ?? []) {
-          const b = byInstId.get(arg.instId);
-          if (!b) {
+          const market = markets.find(arg.instId);
+          if (!market) {
             sendJson(socket, {
               event: 'error',
               code: '60018',
@@ -108,7 +90,7 @@ export async function startFakeOkx(
           subscriber.channels.add(key);
           sendJson(socket, { event: 'subscribe', arg, connId: 'fake' });
           if (arg.channel === 'books') {
-            const { bids, asks } = b.book.levels(400);
+            const { bids, asks } = market.book.levels(400);
             sendJson(socket, {
               arg,
               action: 'snapshot',
@@ -116,10 +98,10 @@ export async function startFakeOkx(
                 {
                   asks: okxLevels(asks),
                   bids: okxLevels(bids),
-                  ts: String(VENUE_EPOCH_MS + b.seqId),
+                  ts: String(VENUE_EPOCH_MS + market.seq),
                   checksum: 0,
                   prevSeqId: -1,
-                  seqId: b.seqId,
+                  seqId: market.seq,
                 },
               ],
             });
@@ -130,20 +112,16 @@ export async function startFakeOkx(
     },
   });
 
-  const publish = (channel: string, instId: string, message: unknown) => {
+  const send = (channel: string, instId: string, message: unknown) => {
     for (const s of subscribers) if (s.channels.has(`${channel}:${instId}`)) sendJson(s.socket, message);
   };
 
-  const stepBook = (b: OkxBook) => {
-    const prevSeqId = b.seqId;
-    b.seqId += 1 + Math.floor(random() * 3);
-    const changes = b.book.step();
-    b.history.set(b.seqId, b.book.canonical());
-    const ts = VENUE_EPOCH_MS + b.seqId;
-    const sentPrev = b.breakNext ? prevSeqId - 1 : prevSeqId;
-    b.breakNext = false;
-    publish('books', b.instId, {
-      arg: { channel: 'books', instId: b.instId },
+  const publish = (market: VenueMarket, { prevSeq, changes, ts, trade }: VenueUpdate) => {
+    const instId = market.id;
+    const sentPrev = breakNext.has(market) ? prevSeq - 1 : prevSeq;
+    breakNext.delete(market);
+    send('books', instId, {
+      arg: { channel: 'books', instId },
       action: 'update',
       data: [
         {
@@ -152,23 +130,20 @@ export async function startFakeOkx(
           ts: String(ts),
           checksum: 0,
           prevSeqId: sentPrev,
-          seqId: b.seqId,
+          seqId: market.seq,
         },
       ],
     });
-    if (b.seqId % 3 === 0) {
-      const t = b.book.trade();
-      const trade: FakeTrade = { id: String(b.trades.length + 1), ...t, ts };
-      b.trades.push(trade);
-      publish('trades', b.instId, {
-        arg: { channel: 'trades', instId: b.instId },
+    if (trade) {
+      send('trades', instId, {
+        arg: { channel: 'trades', instId },
         data: [
           {
-            instId: b.instId,
+            instId,
             tradeId: trade.id,
-            px: t.price,
-            sz: t.amount,
-            side: t.side,
+            px: trade.price,
+            sz: trade.amount,
+            side: trade.side,
             ts: String(ts),
             count: '1',
           },
@@ -177,45 +152,16 @@ export async function startFakeOkx(
     }
   };
 
-  const countSubscribers = (symbol: string, stream: VenueStream) => {
-    const key = `${stream === 'book' ? 'books' : 'trades'}:${get(symbol).instId}`;
+  const countSubscribers = (market: VenueMarket, stream: VenueStream) => {
+    const key = `${stream === 'book' ? 'books' : 'trades'}:${market.id}`;
     return [...subscribers].filter((s) => s.channels.has(key)).length;
   };
 
-  const get = (symbol: string): OkxBook => {
-    const b = books.get(symbol);
-    if (!b) throw new Error(`fake okx does not list ${symbol}`);
-    return b;
-  };
-
   return {
-    id: 'okx',
-    restUrl: server.restUrl,
-    wsUrl: server.wsUrl,
-    markets,
-    unknownRequests: server.unknownRequests,
-    step(count = 1, symbol) {
-      for (let i = 0; i < count; i++) {
-        for (const b of symbol ? [get(symbol)] : books.values()) stepBook(b);
-      }
-    },
-    book: (symbol) => get(symbol).book.canonical(),
-    bookAt: (symbol, venueSeq) => get(symbol).history.get(venueSeq),
-    lastSeq: (symbol) => get(symbol).seqId,
-    trades: (symbol) => get(symbol).trades,
-    subscribers: (symbol, stream) => countSubscribers(symbol, stream),
-    untilSubscribed(symbol, stream, timeoutMs = 10_000) {
-      return waiters.until(
-        () => countSubscribers(symbol, stream) > 0,
-        timeoutMs,
-        `an okx subscriber of ${symbol} ${stream}`,
-      );
-    },
+    ...fakeVenue({ markets, server, waiters, publish, subscribers: countSubscribers }),
     breakNextChain(symbol) {
-      get(symbol).breakNext = true;
+      breakNext.add(markets.get(symbol));
     },
-    dropConnections: () => server.dropConnections(),
-    close: () => server.close(),
   };
 }
 

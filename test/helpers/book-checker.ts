@@ -22,7 +22,7 @@ export class ReferenceLog {
   private readonly books = new Map<string, Map<string, BookEvent[]>>();
   private readonly cursors = new Map<string, Cursor>();
   private readonly cache = new Map<string, TopOfBook>();
-  private readonly waiters = new Set<() => void>();
+  private readonly wakeups = new Wakeups();
   /** Breaches of the writer's own contract (seq not +1, epoch not opened by a snapshot). */
   readonly violations: string[] = [];
 
@@ -46,7 +46,7 @@ export class ReferenceLog {
       this.violations.push(`${id}@${event.epoch}: seq ${event.seq} after ${events.length}`);
     }
     events.push(event);
-    for (const wake of [...this.waiters]) wake();
+    this.wakeups.notify();
   };
 
   /** Epochs of a book in the order they were opened. */
@@ -70,15 +70,7 @@ export class ReferenceLog {
 
   /** Resolves once `condition` holds, checked after every recorded event. */
   until(condition: () => boolean, timeoutMs = 10_000, what = 'reference condition'): Promise<void> {
-    return waitForCondition(
-      condition,
-      (wake) => {
-        this.waiters.add(wake);
-        return () => this.waiters.delete(wake);
-      },
-      timeoutMs,
-      what,
-    );
+    return this.wakeups.until(condition, timeoutMs, what);
   }
 
   /**
@@ -176,7 +168,7 @@ export class ClientBook {
   private asks: Map<string, string> | null = null;
   private last: WireBookUpdate | undefined;
   private epoch: string | undefined;
-  private readonly waiters = new Set<() => void>();
+  private readonly wakeups = new Wakeups();
 
   constructor(
     readonly exchange: string,
@@ -249,7 +241,7 @@ export class ClientBook {
       }
       this.checkpoints.push({ index, epoch: message.epoch, seq: message.seq, top });
     }
-    for (const wake of [...this.waiters]) wake();
+    this.wakeups.notify();
   }
 
   /** The client's current top book, or undefined without a book. */
@@ -260,15 +252,7 @@ export class ClientBook {
 
   /** Resolves once `condition` holds, checked now and after every message. */
   until(condition: () => boolean, timeoutMs = 10_000, what = `${this.name} condition`): Promise<void> {
-    return waitForCondition(
-      condition,
-      (wake) => {
-        this.waiters.add(wake);
-        return () => this.waiters.delete(wake);
-      },
-      timeoutMs,
-      what,
-    );
+    return this.wakeups.until(condition, timeoutMs, what);
   }
 
   /** Resolves once the client's book equals the reference's latest top-`depth` book. */
@@ -364,4 +348,26 @@ export function waitForCondition(
       resolve();
     });
   });
+}
+
+/** Wake-ups for tests waiting on something that changes: `notify` after every change. */
+export class Wakeups {
+  private readonly waiters = new Set<() => void>();
+
+  notify(): void {
+    for (const wake of [...this.waiters]) wake();
+  }
+
+  /** Resolves once `condition` holds, checked now and after every `notify`. */
+  until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    return waitForCondition(
+      condition,
+      (wake) => {
+        this.waiters.add(wake);
+        return () => this.waiters.delete(wake);
+      },
+      timeoutMs,
+      what,
+    );
+  }
 }

@@ -5,7 +5,7 @@ import type { BookEvent, Trade } from '../../src/marketdata/types.ts';
 import { BookStore } from '../../src/redis/book-store.ts';
 import { createRedis } from '../../src/redis/connection.ts';
 import type { FakeVenue } from '../fakes/fake-market.ts';
-import { type ReferenceLog, sameTop, waitForCondition } from './book-checker.ts';
+import { type ClientBook, type ReferenceLog, sameTop, Wakeups } from './book-checker.ts';
 import type { TestRedis } from './redis.ts';
 import { REGION, type Stack, type StackOptions, silentLog, startStack } from './stack.ts';
 
@@ -16,7 +16,7 @@ export const WHOLE_BOOK = 1_000;
 export class FeedTap {
   readonly health: FeedHealthEvent[] = [];
   readonly trades: Trade[] = [];
-  private readonly waiters = new Set<() => void>();
+  private readonly wakeups = new Wakeups();
 
   wrap(feed: Feed): Feed {
     return {
@@ -29,12 +29,12 @@ export class FeedTap {
           trade: (trade) => {
             this.trades.push(trade);
             sink.trade(trade);
-            this.notify();
+            this.wakeups.notify();
           },
           health: (event) => {
             this.health.push(event);
             sink.health(event);
-            this.notify();
+            this.wakeups.notify();
           },
         }),
       stop: () => feed.stop(),
@@ -47,19 +47,7 @@ export class FeedTap {
   }
 
   until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-    return waitForCondition(
-      condition,
-      (wake) => {
-        this.waiters.add(wake);
-        return () => this.waiters.delete(wake);
-      },
-      timeoutMs,
-      what,
-    );
-  }
-
-  private notify(): void {
-    for (const wake of [...this.waiters]) wake();
+    return this.wakeups.until(condition, timeoutMs, what);
   }
 }
 
@@ -148,4 +136,20 @@ export function checkAgainstVenue(
     if (problems.length >= 5) break;
   }
   return problems;
+}
+
+/** Resolves once the client's book equals the venue's current one, in the epoch the writer is in now. */
+export function untilVenueBook(reference: ReferenceLog, venue: FakeVenue, book: ClientBook): Promise<void> {
+  return book.until(
+    () => {
+      const current = book.current();
+      return (
+        current !== undefined &&
+        book.lastMessage?.epoch === reference.last(venue.id, book.symbol)?.epoch &&
+        sameTop(current, venue.book(book.symbol))
+      );
+    },
+    15_000,
+    `${venue.id} ${book.symbol} to equal the venue's book`,
+  );
 }

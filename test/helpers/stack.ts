@@ -2,11 +2,13 @@ import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { Ingester, type IngesterOptions } from '../../src/marketdata/ingester.ts';
 import { MarketSimulator, type SimulatorOptions } from '../../src/marketdata/simulator.ts';
+import type { BookEvent } from '../../src/marketdata/types.ts';
 import { BookHub } from '../../src/pubsub/book-hub.ts';
 import type { ResetReason } from '../../src/pubsub/book-replica.ts';
 import { ChannelSubscriber } from '../../src/pubsub/channel-subscriber.ts';
 import { BookStore } from '../../src/redis/book-store.ts';
 import { createRedis } from '../../src/redis/connection.ts';
+import { bookChannel } from '../../src/redis/keys.ts';
 import type { ApiLimits } from '../../src/resolvers/deps.ts';
 import { type App, createApp } from '../../src/server/app.ts';
 import { createTrading } from '../../src/trading/trading.ts';
@@ -146,4 +148,24 @@ export async function startStack(testRedis: TestRedis, options: StackOptions = {
     throw error;
   }
   return stack;
+}
+
+/** The last event the writer stored for a book; throws before the first. */
+export function lastWritten(stack: Stack, exchange: string, symbol: string): BookEvent {
+  const last = stack.reference.last(exchange, symbol);
+  if (!last) throw new Error('nothing written yet');
+  return last;
+}
+
+/**
+ * Publishes `message` on a book's channel as if the writer had (a forged or corrupt event);
+ * resolves with the number of subscribers that got it.
+ */
+export function publishToBook(
+  stack: Stack,
+  exchange: string,
+  symbol: string,
+  message: string,
+): Promise<number> {
+  return stack.redis.publish(bookChannel(REGION, exchange, symbol), message);
 }

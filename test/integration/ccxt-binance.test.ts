@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalDecimal } from '../../src/marketdata/decimal.ts';
 import { type FakeBinance, startFakeBinance } from '../fakes/fake-binance.ts';
-import { ClientBook, checkClients, sameTop } from '../helpers/book-checker.ts';
-import { type CcxtStack, checkAgainstVenue, startCcxtStack } from '../helpers/ccxt-stack.ts';
+import { ClientBook, checkClients } from '../helpers/book-checker.ts';
+import { type CcxtStack, checkAgainstVenue, startCcxtStack, untilVenueBook } from '../helpers/ccxt-stack.ts';
 import {
   type Clients,
   executeOk,
@@ -59,23 +59,6 @@ async function follow(symbol: string): Promise<ClientBook> {
   return book;
 }
 
-/** The client's book equals the venue's current one (in the epoch the writer is in now). */
-function untilVenueBook(book: ClientBook): Promise<void> {
-  return book.until(
-    () => {
-      const current = book.current();
-      const last = stack.reference.last(EXCHANGE, book.symbol);
-      return (
-        current !== undefined &&
-        book.lastMessage?.epoch === last?.epoch &&
-        sameTop(current, venue.book(book.symbol))
-      );
-    },
-    15_000,
-    `${book.symbol} to equal the venue's book`,
-  );
-}
-
 async function expectConsistent(books: ClientBook[]): Promise<void> {
   for (const book of books) await book.untilCovered(stack.reference);
   expect(checkClients(stack.reference, books)).toEqual([]);
@@ -128,7 +111,7 @@ describe('ccxt binance feed', () => {
     await venue.untilSubscribed(ETH, 'trades');
     for (let round = 0; round < 4; round++) {
       venue.step(10);
-      for (const book of books) await untilVenueBook(book);
+      for (const book of books) await untilVenueBook(stack.reference, venue, book);
     }
     await expectConsistent(books);
     // Binance sends "64210.49000000": the API serves the venue's decimal, canonical.
@@ -164,7 +147,7 @@ describe('ccxt binance feed', () => {
   it('a dropped diff: ccxt resynchronises, clients get RESET + SNAPSHOT and the right book', async () => {
     const book = await follow(BTC);
     venue.step(5);
-    await untilVenueBook(book);
+    await untilVenueBook(stack.reference, venue, book);
     const btcEpochs = stack.reference.epochs(EXCHANGE, BTC).length;
     const ethEpochs = stack.reference.epochs(EXCHANGE, ETH).length;
 
@@ -177,7 +160,7 @@ describe('ccxt binance feed', () => {
       'a new BTC epoch',
     );
     venue.step(5, BTC);
-    await untilVenueBook(book);
+    await untilVenueBook(stack.reference, venue, book);
 
     const afterReset = book.after((m) => m.type === 'RESET');
     expect(book.resets).toEqual(['NEW_EPOCH']);
@@ -191,7 +174,7 @@ describe('ccxt binance feed', () => {
   it('a dropped connection: reconnects, resynchronises every book and serves the right books', async () => {
     const books = [await follow(BTC), await follow(ETH)];
     venue.step(3);
-    for (const book of books) await untilVenueBook(book);
+    for (const book of books) await untilVenueBook(stack.reference, venue, book);
     const connected = stack.tap.count('connected');
     const epochs = [BTC, ETH].map((s) => stack.reference.epochs(EXCHANGE, s).length);
 
@@ -204,7 +187,7 @@ describe('ccxt binance feed', () => {
     await venue.untilSubscribed(BTC, 'book');
     await venue.untilSubscribed(ETH, 'book');
     venue.step(5);
-    for (const book of books) await untilVenueBook(book);
+    for (const book of books) await untilVenueBook(stack.reference, venue, book);
 
     [BTC, ETH].forEach((symbol, i) => {
       expect(stack.reference.epochs(EXCHANGE, symbol).length).toBeGreaterThan(epochs[i]!);

@@ -6,8 +6,8 @@ import { type Runtime, startRuntime } from '../../src/runtime.ts';
 import { type FakeBinance, startFakeBinance } from '../fakes/fake-binance.ts';
 import type { FakeVenue } from '../fakes/fake-market.ts';
 import { type FakeOkx, startFakeOkx } from '../fakes/fake-okx.ts';
-import { ClientBook, checkClients, ReferenceLog, sameTop } from '../helpers/book-checker.ts';
-import { checkAgainstVenue } from '../helpers/ccxt-stack.ts';
+import { ClientBook, checkClients, ReferenceLog } from '../helpers/book-checker.ts';
+import { checkAgainstVenue, untilVenueBook } from '../helpers/ccxt-stack.ts';
 import {
   type Clients,
   executeOk,
@@ -91,21 +91,6 @@ async function follow(venue: FakeVenue, symbol: string): Promise<ClientBook> {
   return book;
 }
 
-function untilVenueBook(venue: FakeVenue, book: ClientBook): Promise<void> {
-  return book.until(
-    () => {
-      const current = book.current();
-      return (
-        current !== undefined &&
-        book.lastMessage?.epoch === reference.last(venue.id, book.symbol)?.epoch &&
-        sameTop(current, venue.book(book.symbol))
-      );
-    },
-    15_000,
-    `${venue.id} ${book.symbol} to equal the venue's book`,
-  );
-}
-
 async function expectConsistent(books: ClientBook[]): Promise<void> {
   for (const book of books) await book.untilCovered(reference);
   expect(checkClients(reference, books)).toEqual([]);
@@ -148,9 +133,9 @@ describe('ccxt feeds from configuration: binance and okx in one process', () => 
     for (let round = 0; round < 3; round++) {
       okx.step(10);
       binance.step(10);
-      await untilVenueBook(okx, books[0]!);
-      await untilVenueBook(okx, books[1]!);
-      await untilVenueBook(binance, books[2]!);
+      await untilVenueBook(reference, okx, books[0]!);
+      await untilVenueBook(reference, okx, books[1]!);
+      await untilVenueBook(reference, binance, books[2]!);
     }
     await expectConsistent(books);
   });
@@ -158,7 +143,7 @@ describe('ccxt feeds from configuration: binance and okx in one process', () => 
   it('a broken prevSeqId chain on okx: resync, RESET + SNAPSHOT, binance untouched', async () => {
     const book = await follow(okx, BTC);
     okx.step(3);
-    await untilVenueBook(okx, book);
+    await untilVenueBook(reference, okx, book);
     const okxEpochs = reference.epochs(OKX, BTC).length;
     const binanceEpochs = epochCounts('binance');
 
@@ -167,7 +152,7 @@ describe('ccxt feeds from configuration: binance and okx in one process', () => 
     await reference.until(() => reference.epochs(OKX, BTC).length > okxEpochs, 15_000, 'a new okx epoch');
     okx.step(5);
     binance.step(5);
-    await untilVenueBook(okx, book);
+    await untilVenueBook(reference, okx, book);
 
     expect(book.resets).toEqual(['NEW_EPOCH']);
     expect(book.after((m) => m.type === 'RESET')[0]?.type).toBe('SNAPSHOT');
@@ -187,7 +172,7 @@ describe('ccxt feeds from configuration: binance and okx in one process', () => 
       'new okx epochs after the reconnect',
     );
     okx.step(5);
-    for (const book of books) await untilVenueBook(okx, book);
+    for (const book of books) await untilVenueBook(reference, okx, book);
 
     for (const book of books) expect(book.after((m) => m.type === 'RESET')[0]?.type).toBe('SNAPSHOT');
     expect(epochCounts('binance')).toEqual(binanceEpochs);

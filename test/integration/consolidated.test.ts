@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Level } from '../../src/marketdata/types.ts';
-import { encodeBookEvent } from '../../src/pubsub/codec.ts';
 import { BookStore } from '../../src/redis/book-store.ts';
-import { waitForCondition } from '../helpers/book-checker.ts';
+import { Wakeups } from '../helpers/book-checker.ts';
 import { decimal, product, ratio, units } from '../helpers/exact.ts';
 import { type Clients, executeOk, subscribe, trackedClients } from '../helpers/graphql-clients.ts';
+import { mergeBooks, type VenueLevels, writeCrossingBook } from '../helpers/merged-book.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
 import { REGION, type Stack, startStack } from '../helpers/stack.ts';
 
@@ -38,7 +37,7 @@ const FIELDS = `crossed stale staleVenues unavailableVenues venues { exchange ep
   bestBid { price size venues { exchange size } } bestAsk { price size venues { exchange size } }`;
 
 const messages: WireConsolidated[] = [];
-const wake = new Set<() => void>();
+const wakeups = new Wakeups();
 
 beforeAll(async () => {
   redis = await startTestRedis();
@@ -53,7 +52,7 @@ beforeAll(async () => {
     { s: S },
     (m) => {
       messages.push(m);
-      for (const w of [...wake]) w();
+      wakeups.notify();
     },
   );
   await stack.reference.until(() => stack.reference.count('sim3', S) >= 60, 15_000, '60 rounds');
@@ -66,41 +65,7 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-interface Book {
-  exchange: string;
-  bids: readonly Level[];
-  asks: readonly Level[];
-}
-
-/** The merge, computed here: sizes summed per price as BigInt, venues by exchange id. */
-function merge(books: readonly Book[], depth: number): { bids: WireLevel[]; asks: WireLevel[] } {
-  const side = (which: 'bids' | 'asks') => {
-    const byPrice = new Map<
-      bigint,
-      { price: string; total: bigint; venues: { exchange: string; size: string }[] }
-    >();
-    for (const book of books) {
-      for (const [price, size] of book[which].slice(0, depth)) {
-        const key = units(price);
-        const level = byPrice.get(key) ?? { price, total: 0n, venues: [] };
-        level.total += units(size);
-        level.venues.push({ exchange: book.exchange, size });
-        byPrice.set(key, level);
-      }
-    }
-    return [...byPrice.entries()]
-      .sort(([a], [b]) => (which === 'bids' ? (b > a ? 1 : -1) : a > b ? 1 : -1))
-      .slice(0, depth)
-      .map(([, l]) => ({
-        price: l.price,
-        size: decimal(l.total),
-        venues: l.venues.sort((a, b) => a.exchange.localeCompare(b.exchange)),
-      }));
-  };
-  return { bids: side('bids'), asks: side('asks') };
-}
-
-function referenceBook(exchange: string, depth: number, epoch?: string, seq?: number): Book {
+function referenceBook(exchange: string, depth: number, epoch?: string, seq?: number): VenueLevels {
   const last = stack.reference.last(exchange, S)!;
   const top = stack.reference.top(exchange, S, epoch ?? last.epoch, seq ?? last.seq, depth);
   if (!top) throw new Error(`${exchange} (${epoch}, ${seq}) was never written`);
@@ -134,14 +99,14 @@ interface WireLiquidity {
 }
 
 /** Mid in units (exact: one extra place always suffices). */
-function midOf(book: Book): bigint | null {
+function midOf(book: VenueLevels): bigint | null {
   const bid = book.bids[0];
   const ask = book.asks[0];
   return bid && ask ? (units(bid[0]) + units(ask[0])) / 2n : null;
 }
 
 /** Size within p % of mid: bid price × 100 >= mid × (100 - p), ask price × 100 <= mid × (100 + p). */
-function bandDepth(book: Book, mid: bigint, p: string) {
+function bandDepth(book: VenueLevels, mid: bigint, p: string) {
   const lower = mid * (units('100') - units(p));
   const upper = mid * (units('100') + units(p));
   const hundred = units('100');
@@ -162,7 +127,7 @@ function bandDepth(book: Book, mid: bigint, p: string) {
   return { bidBase, bidQuote, askBase, askQuote };
 }
 
-function figures(book: Book, mid: bigint): WireFigures {
+function figures(book: VenueLevels, mid: bigint): WireFigures {
   const spread = units(book.asks[0]![0]) - units(book.bids[0]![0]);
   return {
     mid: decimal(mid),
@@ -190,7 +155,7 @@ describe('consolidated book', () => {
       `{ consolidatedBook(symbol: "${S}", depth: ${DEPTH}) { ${FIELDS} } }`,
     );
     const book = data.consolidatedBook;
-    const expected = merge(
+    const expected = mergeBooks(
       VENUES.map((x) => referenceBook(x, DEPTH)),
       DEPTH,
     );
@@ -210,19 +175,15 @@ describe('consolidated book', () => {
   });
 
   it('subscription: every message equals the merge of the venues’ books at the (epoch, seq) it names', async () => {
-    await waitForCondition(
+    await wakeups.until(
       () => messages.at(-1)?.venues.every((v) => v.seq === stack.reference.last(v.exchange, S)?.seq) ?? false,
-      (w) => {
-        wake.add(w);
-        return () => wake.delete(w);
-      },
       10_000,
       'the consolidated stream to reach the last events',
     );
     expect(messages.length).toBeGreaterThan(5);
     for (const m of messages) {
       const books = m.venues.map((v) => referenceBook(v.exchange, DEPTH, v.epoch, v.seq));
-      expect({ bids: m.bids, asks: m.asks }).toEqual(merge(books, DEPTH));
+      expect({ bids: m.bids, asks: m.asks }).toEqual(mergeBooks(books, DEPTH));
     }
   });
 
@@ -233,8 +194,8 @@ describe('consolidated book', () => {
         venues { exchange stale ${FIGURES} shares { percent share } } } }`,
     );
     const books = VENUES.map((x) => referenceBook(x, ALL));
-    const merged = merge(books, ALL);
-    const mergedBook: Book = {
+    const merged = mergeBooks(books, ALL);
+    const mergedBook: VenueLevels = {
       exchange: '*',
       bids: merged.bids.map((l) => [l.price, l.size] as const),
       asks: merged.asks.map((l) => [l.price, l.size] as const),
@@ -266,21 +227,7 @@ describe('consolidated book', () => {
   it('serves a crossed book as it is and flags it, in the query and the stream', async () => {
     const sim1 = referenceBook('sim1', ALL);
     const bestAsk = sim1.asks[0]!;
-    const crossingBid = decimal(units(bestAsk[0]) + units('5'));
-    const store = new BookStore(redis.client(), REGION);
-    const event = {
-      kind: 'snapshot' as const,
-      exchange: 'sim3',
-      symbol: S,
-      region: REGION,
-      epoch: 'forced-cross',
-      seq: 1,
-      exchangeTs: Date.now(),
-      receiveTs: Date.now(),
-      bids: [[crossingBid, '0.5']] as Level[],
-      asks: [[decimal(units(crossingBid) + units('1')), '0.5']] as Level[],
-    };
-    await store.writeBookEvent(event, encodeBookEvent(event));
+    const crossingBid = await writeCrossingBook(new BookStore(redis.client(), REGION), 'sim3', S, bestAsk[0]);
     const data = await executeOk<{ consolidatedBook: WireConsolidated }>(
       stack.app,
       `{ consolidatedBook(symbol: "${S}", depth: 5) { ${FIELDS} } }`,
@@ -294,15 +241,7 @@ describe('consolidated book', () => {
     expect(data.consolidatedBook.bestAsk?.price).toBe(
       [bestAsk[0], referenceBook('sim2', 1).asks[0]![0]].sort((a, b) => Number(a) - Number(b))[0],
     );
-    await waitForCondition(
-      () => messages.at(-1)?.crossed === true,
-      (w) => {
-        wake.add(w);
-        return () => wake.delete(w);
-      },
-      10_000,
-      'a crossed message',
-    );
+    await wakeups.until(() => messages.at(-1)?.crossed === true, 10_000, 'a crossed message');
     expect(messages.at(-1)?.venues.find((v) => v.exchange === 'sim3')?.epoch).toBe('forced-cross');
   });
 });

@@ -1,7 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BookEvent } from '../../src/marketdata/types.ts';
 import { encodeBookEvent } from '../../src/pubsub/codec.ts';
-import { bookChannel } from '../../src/redis/keys.ts';
 import { ClientBook, checkClients, type WireBookUpdate } from '../helpers/book-checker.ts';
 import {
   type Clients,
@@ -10,7 +9,7 @@ import {
   trackedClients,
 } from '../helpers/graphql-clients.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
-import { REGION, type Stack, startStack } from '../helpers/stack.ts';
+import { lastWritten, publishToBook, type Stack, startStack } from '../helpers/stack.ts';
 
 /**
  * Every discontinuity between the writer and a client is announced: RESET with its reason, then a
@@ -78,20 +77,12 @@ async function expectRepaired(book: ClientBook, reason: string, epoch?: () => st
   expect(checkClients(stack.reference, [book])).toEqual([]);
 }
 
-function publish(message: string): Promise<number> {
-  return stack.redis.publish(bookChannel(REGION, EXCHANGE, SYMBOL), message);
-}
-
-function lastWritten(): BookEvent {
-  const last = stack.reference.last(EXCHANGE, SYMBOL);
-  if (!last) throw new Error('nothing written yet');
-  return last;
-}
+const publish = (message: string) => publishToBook(stack, EXCHANGE, SYMBOL, message);
 
 describe('discontinuities are announced and repaired', () => {
   it('a message far ahead of the replica: RESET GAP, SNAPSHOT, correct book', async () => {
     const book = await liveClient();
-    const last = lastWritten();
+    const last = lastWritten(stack, EXCHANGE, SYMBOL);
     const forged: BookEvent = { ...last, kind: 'delta', seq: last.seq + 1_000, bids: [], asks: [] };
     expect(await publish(encodeBookEvent(forged))).toBe(1);
     await expectRepaired(book, 'GAP');
@@ -107,7 +98,7 @@ describe('discontinuities are announced and repaired', () => {
 
   it('a writer restart opens a new epoch: RESET NEW_EPOCH, SNAPSHOT of the new epoch, correct book', async () => {
     const book = await liveClient();
-    const oldEpoch = lastWritten().epoch;
+    const oldEpoch = lastWritten(stack, EXCHANGE, SYMBOL).epoch;
     await stack.stopIngester();
     await stack.startIngester();
     const newEpoch = () => stack.reference.epochs(EXCHANGE, SYMBOL).at(-1);

@@ -8,11 +8,10 @@ import {
   venueLevels,
   watchConsolidatedBook,
 } from '../../sdk/src/index.ts';
-import type { Level } from '../../src/marketdata/types.ts';
-import { encodeBookEvent } from '../../src/pubsub/codec.ts';
 import { BookStore } from '../../src/redis/book-store.ts';
-import { waitForCondition } from '../helpers/book-checker.ts';
+import { Wakeups } from '../helpers/book-checker.ts';
 import { decimal, units } from '../helpers/exact.ts';
+import { writeCrossingBook } from '../helpers/merged-book.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
 import { REGION, type Stack, startStack } from '../helpers/stack.ts';
 import { crossedReference, mergeReference } from './support.ts';
@@ -29,17 +28,9 @@ let redis: TestRedis;
 let stack: Stack;
 let client: BookgraphClient;
 const seen: { book: LocalConsolidatedBook; change: ConsolidatedBookChange }[] = [];
-const wake = new Set<() => void>();
+const wakeups = new Wakeups();
 const untilSeen = (condition: () => boolean, what: string, timeoutMs = 10_000) =>
-  waitForCondition(
-    condition,
-    (w) => {
-      wake.add(w);
-      return () => wake.delete(w);
-    },
-    timeoutMs,
-    what,
-  );
+  wakeups.until(condition, timeoutMs, what);
 
 beforeAll(async () => {
   redis = await startTestRedis();
@@ -62,7 +53,7 @@ describe('watchConsolidatedBook', () => {
     const watch = watchConsolidatedBook(client, { symbol: S, depth: DEPTH, throttleMs: 20 });
     watch.on('change', (book, change) => {
       seen.push({ book, change });
-      for (const w of [...wake]) w();
+      wakeups.notify();
     });
     const first = await watch.ready();
     expect(first.symbol).toBe(S);
@@ -111,37 +102,15 @@ describe('watchConsolidatedBook', () => {
   it('reports a crossed book, then venues turning stale', async () => {
     const watch = watchConsolidatedBook(client, { symbol: S, depth: 5, throttleMs: 20 });
     const changes: { book: LocalConsolidatedBook; change: ConsolidatedBookChange }[] = [];
-    const wakeLocal = new Set<() => void>();
+    const changeWakeups = new Wakeups();
     watch.on('change', (book, change) => {
       changes.push({ book, change });
-      for (const w of [...wakeLocal]) w();
+      changeWakeups.notify();
     });
-    const until = (condition: () => boolean, what: string) =>
-      waitForCondition(
-        condition,
-        (w) => {
-          wakeLocal.add(w);
-          return () => wakeLocal.delete(w);
-        },
-        10_000,
-        what,
-      );
+    const until = (condition: () => boolean, what: string) => changeWakeups.until(condition, 10_000, what);
     const book = await watch.ready();
     const bestAsk = book.bestAsk!.price;
-    const crossingBid = decimal(units(bestAsk) + units('5'));
-    const event = {
-      kind: 'snapshot' as const,
-      exchange: 'sim3',
-      symbol: S,
-      region: REGION,
-      epoch: 'forced-cross',
-      seq: 1,
-      exchangeTs: Date.now(),
-      receiveTs: Date.now(),
-      bids: [[crossingBid, '0.5']] as Level[],
-      asks: [[decimal(units(crossingBid) + units('1')), '0.5']] as Level[],
-    };
-    await new BookStore(redis.client(), REGION).writeBookEvent(event, encodeBookEvent(event));
+    const crossingBid = await writeCrossingBook(new BookStore(redis.client(), REGION), 'sim3', S, bestAsk);
     await until(() => changes.some((c) => c.book.crossed), 'a crossed book');
     const crossed = changes.find((c) => c.book.crossed)!;
     expect(crossed.change.crossedChanged).toBe(true);

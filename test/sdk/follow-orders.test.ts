@@ -22,7 +22,12 @@ import {
 import { BookStore } from '../../src/redis/book-store.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
 import { REGION, type Stack, startStack } from '../helpers/stack.ts';
-import { type CreatedClient, createClientWithCli, ScriptedMarket } from '../trading/support.ts';
+import {
+  type CreatedClient,
+  createClientWithCli,
+  LAB_LIMIT_BUY,
+  ScriptedMarket,
+} from '../trading/support.ts';
 
 /**
  * `followOrders` against a real server and a market the test writes itself (`lab`): it applies
@@ -42,16 +47,7 @@ beforeAll(async () => {
     simulator: { venues: ['sim1'], symbols: ['BTC/USDT'], updatesPerSecond: 20 },
   });
   lab = new ScriptedMarket(new BookStore(redis.client(), REGION));
-  await lab.start(
-    [
-      ['100', '1'],
-      ['99.9', '2'],
-    ],
-    [
-      ['100.1', '1'],
-      ['100.2', '2'],
-    ],
-  );
+  await lab.start();
   alice = await createClientWithCli(redis.url, 'sdk-follow');
   client = createBookgraphClient({
     url: stack.httpUrl,
@@ -71,16 +67,7 @@ const BALANCES = [
   { asset: 'BTC', amount: '1' },
 ];
 
-/** A GTC limit buy on the test's own market. */
-const labLimit = (sessionId: string): PlaceOrderInput => ({
-  sessionId,
-  exchange: 'lab',
-  symbol: 'BTC/USDT',
-  side: 'BUY',
-  type: 'LIMIT',
-  price: '99.5',
-  amount: '0.5',
-});
+const labLimit = (sessionId: string): PlaceOrderInput => ({ sessionId, ...LAB_LIMIT_BUY });
 
 /** Every order of the session as Query.session / Query.orders says, by id. */
 async function sessionOrders(

@@ -7,9 +7,8 @@ import {
 } from '../../sdk/src/index.ts';
 import type { BookEvent } from '../../src/marketdata/types.ts';
 import { encodeBookEvent } from '../../src/pubsub/codec.ts';
-import { bookChannel } from '../../src/redis/keys.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
-import { REGION, type Stack, startStack } from '../helpers/stack.ts';
+import { lastWritten, publishToBook, type Stack, startStack } from '../helpers/stack.ts';
 import { WatchRecorder } from './support.ts';
 
 /**
@@ -95,15 +94,7 @@ describe('watchOrderBook keeps the writer book at every seq', () => {
 });
 
 describe('watchOrderBook recovers by itself', () => {
-  function publish(message: string): Promise<number> {
-    return stack.redis.publish(bookChannel(REGION, EXCHANGE, SYMBOL), message);
-  }
-
-  function lastWritten(): BookEvent {
-    const last = stack.reference.last(EXCHANGE, SYMBOL);
-    if (!last) throw new Error('nothing written yet');
-    return last;
-  }
+  const publish = (message: string) => publishToBook(stack, EXCHANGE, SYMBOL, message);
 
   it.each(transports)('after a forced gap, over %s', async (_name, options) => {
     const w = new WatchRecorder(
@@ -113,7 +104,7 @@ describe('watchOrderBook recovers by itself', () => {
       DEPTH,
     );
     await w.until(() => w.count('DELTA') >= 3);
-    const last = lastWritten();
+    const last = lastWritten(stack, EXCHANGE, SYMBOL);
     const forged: BookEvent = { ...last, kind: 'delta', seq: last.seq + 1_000, bids: [], asks: [] };
     expect(await publish(encodeBookEvent(forged))).toBe(1);
     await w.until(
@@ -141,7 +132,7 @@ describe('watchOrderBook recovers by itself', () => {
       DEPTH,
     );
     await w.until(() => w.count('DELTA') >= 3);
-    const oldEpoch = lastWritten().epoch;
+    const oldEpoch = lastWritten(stack, EXCHANGE, SYMBOL).epoch;
     await stack.stopIngester();
     await stack.startIngester();
     const newEpoch = () => stack.reference.epochs(EXCHANGE, SYMBOL).at(-1);

@@ -1,6 +1,7 @@
 import type { BookDropReason, LocalOrderBook, OrderBookWatch } from '../../sdk/src/index.ts';
-import { type ReferenceLog, sameTop, type TopOfBook } from '../helpers/book-checker.ts';
-import { decimal, units } from '../helpers/exact.ts';
+import { type ReferenceLog, sameTop, type TopOfBook, Wakeups } from '../helpers/book-checker.ts';
+import { units } from '../helpers/exact.ts';
+import { type MergedLevel, mergeBooks } from '../helpers/merged-book.ts';
 
 /** The local book after one applied message, kept to compare with the writer's book afterwards. */
 interface Checkpoint {
@@ -17,7 +18,7 @@ interface Checkpoint {
 export class WatchRecorder {
   readonly checkpoints: Checkpoint[] = [];
   readonly drops: BookDropReason[] = [];
-  private readonly waiters = new Set<() => void>();
+  private readonly wakeups = new Wakeups();
 
   constructor(
     readonly watch: OrderBookWatch,
@@ -27,12 +28,12 @@ export class WatchRecorder {
   ) {
     watch.on('change', (book, update) => {
       this.checkpoints.push({ epoch: book.epoch, seq: book.seq, type: update.type, top: topOf(book) });
-      this.wake();
+      this.wakeups.notify();
     });
     watch.on('reset', (reason) => {
       this.drops.push(reason);
       this.dropAt = this.checkpoints.length;
-      this.wake();
+      this.wakeups.notify();
     });
   }
 
@@ -49,20 +50,7 @@ export class WatchRecorder {
 
   /** Resolves once `condition` holds, checked now and after every event. */
   until(condition: () => boolean, timeoutMs = 15_000, what = 'watch condition'): Promise<void> {
-    if (condition()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters.delete(check);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
-      }, timeoutMs);
-      const check = () => {
-        if (!condition()) return;
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        resolve();
-      };
-      this.waiters.add(check);
-    });
+    return this.wakeups.until(condition, timeoutMs, what);
   }
 
   /** Resolves once the writer's log holds the (epoch, seq) of the last checkpoint. */
@@ -90,10 +78,6 @@ export class WatchRecorder {
     }
     return problems;
   }
-
-  private wake(): void {
-    for (const wake of [...this.waiters]) wake();
-  }
 }
 
 export function topOf(book: LocalOrderBook): TopOfBook {
@@ -103,17 +87,9 @@ export function topOf(book: LocalOrderBook): TopOfBook {
   };
 }
 
-/** A consolidated level as the API sends it. */
-export interface MergedLevel {
-  price: string;
-  size: string;
-  venues: { exchange: string; size: string }[];
-}
-
 /**
- * The merge of venues' books computed here, independently of the server: the writer's top `depth`
- * of each venue at the (epoch, seq) named, sizes summed per price as BigInt, venues by exchange id,
- * the top `depth` prices of the result.
+ * The merge of venues' books computed here (`mergeBooks`), of the writer's top `depth` of each
+ * venue at the (epoch, seq) named.
  */
 export function mergeReference(
   reference: ReferenceLog,
@@ -126,27 +102,7 @@ export function mergeReference(
     if (!top) throw new Error(`${v.exchange} (${v.epoch}, ${v.seq}) was never written`);
     return { exchange: v.exchange, ...top };
   });
-  const side = (which: 'bids' | 'asks') => {
-    const byPrice = new Map<bigint, { price: string; total: bigint; venues: MergedLevel['venues'] }>();
-    for (const book of books) {
-      for (const [price, size] of book[which].slice(0, depth)) {
-        const key = units(price);
-        const level = byPrice.get(key) ?? { price, total: 0n, venues: [] };
-        level.total += units(size);
-        level.venues.push({ exchange: book.exchange, size });
-        byPrice.set(key, level);
-      }
-    }
-    return [...byPrice.entries()]
-      .sort(([a], [b]) => (which === 'bids' ? (b > a ? 1 : -1) : a > b ? 1 : -1))
-      .slice(0, depth)
-      .map(([, l]) => ({
-        price: l.price,
-        size: decimal(l.total),
-        venues: l.venues.sort((a, b) => a.exchange.localeCompare(b.exchange)),
-      }));
-  };
-  return { bids: side('bids'), asks: side('asks') };
+  return mergeBooks(books, depth);
 }
 
 /** Whether some venue's best bid is above another venue's best ask. */

@@ -51,16 +51,7 @@ describe('paper trading over graphql-ws, against live books', () => {
     redis = await startTestRedis();
     stack = await startStack(redis, { simulator: { updatesPerSecond: 20 } });
     lab = new ScriptedMarket(new BookStore(redis.client(), REGION));
-    await lab.start(
-      [
-        ['100', '1'],
-        ['99.9', '2'],
-      ],
-      [
-        ['100.1', '1'],
-        ['100.2', '2'],
-      ],
-    );
+    await lab.start();
     alice = await createClientWithCli(redis.url, 'alice');
     ws = wsClient(stack.wsUrl, alice.key);
     const opened = await wsRequest<{ openSession: { id: string; status: string; region: string } }>(

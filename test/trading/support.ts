@@ -138,6 +138,15 @@ export function waitFor(
   return { check, done };
 }
 
+const OPENING_BIDS: Level[] = [
+  ['100', '1'],
+  ['99.9', '2'],
+];
+const OPENING_ASKS: Level[] = [
+  ['100.1', '1'],
+  ['100.2', '2'],
+];
+
 /**
  * A market whose book the test writes itself (exchange `lab`), event by event through the same
  * script the ingester uses, so resting orders can be crossed exactly when a test says so.
@@ -159,7 +168,8 @@ export class ScriptedMarket {
 
   constructor(private readonly store: BookStore) {}
 
-  async start(bids: Level[], asks: Level[]): Promise<void> {
+  /** Lists the market and writes its first book: by default 100 / 100.1 at the touch, a level behind each. */
+  async start(bids: Level[] = OPENING_BIDS, asks: Level[] = OPENING_ASKS): Promise<void> {
     await this.store.writeMarkets('lab', [ScriptedMarket.market]);
     await this.store.redis.sadd(exchangesKey(REGION), 'lab');
     await this.write('snapshot', bids, asks);
@@ -258,18 +268,19 @@ export interface UpdateView {
   fill: { id: string; price: string; amount: string; fee: string; liquidity: string } | null;
 }
 
+/** A GTC limit buy on the test's own market (`lab`), resting below its best ask. */
+export const LAB_LIMIT_BUY = {
+  exchange: 'lab',
+  symbol: 'BTC/USDT',
+  side: 'BUY',
+  type: 'LIMIT',
+  price: '99.5',
+  amount: '0.5',
+} as const;
+
 export function orderInput(
   sessionId: string,
   overrides: Record<string, unknown> = {},
 ): Record<string, unknown> {
-  return {
-    sessionId,
-    exchange: 'lab',
-    symbol: 'BTC/USDT',
-    side: 'BUY',
-    type: 'LIMIT',
-    price: '99.5',
-    amount: '0.5',
-    ...overrides,
-  };
+  return { sessionId, ...LAB_LIMIT_BUY, ...overrides };
 }
