@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { type Client, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { createLogger } from '../src/log.ts';
-import type { Feed, FeedSink } from '../src/marketdata/feed.ts';
+import type { FeedSink } from '../src/marketdata/feed.ts';
 import { Ingester } from '../src/marketdata/ingester.ts';
 import { diffLevels } from '../src/marketdata/level-diff.ts';
 import { OrderBook } from '../src/marketdata/order-book.ts';
@@ -45,6 +45,7 @@ import {
   median,
   printHeader,
   procCpuSeconds,
+  ReplayFeed,
   selfCpuSeconds,
   sleep,
   startPrivateRedis,
@@ -120,19 +121,6 @@ function plan(total: number): Plan {
 }
 
 // ---------------------------------------------------------------- source
-
-class ReplayFeed implements Feed {
-  readonly name = 'replay';
-  sink: FeedSink | undefined;
-  constructor(private readonly list: Market[]) {}
-  markets(): Market[] {
-    return this.list;
-  }
-  async start(sink: FeedSink): Promise<void> {
-    this.sink = sink;
-  }
-  async stop(): Promise<void> {}
-}
 
 interface Source {
   redis: LocalRedisServer;

@@ -17,9 +17,8 @@
 import { loadavg } from 'node:os';
 import type { Redis } from 'ioredis';
 import { createLogger } from '../src/log.ts';
-import type { Feed, FeedSink } from '../src/marketdata/feed.ts';
 import { Ingester } from '../src/marketdata/ingester.ts';
-import type { BookEvent, Market, RawBookUpdate } from '../src/marketdata/types.ts';
+import type { BookEvent, RawBookUpdate } from '../src/marketdata/types.ts';
 import { encodeBookEvent } from '../src/pubsub/codec.ts';
 import { BookStore } from '../src/redis/book-store.ts';
 import { createRedis } from '../src/redis/connection.ts';
@@ -36,6 +35,7 @@ import {
   median,
   printHeader,
   procCpuSeconds,
+  ReplayFeed,
   selfCpuSeconds,
   startPrivateRedis,
   table,
@@ -130,20 +130,6 @@ async function writePerLevelAwaited(redis: Redis, region: string, event: BookEve
   }
   await redis.hset(k.meta, 'epoch', event.epoch, 'seq', event.seq, 'exchangeTs', event.exchangeTs);
   await redis.publish(bookChannel(region, event.exchange, event.symbol), message);
-}
-
-/** A feed the benchmark drives by hand: it only hands the Ingester its sink and markets. */
-class ReplayFeed implements Feed {
-  readonly name = 'replay';
-  sink: FeedSink | undefined;
-  constructor(private readonly list: Market[]) {}
-  markets(): Market[] {
-    return this.list;
-  }
-  async start(sink: FeedSink): Promise<void> {
-    this.sink = sink;
-  }
-  async stop(): Promise<void> {}
 }
 
 function rawOf(event: BookEvent): RawBookUpdate {

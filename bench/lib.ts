@@ -8,6 +8,8 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
+import type { Feed, FeedSink } from '../src/marketdata/feed.ts';
+import type { Market } from '../src/marketdata/types.ts';
 import { type LocalRedisServer, startLocalRedis } from '../src/redis/local-server.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -245,4 +247,18 @@ export async function startPrivateRedis(): Promise<{ server: LocalRedisServer; u
   const password = randomBytes(12).toString('hex');
   const server = await startLocalRedis({ args: ['--requirepass', password] });
   return { server, url: `redis://:${password}@127.0.0.1:${server.port}` };
+}
+
+/** A feed the benchmark drives by hand: it only hands the Ingester its sink and markets. */
+export class ReplayFeed implements Feed {
+  readonly name = 'replay';
+  sink: FeedSink | undefined;
+  constructor(private readonly list: Market[]) {}
+  markets(): Market[] {
+    return this.list;
+  }
+  async start(sink: FeedSink): Promise<void> {
+    this.sink = sink;
+  }
+  async stop(): Promise<void> {}
 }
