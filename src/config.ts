@@ -90,6 +90,7 @@ const EnvSchema = z.object({
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ),
   GRAPHIQL: z.preprocess(emptyAsUndefined, z.enum(['1', '0', 'true', 'false']).optional()),
+  INTROSPECTION: z.preprocess(emptyAsUndefined, z.enum(['1', '0', 'true', 'false']).optional()),
   BOOK_STALE_MS: int(100, 3_600_000, 5_000),
   BOOK_STALE_MS_OVERRIDES: z.preprocess(
     emptyAsUndefined,
@@ -167,7 +168,7 @@ export interface Config {
   env: 'development' | 'production' | 'test';
   region: string;
   redis: { url: string | undefined };
-  http: { host: string; port: number; graphiql: boolean };
+  http: { host: string; port: number; graphiql: boolean; introspection: boolean };
   feeds: readonly string[];
   simulator: { seed: number; updatesPerSecond: number };
   /** The `ccxt:<exchange>` feeds: symbols to follow and base URL overrides (`*` = every exchange). */
@@ -259,13 +260,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const e = parsed.data;
-  const graphiql =
-    e.GRAPHIQL === undefined ? e.NODE_ENV !== 'production' : e.GRAPHIQL === '1' || e.GRAPHIQL === 'true';
+  const isOn = (flag: '1' | '0' | 'true' | 'false') => flag === '1' || flag === 'true';
+  const graphiql = e.GRAPHIQL === undefined ? e.NODE_ENV !== 'production' : isOn(e.GRAPHIQL);
+  // GraphiQL needs introspection: turning it on in production turns introspection on too.
+  const introspection =
+    e.INTROSPECTION === undefined ? graphiql || e.NODE_ENV !== 'production' : isOn(e.INTROSPECTION);
   return Object.freeze({
     env: e.NODE_ENV,
     region: e.REGION,
     redis: { url: e.REDIS_URL },
-    http: { host: e.HOST, port: e.PORT, graphiql },
+    http: { host: e.HOST, port: e.PORT, graphiql, introspection },
     feeds: e.FEEDS,
     simulator: { seed: e.SIM_SEED, updatesPerSecond: e.SIM_UPDATES_PER_SEC },
     ccxt: { symbols: e.SYMBOLS, restUrls: e.EXCHANGE_REST_URL, wsUrls: e.EXCHANGE_WS_URL },

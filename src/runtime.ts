@@ -208,6 +208,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         log,
         metrics,
         graphiql: config.http.graphiql,
+        introspection: config.http.introspection,
         executionStats: options.executionStats,
         readiness: feedsFresh ? [feedsFresh] : [],
         drain: config.drain,

@@ -107,6 +107,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly armorRejections = new Counter({
+    name: 'bookgraph_armor_rejections_total',
+    help: 'Documents refused before execution by a graphql-armor limit, by protection',
+    labelNames: ['protection'] as const,
+    registers: [this.registry],
+  });
+
   readonly draining = new Gauge({
     name: 'bookgraph_draining',
     help: '1 while the server drains for shutdown',

@@ -34,6 +34,11 @@ export interface AppOptions {
   log: Logger;
   /** Serve GraphiQL at the GraphQL endpoint. Development only. @default false */
   graphiql?: boolean;
+  /**
+   * Answer introspection and suggest field names in errors. Off in production, where integrators
+   * use the committed schema and the SDK. @default true
+   */
+  introspection?: boolean;
   /** Counts subscription executions and shared results (metrics, tests). */
   executionStats?: SharedExecutionStats;
   /** The process's metrics, served at `/metrics`. @default a new registry */
@@ -120,6 +125,7 @@ export function createApp(options: AppOptions): App {
       readiness,
       executionStats: options.executionStats,
       tracing: options.tracing,
+      introspection: options.introspection ?? true,
     }),
   });
 

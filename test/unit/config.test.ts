@@ -18,7 +18,7 @@ describe('loadConfig', () => {
       env: 'development',
       region: 'local',
       redis: { url: undefined },
-      http: { host: '127.0.0.1', port: 4000, graphiql: true },
+      http: { host: '127.0.0.1', port: 4000, graphiql: true, introspection: true },
       feeds: ['sim'],
       simulator: { seed: 42, updatesPerSecond: 10 },
       ccxt: { symbols: ['BTC/USDT', 'ETH/USDT'], restUrls: {}, wsUrls: {} },
@@ -93,6 +93,10 @@ describe('loadConfig', () => {
     expect(loadConfig({ NODE_ENV: 'production' }).http.graphiql).toBe(false);
     expect(loadConfig({ NODE_ENV: 'production', GRAPHIQL: '1' }).http.graphiql).toBe(true);
     expect(loadConfig({ NODE_ENV: 'production', GRAPHIQL: 'true' }).http.graphiql).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'production' }).http.introspection).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', GRAPHIQL: '1' }).http.introspection).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'production', INTROSPECTION: '1' }).http.introspection).toBe(true);
+    expect(loadConfig({ GRAPHIQL: '0' }).http.introspection).toBe(true);
     expect(loadConfig({ NODE_ENV: 'development' }).http.graphiql).toBe(true);
     expect(loadConfig({ NODE_ENV: 'development', GRAPHIQL: '0' }).http.graphiql).toBe(false);
     expect(loadConfig({ NODE_ENV: 'test', GRAPHIQL: 'false' }).http.graphiql).toBe(false);

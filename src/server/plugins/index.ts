@@ -4,6 +4,7 @@ import type { Metrics } from '../../observability/metrics.ts';
 import type { Tracing } from '../../observability/tracing.ts';
 import type { ResolverDeps } from '../../resolvers/deps.ts';
 import type { ReadinessCheck } from '../app.ts';
+import { useArmor } from './use-armor.ts';
 import { useAuth } from './use-auth.ts';
 import { useSingleConnectionSse } from './use-graphql-sse.ts';
 import { useMetrics } from './use-metrics.ts';
@@ -21,19 +22,29 @@ export interface PluginDeps {
   executionStats?: SharedExecutionStats;
   /** OpenTelemetry tracing; off when absent. */
   tracing?: Tracing;
+  /** Introspection and field suggestions answered (development). */
+  introspection: boolean;
 }
 
 /**
  * Every Yoga plugin, in the order they run: request id first (so everything after can log it),
  * then the operation's trace span (named before auth can stop an operation), readiness and
- * metrics endpoints, then who may run the operation, then execution.
+ * metrics endpoints, then the document limits, then who may run the operation, then execution.
  */
-export function usePlugins({ log, metrics, readiness, executionStats, tracing }: PluginDeps): Plugin[] {
+export function usePlugins({
+  log,
+  metrics,
+  readiness,
+  executionStats,
+  tracing,
+  introspection,
+}: PluginDeps): Plugin[] {
   return [
     useRequestId(log),
     ...(tracing?.enabled ? [useTracing(tracing)] : []),
     useReadiness(readiness),
     ...useMetrics(metrics),
+    ...useArmor(metrics, { introspection, fieldSuggestions: introspection }),
     useAuth(metrics),
     useVariableErrorCodes(),
     useSharedExecution(executionStats),
