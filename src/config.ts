@@ -141,6 +141,8 @@ const EnvSchema = z.object({
   ),
   MAX_DEPTH: int(1, 1_000, 100),
   SUBSCRIBER_QUEUE_MAX: int(10, 1_000_000, 1_000),
+  SUBSCRIBER_BUFFER_MAX_BYTES: int(16 * 1024, 1024 * 1024 * 1024, 1024 * 1024),
+  SLOW_SUBSCRIBER_DISCONNECT_MS: int(100, 600_000, 10_000),
   LOG_PRETTY: z.preprocess(emptyAsUndefined, z.enum(['1', '0', 'true', 'false']).optional()),
   OTEL_ENABLED: z.preprocess(emptyAsUndefined, z.enum(['1', '0', 'true', 'false']).default('0')),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.preprocess(
@@ -195,6 +197,7 @@ export interface Config {
     maxThrottleMs: number;
     staleAfterMs: number;
     subscriberQueueMax: number;
+    backpressure: { maxBufferedBytes: number; disconnectAfterMs: number };
     /** Per-book or per-exchange staleness thresholds (`BOOK_STALE_MS_OVERRIDES`). */
     staleOverrides: Readonly<Record<string, number>>;
   };
@@ -290,6 +293,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxThrottleMs: 60_000,
       staleAfterMs: e.BOOK_STALE_MS,
       subscriberQueueMax: e.SUBSCRIBER_QUEUE_MAX,
+      backpressure: {
+        maxBufferedBytes: e.SUBSCRIBER_BUFFER_MAX_BYTES,
+        disconnectAfterMs: e.SLOW_SUBSCRIBER_DISCONNECT_MS,
+      },
       staleOverrides: e.BOOK_STALE_MS_OVERRIDES,
     },
     feedStatus: {

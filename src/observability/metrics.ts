@@ -114,6 +114,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly slowSubscriberDisconnects = new Counter({
+    name: 'bookgraph_slow_subscriber_disconnects_total',
+    help: 'WebSockets closed with 1013 because their send buffer stopped draining',
+    registers: [this.registry],
+  });
+
   readonly draining = new Gauge({
     name: 'bookgraph_draining',
     help: '1 while the server drains for shutdown',

@@ -1,6 +1,10 @@
 import { Repeater, SlidingBuffer } from '@repeaterjs/repeater';
 import type { ViewLease } from './book-hub.ts';
 import type { BookUpdate, DepthView } from './depth-view.ts';
+import type { SlowSubscriberGuard } from './slow-subscriber.ts';
+
+/** How often a held stream looks at its socket again. */
+const HOLD_POLL_MS = 25;
 
 export interface UpdateStreamOptions {
   /** Messages queued for one subscriber before it is conflated to a fresh snapshot. @default 1000 */
@@ -18,6 +22,8 @@ export interface UpdateStreamOptions {
   staleAfterMs?: number;
   /** @default Date.now */
   now?: () => number;
+  /** Holds messages while the subscriber's socket is full, and closes it past the limit. */
+  guard?: SlowSubscriberGuard;
 }
 
 /**
@@ -66,10 +72,19 @@ export function bookUpdateStream(lease: ViewLease, options: UpdateStreamOptions 
       stopped = true;
       wake?.();
     });
+    const unwatch = options.guard?.watch() ?? (() => {});
     try {
       while (!stopped) {
         const next = queue.shift();
         if (next) {
+          const room = options.guard?.check() ?? 'send';
+          if (room === 'closed') break;
+          if (room === 'hold') {
+            // The socket is full: keep the message (the queue bound conflates meanwhile).
+            queue.unshift(next);
+            await Promise.race([stop, new Promise((r) => setTimeout(r, HOLD_POLL_MS))]);
+            continue;
+          }
           await push(next);
           options.onSent?.(next);
           continue;
@@ -80,6 +95,7 @@ export function bookUpdateStream(lease: ViewLease, options: UpdateStreamOptions 
         wake = undefined;
       }
     } finally {
+      unwatch();
       stopNotices();
       unsubscribe();
       lease.release();
@@ -158,6 +174,7 @@ export function throttledBookStream(
   /** Re-send the book once when it has had no event for this long (it then resolves `stale: true`). */
   staleAfterMs?: number,
   now: () => number = Date.now,
+  guard?: SlowSubscriberGuard,
 ): Repeater<BookUpdate> {
   const { view } = lease;
   let started = false;
@@ -169,6 +186,17 @@ export function throttledBookStream(
     const emit = () => {
       const snapshot = view.current();
       if (!snapshot) return;
+      const room = guard?.check() ?? 'send';
+      if (room === 'closed') return;
+      if (room === 'hold') {
+        // The socket is full: try again next interval; the latest book is what will be sent.
+        dirty = true;
+        timer = setTimeout(() => {
+          timer = undefined;
+          if (dirty) emit();
+        }, throttleMs);
+        return;
+      }
       dirty = false;
       void push(snapshot);
       onSent?.(snapshot);
@@ -214,7 +242,9 @@ export function throttledBookStream(
       if (!timer) emit();
     });
     emit();
+    const unwatch = guard?.watch() ?? (() => {});
     await stop;
+    unwatch();
     if (timer) clearTimeout(timer);
     if (staleTimer) clearTimeout(staleTimer);
     unsubscribe();

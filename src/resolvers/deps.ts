@@ -1,5 +1,6 @@
 import type { Metrics } from '../observability/metrics.ts';
 import type { BookHub } from '../pubsub/book-hub.ts';
+import type { BackpressureLimits } from '../pubsub/slow-subscriber.ts';
 import type { BookStore } from '../redis/book-store.ts';
 
 export interface ApiLimits {
@@ -17,6 +18,8 @@ export interface ApiLimits {
   staleOverrides?: Readonly<Record<string, number>>;
   /** Per-subscriber queue before conflation. @default 1000 */
   subscriberQueueMax: number;
+  /** How full a subscriber's socket may get, and for how long. @default 1 MiB, 10000 ms */
+  backpressure?: BackpressureLimits;
 }
 
 /** What resolvers need, built once at boot and passed through the GraphQL context. */

@@ -4,6 +4,7 @@ import type { Level } from '../marketdata/types.ts';
 import type { ViewLease } from '../pubsub/book-hub.ts';
 import { bookUpdateStream, throttledBookStream } from '../pubsub/book-streams.ts';
 import type { BookUpdate } from '../pubsub/depth-view.ts';
+import { SlowSubscriberGuard, type SubscriberTransport } from '../pubsub/slow-subscriber.ts';
 import type { StoredBook } from '../redis/book-store.ts';
 import type { ResolverDeps } from './deps.ts';
 import { apiError, badInput, ErrorCode } from './errors.ts';
@@ -134,6 +135,7 @@ function tracked(deps: ResolverDeps, field: string, lease: ViewLease): ViewLease
 export async function orderBookUpdates(
   deps: ResolverDeps,
   args: BookArgs & { staleNotices?: boolean | null },
+  transport?: SubscriberTransport,
 ): Promise<Repeater<BookUpdate>> {
   const { exchange, symbol, depth } = await subscriptionArgs(deps, args);
   const lease = tracked(deps, 'orderBookUpdates', await deps.hub.acquire(exchange, symbol, depth));
@@ -145,6 +147,7 @@ export async function orderBookUpdates(
     now: deps.now,
     onConflate: metrics && (() => metrics.conflations.inc()),
     onSent: metrics && ((update) => metrics.messagesSent.inc({ type: update.type })),
+    guard: slowSubscriberGuard(deps, transport),
   });
 }
 
@@ -152,6 +155,7 @@ export async function orderBookUpdates(
 export async function throttledOrderBook(
   deps: ResolverDeps,
   args: BookArgs & { throttleMs: number },
+  transport?: SubscriberTransport,
 ): Promise<Repeater<BookUpdate>> {
   const { exchange, symbol, depth, throttleMs } = await subscriptionArgs(deps, args);
   const lease = tracked(deps, 'orderBook', await deps.hub.acquire(exchange, symbol, depth));
@@ -162,6 +166,20 @@ export async function throttledOrderBook(
     metrics && (() => metrics.messagesSent.inc({ type: 'BOOK' })),
     staleAfterMs(deps, exchange, symbol),
     deps.now,
+    slowSubscriberGuard(deps, transport),
+  );
+}
+
+/** Over a socket that reports its send buffer (graphql-ws), the second slow-subscriber bound. */
+function slowSubscriberGuard(deps: ResolverDeps, transport: SubscriberTransport | undefined) {
+  if (!transport) return undefined;
+  const limits = deps.limits.backpressure ?? { maxBufferedBytes: 1024 * 1024, disconnectAfterMs: 10_000 };
+  const metrics = deps.metrics;
+  return new SlowSubscriberGuard(
+    transport,
+    limits,
+    deps.now,
+    metrics && (() => metrics.slowSubscriberDisconnects.inc()),
   );
 }
 

@@ -2,6 +2,7 @@ import SchemaBuilder from '@pothos/core';
 import { GraphQLError, Kind } from 'graphql';
 import type { AuthState } from '../auth/access.ts';
 import { isDecimalString } from '../marketdata/decimal.ts';
+import type { SubscriberTransport } from '../pubsub/slow-subscriber.ts';
 import type { ResolverDeps } from '../resolvers/deps.ts';
 import type { Trading } from '../trading/trading.ts';
 
@@ -11,6 +12,8 @@ export interface Context {
   auth: AuthState;
   /** Sessions, orders and their updates. */
   trading: Trading;
+  /** The subscriber's socket, when the operation came over graphql-ws (back-pressure). */
+  transport?: SubscriberTransport;
 }
 
 export const builder = new SchemaBuilder<{

@@ -129,7 +129,7 @@ builder.subscriptionFields((t) => ({
       }),
     },
     subscribe: (_root, args, ctx) =>
-      resolvers.orderBookUpdates(ctx.deps, { ...args, depth: args.depth ?? 20 }),
+      resolvers.orderBookUpdates(ctx.deps, { ...args, depth: args.depth ?? 20 }, ctx.transport),
     resolve: (update) => update,
   }),
   orderBook: t.field({
@@ -143,11 +143,15 @@ builder.subscriptionFields((t) => ({
       throttleMs: t.arg.int({ defaultValue: 100 }),
     },
     subscribe: (_root, args, ctx) =>
-      resolvers.throttledOrderBook(ctx.deps, {
-        ...args,
-        depth: args.depth ?? 20,
-        throttleMs: args.throttleMs ?? 100,
-      }),
+      resolvers.throttledOrderBook(
+        ctx.deps,
+        {
+          ...args,
+          depth: args.depth ?? 20,
+          throttleMs: args.throttleMs ?? 100,
+        },
+        ctx.transport,
+      ),
     resolve: (update, _args, ctx) => resolvers.bookFromUpdate(ctx.deps, update),
   }),
 }));

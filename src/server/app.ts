@@ -4,7 +4,7 @@ import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
-import { WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { anonymous } from '../auth/access.ts';
 import { ApiClientRegistry } from '../auth/api-keys.ts';
 import { Authenticator, type InitialContext } from '../auth/authenticator.ts';
@@ -12,6 +12,7 @@ import { ConnectionGuard } from '../auth/connection-guard.ts';
 import type { Logger } from '../log.ts';
 import { Metrics } from '../observability/metrics.ts';
 import type { Tracing } from '../observability/tracing.ts';
+import type { SubscriberTransport } from '../pubsub/slow-subscriber.ts';
 import type { ResolverDeps } from '../resolvers/deps.ts';
 import type { Context } from '../schema/builder.ts';
 import { schema } from '../schema/index.ts';
@@ -105,7 +106,12 @@ export function createApp(options: AppOptions): App {
   const trading = options.trading ?? createTrading({ books: deps.store, hub: deps.hub, log, now: deps.now });
   const yoga = createYoga<Record<string, never>, Context>({
     schema,
-    context: async (initial) => ({ deps, trading, auth: await auth.forOperation(initial as InitialContext) }),
+    context: async (initial) => ({
+      deps,
+      trading,
+      auth: await auth.forOperation(initial as InitialContext),
+      transport: socketTransport(initial),
+    }),
     // The GraphiQL bundle is served inline from the npm package: the page works offline
     // (yoga's default loads it from a CDN).
     renderGraphiQL,
@@ -254,3 +260,17 @@ subscription LiveBook {
   }
 }
 `;
+
+/** graphql-ws operations carry their socket in the context (see onSubscribe below). */
+function socketTransport(initial: object): SubscriberTransport | undefined {
+  const socket = 'socket' in initial ? initial.socket : undefined;
+  if (!(socket instanceof WebSocket)) return undefined;
+  return {
+    bufferedBytes: () => socket.bufferedAmount,
+    close: (code, reason) => {
+      if (socket.readyState !== WebSocket.OPEN) return false;
+      socket.close(code, reason);
+      return true;
+    },
+  };
+}

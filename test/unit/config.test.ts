@@ -36,6 +36,7 @@ describe('loadConfig', () => {
         maxThrottleMs: 60_000,
         staleAfterMs: 5_000,
         subscriberQueueMax: 1_000,
+        backpressure: { maxBufferedBytes: 1_048_576, disconnectAfterMs: 10_000 },
         staleOverrides: {},
       },
       feedStatus: { intervalMs: 1_000, ttlMs: 5_000 },

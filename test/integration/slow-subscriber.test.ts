@@ -1,0 +1,120 @@
+import type { Socket } from 'node:net';
+import { type Client, createClient } from 'graphql-ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/log.ts';
+import { SIM_SYMBOLS } from '../../src/marketdata/simulator.ts';
+import { type Runtime, startRuntime } from '../../src/runtime.ts';
+import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
+
+const BIG_BOOK = (exchange: string, symbol: string) =>
+  `subscription { orderBook(exchange: "${exchange}", symbol: "${symbol}", depth: 100, throttleMs: 10) {
+    seq bids { price size } asks { price size } } }`;
+
+/** A graphql-transport-ws client written by hand, so the test can stop reading its socket. */
+function rawClient(
+  url: string,
+): Promise<{ ws: WebSocket; closed: Promise<number>; firstMessage: Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, 'graphql-transport-ws');
+    const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
+    let gotFirst: () => void = () => {};
+    const firstMessage = new Promise<void>((r) => {
+      gotFirst = r;
+    });
+    ws.once('error', reject);
+    ws.once('open', () => ws.send(JSON.stringify({ type: 'connection_init' })));
+    ws.on('message', (raw) => {
+      const message = JSON.parse(raw.toString()) as { type: string };
+      if (message.type === 'connection_ack') resolve({ ws, closed, firstMessage });
+      if (message.type === 'next') gotFirst();
+    });
+  });
+}
+
+describe('a subscriber that stops reading its WebSocket', () => {
+  let redis: TestRedis;
+  let runtime: Runtime;
+  let healthy: Client;
+
+  beforeAll(async () => {
+    redis = await startTestRedis();
+    const config = loadConfig({
+      REDIS_URL: redis.url,
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+      SIM_UPDATES_PER_SEC: '100',
+      SUBSCRIBER_BUFFER_MAX_BYTES: String(64 * 1024),
+      SLOW_SUBSCRIBER_DISCONNECT_MS: '1000',
+    });
+    runtime = await startRuntime({
+      config,
+      log: createLogger('silent'),
+      ingest: true,
+      serve: true,
+      launchRedis: false,
+    });
+  });
+  afterAll(async () => {
+    await healthy?.dispose();
+    await runtime?.stop();
+    await redis?.stop();
+  });
+
+  it('is closed with 1013 once its socket stays full, while others keep their stream', async () => {
+    const url = `ws://127.0.0.1:${runtime.port}/graphql`;
+    const slow = await rawClient(url);
+    // Every book at full depth, every 10 ms: megabytes a second for a client that never reads.
+    let id = 0;
+    for (const exchange of ['sim1', 'sim2', 'sim3']) {
+      for (const symbol of SIM_SYMBOLS) {
+        id += 1;
+        slow.ws.send(
+          JSON.stringify({
+            id: String(id),
+            type: 'subscribe',
+            payload: { query: BIG_BOOK(exchange, symbol) },
+          }),
+        );
+      }
+    }
+    await slow.firstMessage;
+    (slow.ws as unknown as { _socket: Socket })._socket.pause();
+
+    healthy = createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0 });
+    const seqs: number[] = [];
+    const done = (async () => {
+      for await (const message of healthy.iterate({
+        query:
+          'subscription { orderBookUpdates(exchange: "sim1", symbol: "ETH/USDT", depth: 5) { type seq prevSeq } }',
+      })) {
+        const update = (
+          message.data as { orderBookUpdates: { type: string; seq: number; prevSeq: number | null } }
+        ).orderBookUpdates;
+        if (update.type === 'DELTA') expect(update.prevSeq).toBe(seqs.at(-1));
+        seqs.push(update.seq);
+        if (seqs.length >= 2_000) break;
+      }
+    })();
+
+    // The server gives up on the stalled socket; the client, reading again, finds the 1013 close.
+    await expect
+      .poll(
+        async () =>
+          (await (await fetch(`http://127.0.0.1:${runtime.port}/metrics`)).text()).match(
+            /bookgraph_slow_subscriber_disconnects_total (\d+)/,
+          )?.[1],
+        { timeout: 20_000 },
+      )
+      .toBe('1');
+    (slow.ws as unknown as { _socket: Socket })._socket.resume();
+    expect(await slow.closed).toBe(1013);
+    const atClose = seqs.length;
+    // The healthy subscriber goes on receiving, in order, after the slow one was cut.
+    await expect.poll(() => seqs.length, { timeout: 10_000 }).toBeGreaterThan(atClose + 20);
+    expect(seqs[0]).toBeGreaterThan(0);
+    await healthy.dispose();
+    await done.catch(() => {});
+  }, 60_000);
+});
