@@ -70,40 +70,35 @@ function isMultiple(value: string, step: string): boolean {
   return vu % su === 0n;
 }
 
+/** An InvalidPrecision failure if `value` is not a multiple of `increment` or has too many places. */
+function offIncrement(
+  field: 'price' | 'amount',
+  value: string,
+  increment: string,
+  name: string,
+  places: number | undefined,
+): TradingFailure | null {
+  if (isMultiple(value, increment) && (places === undefined || decimalPlaces(value) <= places)) return null;
+  return {
+    kind: 'InvalidPrecision',
+    code: 'INVALID_PRECISION',
+    message: `${field} ${value} is not a multiple of the ${name} ${increment}.`,
+    field,
+    value,
+    increment,
+  };
+}
+
 /**
  * The market's rules applied to a well-formed request: precision (tick and lot size, decimal
  * places), minimum and maximum amount and notional. Returns the first rule broken, or null.
  */
 export function checkMarketRules(request: OrderRequest, market: Market): TradingFailure | null {
   const { price, amount } = request;
-  if (price !== null) {
-    if (
-      !isMultiple(price, market.tickSize) ||
-      (market.pricePrecision !== undefined && decimalPlaces(price) > market.pricePrecision)
-    ) {
-      return {
-        kind: 'InvalidPrecision',
-        code: 'INVALID_PRECISION',
-        message: `price ${price} is not a multiple of the tick size ${market.tickSize}.`,
-        field: 'price',
-        value: price,
-        increment: market.tickSize,
-      };
-    }
-  }
-  if (
-    !isMultiple(amount, market.lotSize) ||
-    (market.amountPrecision !== undefined && decimalPlaces(amount) > market.amountPrecision)
-  ) {
-    return {
-      kind: 'InvalidPrecision',
-      code: 'INVALID_PRECISION',
-      message: `amount ${amount} is not a multiple of the lot size ${market.lotSize}.`,
-      field: 'amount',
-      value: amount,
-      increment: market.lotSize,
-    };
-  }
+  const precision =
+    (price !== null && offIncrement('price', price, market.tickSize, 'tick size', market.pricePrecision)) ||
+    offIncrement('amount', amount, market.lotSize, 'lot size', market.amountPrecision);
+  if (precision) return precision;
   if (compareDecimal(amount, market.minAmount) < 0) {
     return {
       kind: 'BelowMinimum',
