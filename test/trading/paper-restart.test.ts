@@ -11,6 +11,7 @@ import {
   type CreatedClient,
   createClientWithCli,
   OPEN_SESSION,
+  ORDER_STATUS,
   ORDER_UPDATES,
   orderInput,
   PLACE_ORDER,
@@ -21,8 +22,6 @@ import {
   wsClient,
   wsRequest,
 } from './support.ts';
-
-const ORDER_QUERY = `query($id: ID!) { order(id: $id) { id status filled remaining } }`;
 
 /**
  * A resting paper order outlives the server that took it: the region's index of open orders,
@@ -129,15 +128,19 @@ describe('resting paper orders across a server restart', () => {
     expect(await indexed()).toEqual([]);
     const canceledNow = await wsRequest<{ order: { status: string; filled: string } }>(
       second.ws,
-      ORDER_QUERY,
+      ORDER_STATUS,
       {
         id: canceled.id,
       },
     );
     expect(canceledNow.data!.order).toMatchObject({ status: 'CANCELED', filled: '0' });
-    const filledNow = await wsRequest<{ order: { status: string; filled: string } }>(second.ws, ORDER_QUERY, {
-      id: filled.id,
-    });
+    const filledNow = await wsRequest<{ order: { status: string; filled: string } }>(
+      second.ws,
+      ORDER_STATUS,
+      {
+        id: filled.id,
+      },
+    );
     expect(filledNow.data!.order).toMatchObject({ status: 'FILLED', filled: '0.2' });
   });
 });
@@ -145,7 +148,7 @@ describe('resting paper orders across a server restart', () => {
 async function waitForOrder(client: Client, id: string, status: string): Promise<void> {
   const deadline = Date.now() + 5_000;
   for (;;) {
-    const result = await wsRequest<{ order: { status: string } | null }>(client, ORDER_QUERY, { id });
+    const result = await wsRequest<{ order: { status: string } | null }>(client, ORDER_STATUS, { id });
     if (result.data?.order?.status === status) return;
     if (Date.now() > deadline) throw new Error(`order ${id} not ${status}: ${JSON.stringify(result)}`);
     await new Promise((r) => setTimeout(r, 25));

@@ -226,6 +226,9 @@ export const CANCEL_ORDER = `mutation Cancel($id: ID, $clientOrderId: String) {
   }
 }`;
 
+/** An order's status and fill, by id. */
+export const ORDER_STATUS = `query($id: ID!) { order(id: $id) { id status filled remaining } }`;
+
 export const ORDER_UPDATES = `subscription Updates($sessionId: ID!, $afterSeq: Long) {
   orderUpdates(sessionId: $sessionId, afterSeq: $afterSeq) {
     seq type sessionId timestamp

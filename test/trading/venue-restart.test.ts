@@ -12,6 +12,7 @@ import {
   type CreatedClient,
   createClientWithCli,
   OPEN_SESSION,
+  ORDER_STATUS,
   ORDER_UPDATES,
   PLACE_ORDER,
   type PlaceResult,
@@ -23,7 +24,6 @@ import {
 
 const ACCOUNT = { apiKey: 'fake-key-2', secret: 'fake-secret-2', balances: { USDT: '100000', BTC: '0.5' } };
 const BTC = 'BTC/USDT';
-const ORDER_QUERY = `query($id: ID!) { order(id: $id) { id status filled remaining } }`;
 
 /**
  * What a real venue did to an order while nobody listened (the server was down, or its order
@@ -94,7 +94,7 @@ describe('ccxt venue orders reconciled after a restart or a lost order stream', 
   const orderNow = async (client: Client, id: string) => {
     const result = await wsRequest<{ order: { status: string; filled: string; remaining: string } }>(
       client,
-      ORDER_QUERY,
+      ORDER_STATUS,
       { id },
     );
     return result.data!.order;
