@@ -82,13 +82,12 @@ export class CcxtFeed implements Feed {
   constructor(private readonly options: CcxtFeedOptions) {
     this.name = `ccxt:${options.exchange}`;
     this.clock = options.clock ?? Date.now;
-    const Exchange = exchangeClass(options.exchange);
-    const config: Record<string, unknown> = { enableRateLimit: true, ...options.ccxtConfig };
-    if (options.restUrl || options.wsUrl) {
-      const api = new Exchange().urls.api;
-      config.urls = { api: rebaseUrls(api, options.restUrl, options.wsUrl) };
-    }
-    this.exchange = new Exchange(config);
+    this.exchange = createExchange(
+      options.exchange,
+      { enableRateLimit: true, ...options.ccxtConfig },
+      options.restUrl,
+      options.wsUrl,
+    );
   }
 
   /** Loads the venue's markets once and checks that it lists every symbol asked for. */
@@ -297,6 +296,51 @@ export class CcxtFeed implements Feed {
 }
 
 /** ccxt's pro class for an exchange id, or an error naming it. */
+/**
+ * A ccxt pro exchange from its id and constructor config, with its URLs rebased on
+ * `restUrl`/`wsUrl` when given, and its unawaited WebSocket sends made safe (see below).
+ */
+export function createExchange(
+  id: string,
+  config: Record<string, unknown>,
+  restUrl: string | undefined,
+  wsUrl: string | undefined,
+): Exchange {
+  const Exchange = exchangeClass(id);
+  const rebased =
+    restUrl || wsUrl
+      ? { ...config, urls: { api: rebaseUrls(new Exchange().urls.api, restUrl, wsUrl) } }
+      : config;
+  const exchange = new Exchange(rebased);
+  observeUnawaitedSends(exchange);
+  return exchange;
+}
+
+/**
+ * ccxt sends a subscription after its rate-limit throttle without awaiting the send: when the
+ * socket closes in between, that send rejects with nobody listening, and an unhandled rejection
+ * ends a Node process (seen in tests that drop a venue's connections). The close itself reaches
+ * the feed as a failed watch, which reconnects, so each send's rejection is marked observed here;
+ * code that awaits a send still gets it.
+ */
+function observeUnawaitedSends(exchange: Exchange): void {
+  const client = exchange.client.bind(exchange);
+  const patched = new WeakSet<object>();
+  exchange.client = (url) => {
+    const ws = client(url);
+    if (!patched.has(ws)) {
+      patched.add(ws);
+      const send = ws.send.bind(ws);
+      ws.send = (message: unknown) => {
+        const sent = send(message);
+        sent.catch(() => {});
+        return sent;
+      };
+    }
+    return ws;
+  };
+}
+
 export function exchangeClass(id: string): ExchangeClass {
   const classes = ccxt.pro as unknown as Record<string, ExchangeClass | undefined>;
   const Exchange = Object.hasOwn(classes, id) ? classes[id] : undefined;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type Order as CcxtOrder, type Exchange, NetworkError, OrderNotFound } from 'ccxt';
 import type { Logger } from 'pino';
-import { backoffDelay, exchangeClass, rebaseUrls } from '../marketdata/ccxt-feed.ts';
+import { backoffDelay, createExchange } from '../marketdata/ccxt-feed.ts';
 import { canonicalDecimal, decimalFromNumber } from '../marketdata/decimal.ts';
 import type { Order } from './types.ts';
 import type { ExternalVenue, VenueOrderReport, VenueSubmitResult } from './venue.ts';
@@ -53,18 +53,18 @@ export class CcxtVenue implements ExternalVenue {
 
   constructor(private readonly options: CcxtVenueOptions) {
     this.exchange = options.exchange;
-    const Exchange = exchangeClass(options.exchange);
-    const config: Record<string, unknown> = {
-      enableRateLimit: true,
-      timeout: options.timeoutMs ?? 10_000,
-      ...options.ccxtConfig,
-      apiKey: options.apiKey,
-      secret: options.secret,
-    };
-    if (options.restUrl || options.wsUrl) {
-      config.urls = { api: rebaseUrls(new Exchange().urls.api, options.restUrl, options.wsUrl) };
-    }
-    this.client = new Exchange(config);
+    this.client = createExchange(
+      options.exchange,
+      {
+        enableRateLimit: true,
+        timeout: options.timeoutMs ?? 10_000,
+        ...options.ccxtConfig,
+        apiKey: options.apiKey,
+        secret: options.secret,
+      },
+      options.restUrl,
+      options.wsUrl,
+    );
     const recvWindow = (this.client.options as Record<string, unknown>).recvWindow;
     // The exchange refuses a request older than its window; a margin covers clock skew.
     this.acceptWindowMs = (typeof recvWindow === 'number' ? recvWindow : 60_000) + 1_000;

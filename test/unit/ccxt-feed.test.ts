@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.ts';
-import { backoffDelay, rebaseUrls } from '../../src/marketdata/ccxt-feed.ts';
+import { backoffDelay, createExchange, rebaseUrls } from '../../src/marketdata/ccxt-feed.ts';
 import { canonicalDecimal, decimalFromNumber, formatDecimal } from '../../src/marketdata/decimal.ts';
 
 describe('decimalFromNumber (venue decimals back from ccxt floats)', () => {
@@ -105,6 +105,26 @@ describe('ccxt configuration', () => {
         problems.some((p) => p.startsWith(name)),
         `${name} in ${JSON.stringify(problems)}`,
       ).toBe(true);
+    }
+  });
+});
+
+describe('createExchange', () => {
+  it('marks unawaited WebSocket sends observed, while an awaited send still rejects', async () => {
+    const exchange = createExchange('binance', {}, 'http://127.0.0.1:9', 'ws://127.0.0.1:9');
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await exchange.loadHttpProxyAgent();
+      const client = exchange.client('ws://127.0.0.1:9/ws');
+      // Never connected: ccxt's send fails, as it does after a close.
+      void client.send({ method: 'SUBSCRIBE' });
+      await expect(client.send({ method: 'SUBSCRIBE' })).rejects.toBeDefined();
+      await new Promise((r) => setTimeout(r, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
     }
   });
 });
