@@ -11,8 +11,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
     // Integration tests each start their own redis-server; two cores run two files at a time.
     maxWorkers: 2,
   },

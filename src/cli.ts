@@ -2,7 +2,6 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
 import { RedisNotInstalledError } from './redis/local-server.ts';
-import { startRuntime } from './runtime.ts';
 
 const USAGE = `Usage: bookgraph <command> [--port N] [--exchange ID --symbols A/B,C/D] [--rest-url URL] [--ws-url URL]
 
@@ -92,6 +91,9 @@ async function main(argv: string[]): Promise<void> {
   const env = { ...process.env, ...optionsAsEnv(values) };
   const config = loadConfig(env);
   const log = createLogger(config.log.level, { pretty: config.log.pretty, env: config.env });
+  // Loaded here, not at the top: the runtime pulls in ccxt and the whole server (~1.5 s of module
+  // loading), which `clients`, `record --help` and friends do not need.
+  const { startRuntime } = await import('./runtime.ts');
   const runtime = await startRuntime({
     config,
     log,

@@ -65,6 +65,9 @@ export class ConnectionGuard {
     }
     sockets.set(socket, principal);
     await this.listening;
+    // The key was read before this socket was registered and before revocations were heard: a
+    // revocation published in between would otherwise wait for the periodic re-check.
+    await this.check(principal.clientId);
   }
 
   release(socket: ClosableSocket, clientId: string): void {
@@ -109,13 +112,15 @@ export class ConnectionGuard {
   }
 
   private async recheck(): Promise<void> {
-    for (const clientId of [...this.byClient.keys()]) {
-      try {
-        const client = await this.options.registry.get(clientId);
-        if (!client || client.revokedAt !== null) this.closeClient(clientId, 'key revoked');
-      } catch (err) {
-        this.options.log.warn({ err, clientId }, 'key re-check failed; will retry');
-      }
+    for (const clientId of [...this.byClient.keys()]) await this.check(clientId);
+  }
+
+  private async check(clientId: string): Promise<void> {
+    try {
+      const client = await this.options.registry.get(clientId);
+      if (!client || client.revokedAt !== null) this.closeClient(clientId, 'key revoked');
+    } catch (err) {
+      this.options.log.warn({ err, clientId }, 'key re-check failed; will retry');
     }
   }
 }

@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 
 export interface LocalRedisServer {
   url: string;
@@ -10,6 +11,15 @@ export interface LocalRedisServer {
   pid: number;
   stop(): Promise<void>;
 }
+
+/** setpriv's exit code when the program to run is not on the PATH (as a shell's). */
+const EXIT_NOT_FOUND = 127;
+
+function onPath(program: string): boolean {
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => dir && existsSync(join(dir, program)));
+}
+
+const PDEATHSIG = process.platform === 'linux' && onPath('setpriv');
 
 export class RedisNotInstalledError extends Error {
   override readonly name = 'RedisNotInstalledError';
@@ -59,23 +69,25 @@ export async function startLocalRedis(
 ): Promise<LocalRedisServer> {
   const dir = await mkdtemp(join(tmpdir(), 'bookgraph-redis-'));
   const port = options.port ?? (await freePort());
-  const child: ChildProcess = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--dir',
-      dir,
-      ...(options.args ?? []),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const serverArgs = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    dir,
+    ...(options.args ?? []),
+  ];
+  // With setpriv (util-linux) the server gets SIGKILL when its parent dies, however it dies: a
+  // killed test run or a crashed `bookgraph start` leaves no redis-server behind.
+  const [command, args]: [string, string[]] = PDEATHSIG
+    ? ['setpriv', ['--pdeathsig', 'KILL', 'redis-server', ...serverArgs]]
+    : ['redis-server', serverArgs];
+  const child: ChildProcess = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => {
     if (output.length < 10_000) output += d.toString();
@@ -89,16 +101,21 @@ export async function startLocalRedis(
       );
     });
     child.once('exit', (code) =>
-      reject(new Error(`redis-server exited with code ${code}: ${output.slice(-500)}`)),
+      reject(
+        code === EXIT_NOT_FOUND
+          ? new RedisNotInstalledError('redis-server was not found on the PATH')
+          : new Error(`redis-server exited with code ${code}: ${output.slice(-500)}`),
+      ),
     );
   });
-  const deadline = Date.now() + 10_000;
+  // Generous: a loaded machine can take seconds to start a process.
+  const deadline = Date.now() + 30_000;
   const ready = (async () => {
     while (Date.now() < deadline) {
       if (await redisAnswers(port, '127.0.0.1', 200)) return;
       await new Promise((r) => setTimeout(r, 25));
     }
-    throw new Error(`redis-server did not answer on port ${port} within 10 s`);
+    throw new Error(`redis-server did not answer on port ${port} within 30 s`);
   })();
   try {
     await Promise.race([ready, failed]);

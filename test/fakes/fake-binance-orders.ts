@@ -639,7 +639,7 @@ export function createFakeBinanceOrders(
     },
     order: (clientOrderId) => [...orders].reverse().find((o) => o.clientOrderId === clientOrderId),
     balance: (asset) => ({ free: get(free, asset), locked: get(locked, asset) }),
-    untilUserStream(timeoutMs = 10_000) {
+    untilUserStream(timeoutMs = 60_000) {
       return waiters.until(() => streams.size > 0, timeoutMs, 'a user data stream on the fake binance');
     },
   };

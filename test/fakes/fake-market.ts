@@ -220,7 +220,7 @@ export function fakeVenue(parts: {
     lastSeq: (symbol) => markets.get(symbol).seq,
     trades: (symbol) => markets.get(symbol).trades,
     subscribers,
-    untilSubscribed(symbol, stream, timeoutMs = 10_000) {
+    untilSubscribed(symbol, stream, timeoutMs = 60_000) {
       return waiters.until(
         () => subscribers(symbol, stream) > 0,
         timeoutMs,

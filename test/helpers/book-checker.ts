@@ -69,7 +69,7 @@ export class ReferenceLog {
   }
 
   /** Resolves once `condition` holds, checked after every recorded event. */
-  until(condition: () => boolean, timeoutMs = 10_000, what = 'reference condition'): Promise<void> {
+  until(condition: () => boolean, timeoutMs = 60_000, what = 'reference condition'): Promise<void> {
     return this.wakeups.until(condition, timeoutMs, what);
   }
 
@@ -251,12 +251,12 @@ export class ClientBook {
   }
 
   /** Resolves once `condition` holds, checked now and after every message. */
-  until(condition: () => boolean, timeoutMs = 10_000, what = `${this.name} condition`): Promise<void> {
+  until(condition: () => boolean, timeoutMs = 60_000, what = `${this.name} condition`): Promise<void> {
     return this.wakeups.until(condition, timeoutMs, what);
   }
 
   /** Resolves once the client's book equals the reference's latest top-`depth` book. */
-  untilCaughtUp(reference: ReferenceLog, timeoutMs = 10_000): Promise<void> {
+  untilCaughtUp(reference: ReferenceLog, timeoutMs = 60_000): Promise<void> {
     return this.until(
       () => {
         const last = reference.last(this.exchange, this.symbol);
@@ -270,7 +270,7 @@ export class ClientBook {
   }
 
   /** Resolves once the writer's log holds the (epoch, seq) of the client's last message. */
-  untilCovered(reference: ReferenceLog, timeoutMs = 10_000): Promise<void> {
+  untilCovered(reference: ReferenceLog, timeoutMs = 60_000): Promise<void> {
     return reference.until(
       () => {
         const last = this.last;

@@ -46,7 +46,7 @@ export class FeedTap {
     return this.health.filter((e) => e.kind === kind && (symbol === undefined || e.symbol === symbol)).length;
   }
 
-  until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  until(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
     return this.wakeups.until(condition, timeoutMs, what);
   }
 }

@@ -31,6 +31,8 @@ export interface StackOptions {
   now?: () => number;
   /** Real execution venues of the server's trading (`EXECUTION_VENUES`). @default none: paper only */
   venues?: readonly ExternalVenue[];
+  /** Overrides of the server's key checks (how often keys are re-read, say). */
+  auth?: { recheckMs?: number };
 }
 
 /**
@@ -78,6 +80,7 @@ export async function startStack(testRedis: TestRedis, options: StackOptions = {
   });
   const app = createApp({
     log: silentLog,
+    ...(options.auth ? { auth: options.auth } : {}),
     ...(options.venues
       ? {
           trading: createTrading({

@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
@@ -80,5 +83,30 @@ describe('bookgraph start without REDIS_URL', () => {
     } finally {
       process.env.PATH = path;
     }
+  });
+});
+
+describe('a private redis-server dies with the process that started it', () => {
+  it('goes when its parent is killed with SIGKILL (no cleanup code runs)', async () => {
+    const localServer = fileURLToPath(new URL('../../src/redis/local-server.ts', import.meta.url));
+    const parent = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx/esm',
+        '--input-type=module',
+        '-e',
+        `const { startLocalRedis } = await import(${JSON.stringify(localServer)});
+         const server = await startLocalRedis();
+         console.log(server.pid);
+         setInterval(() => {}, 1000);`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const [line] = (await once(parent.stdout!, 'data')) as [Buffer];
+    const pid = Number(line.toString().trim());
+    expect(alive(pid)).toBe(true);
+    parent.kill('SIGKILL');
+    await expect.poll(() => alive(pid), { timeout: 60_000, interval: 50 }).toBe(false);
   });
 });

@@ -22,7 +22,7 @@ export async function cli(args: string[], redisUrl: string): Promise<{ stdout: s
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
   };
-  return run(process.execPath, [CLI, ...args], { env, timeout: 20_000 });
+  return run(process.execPath, [CLI, ...args], { env, timeout: 120_000 });
 }
 
 export interface CreatedClient {
@@ -118,7 +118,7 @@ export function wsRequest<T>(
 /** Resolves when `predicate` holds, checked on every call of the returned `check`. */
 export function waitFor(
   predicate: () => boolean,
-  timeoutMs = 5_000,
+  timeoutMs = 60_000,
   what = 'condition',
 ): { check: () => void; done: Promise<void> } {
   let resolve: () => void = () => {};
