@@ -10,6 +10,7 @@ const int = (min: number, max: number, fallback: number) =>
 /** `sim`, or `ccxt:<exchange id>` for a real venue through ccxt (e.g. `ccxt:binance`). */
 const FEED_RE = /^(sim|ccxt:[a-z0-9]+)$/;
 const SYMBOL_RE = /^[A-Z0-9]+\/[A-Z0-9]+(?::[A-Z0-9]+)?$/;
+const REGION_RE = /^[a-z0-9-]{1,32}$/;
 
 /** A comma list, trimmed, without empty items. */
 const list = (v: string) =>
@@ -53,10 +54,15 @@ const EnvSchema = z.object({
   REDIS_URL: z.preprocess(emptyAsUndefined, z.string().url().startsWith('redis').optional()),
   REGION: z.preprocess(
     emptyAsUndefined,
+    z.string().regex(REGION_RE, 'lowercase letters, digits and "-"').default('local'),
+  ),
+  REGIONS: z.preprocess(
+    emptyAsUndefined,
     z
       .string()
-      .regex(/^[a-z0-9-]{1,32}$/, 'lowercase letters, digits and "-"')
-      .default('local'),
+      .transform(list)
+      .pipe(z.array(z.string().regex(REGION_RE, 'lowercase letters, digits and "-"')).min(1))
+      .optional(),
   ),
   HOST: z.preprocess(emptyAsUndefined, z.string().default('127.0.0.1')),
   PORT: int(0, 65535, 4000),
@@ -168,7 +174,13 @@ const EnvSchema = z.object({
 
 export interface Config {
   env: 'development' | 'production' | 'test';
+  /** This process's home region: its ingesters write this region's keys, its trading owns its sessions. */
   region: string;
+  /**
+   * Every region of the Active-Active database (`REGIONS`), `region` first: the copies of each book
+   * a server may read from its local Redis. @default [region]
+   */
+  regions: readonly string[];
   redis: { url: string | undefined };
   http: { host: string; port: number; graphiql: boolean; introspection: boolean };
   feeds: readonly string[];
@@ -249,6 +261,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       } else venues.push({ exchange, apiKey, secret });
     }
   }
+  if (parsed.success && parsed.data.REGIONS && !parsed.data.REGIONS.includes(parsed.data.REGION)) {
+    missing.push(
+      `REGIONS: must include this process's REGION "${parsed.data.REGION}" (got ${parsed.data.REGIONS.join(',')})`,
+    );
+  }
   if (missing.length > 0) throw new ConfigError(missing);
   if (!parsed.success) {
     // One entry per variable: a value can fail several checks (REDIS_URL, each FEEDS item).
@@ -271,6 +288,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return Object.freeze({
     env: e.NODE_ENV,
     region: e.REGION,
+    regions: [e.REGION, ...new Set((e.REGIONS ?? []).filter((r) => r !== e.REGION))],
     redis: { url: e.REDIS_URL },
     http: { host: e.HOST, port: e.PORT, graphiql, introspection },
     feeds: e.FEEDS,

@@ -17,6 +17,7 @@ describe('loadConfig', () => {
     expect(config).toEqual({
       env: 'development',
       region: 'local',
+      regions: ['local'],
       redis: { url: undefined },
       http: { host: '127.0.0.1', port: 4000, graphiql: true, introspection: true },
       feeds: ['sim'],
@@ -137,6 +138,18 @@ describe('loadConfig', () => {
       'OTEL_SERVICE_NAME',
       'OTEL_TRACES_SAMPLER_ARG',
     ]);
+  });
+
+  it('REGIONS lists every region, this one first; it must include REGION', () => {
+    expect(loadConfig({ REGION: 'europe-west1' }).regions).toEqual(['europe-west1']);
+    expect(
+      loadConfig({ REGION: 'europe-west1', REGIONS: 'asia-northeast1, europe-west1,us-west1,us-west1' })
+        .regions,
+    ).toEqual(['europe-west1', 'asia-northeast1', 'us-west1']);
+    expect(problemsOf({ REGION: 'europe-west1', REGIONS: 'asia-northeast1,us-west1' })).toEqual([
+      'REGIONS: must include this process\'s REGION "europe-west1" (got asia-northeast1,us-west1)',
+    ]);
+    expect(problemsOf({ REGIONS: 'Asia,local' })[0]).toMatch(/^REGIONS: /);
   });
 
   it('reports every invalid variable at once, one entry each', () => {
