@@ -11,8 +11,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
+    testTimeout: 300_000,
+    hookTimeout: 300_000,
     // Integration tests each start their own redis-server; two cores run two files at a time.
     maxWorkers: 2,
   },

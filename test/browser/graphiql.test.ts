@@ -52,7 +52,7 @@ describe.skipIf(!haveBrowser)('GraphiQL in a headless browser, offline', () => {
         '--disable-sync',
       ],
     });
-  }, 60_000);
+  });
   afterAll(async () => {
     await browser?.close();
     await runtime?.stop();
@@ -83,5 +83,5 @@ describe.skipIf(!haveBrowser)('GraphiQL in a headless browser, offline', () => {
     expect(await response.textContent()).toMatch(/"price":\s*"\d+(\.\d+)?"/);
     expect(outside).toEqual([]);
     await page.close();
-  }, 60_000);
+  });
 });

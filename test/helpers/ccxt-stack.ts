@@ -149,7 +149,7 @@ export function untilVenueBook(reference: ReferenceLog, venue: FakeVenue, book: 
         sameTop(current, venue.book(book.symbol))
       );
     },
-    15_000,
+    60_000,
     `${venue.id} ${book.symbol} to equal the venue's book`,
   );
 }

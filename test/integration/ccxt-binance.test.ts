@@ -36,7 +36,7 @@ beforeAll(async () => {
   clients = trackedClients();
   await stack.reference.until(
     () => stack.reference.count(EXCHANGE, BTC) > 0 && stack.reference.count(EXCHANGE, ETH) > 0,
-    15_000,
+    60_000,
     'the first snapshots',
   );
 });
@@ -156,7 +156,7 @@ describe('ccxt binance feed', () => {
     venue.step(5, BTC);
     await stack.reference.until(
       () => stack.reference.epochs(EXCHANGE, BTC).length > btcEpochs,
-      15_000,
+      60_000,
       'a new BTC epoch',
     );
     venue.step(5, BTC);

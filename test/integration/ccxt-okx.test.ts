@@ -67,7 +67,7 @@ beforeAll(async () => {
   clients = trackedClients();
   await reference.until(
     () => ['binance', OKX].every((x) => reference.count(x, BTC) > 0 && reference.count(x, ETH) > 0),
-    15_000,
+    60_000,
     'the first snapshots of both venues',
   );
 });
@@ -149,7 +149,7 @@ describe('ccxt feeds from configuration: binance and okx in one process', () => 
 
     okx.breakNextChain(BTC);
     okx.step(1, BTC);
-    await reference.until(() => reference.epochs(OKX, BTC).length > okxEpochs, 15_000, 'a new okx epoch');
+    await reference.until(() => reference.epochs(OKX, BTC).length > okxEpochs, 60_000, 'a new okx epoch');
     okx.step(5);
     binance.step(5);
     await untilVenueBook(reference, okx, book);
@@ -168,7 +168,7 @@ describe('ccxt feeds from configuration: binance and okx in one process', () => 
     okx.dropConnections();
     await reference.until(
       () => epochCounts(OKX).every((n, i) => n > okxEpochs[i]!),
-      15_000,
+      60_000,
       'new okx epochs after the reconnect',
     );
     okx.step(5);

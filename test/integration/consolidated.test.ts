@@ -55,7 +55,7 @@ beforeAll(async () => {
       wakeups.notify();
     },
   );
-  await stack.reference.until(() => stack.reference.count('sim3', S) >= 60, 15_000, '60 rounds');
+  await stack.reference.until(() => stack.reference.count('sim3', S) >= 60, 60_000, '60 rounds');
   await stack.stopIngester();
 });
 
@@ -177,7 +177,7 @@ describe('consolidated book', () => {
   it('subscription: every message equals the merge of the venues’ books at the (epoch, seq) it names', async () => {
     await wakeups.until(
       () => messages.at(-1)?.venues.every((v) => v.seq === stack.reference.last(v.exchange, S)?.seq) ?? false,
-      10_000,
+      60_000,
       'the consolidated stream to reach the last events',
     );
     expect(messages.length).toBeGreaterThan(5);
@@ -241,7 +241,7 @@ describe('consolidated book', () => {
     expect(data.consolidatedBook.bestAsk?.price).toBe(
       [bestAsk[0], referenceBook('sim2', 1).asks[0]![0]].sort((a, b) => Number(a) - Number(b))[0],
     );
-    await wakeups.until(() => messages.at(-1)?.crossed === true, 10_000, 'a crossed message');
+    await wakeups.until(() => messages.at(-1)?.crossed === true, 60_000, 'a crossed message');
     expect(messages.at(-1)?.venues.find((v) => v.exchange === 'sim3')?.epoch).toBe('forced-cross');
   });
 });

@@ -69,7 +69,7 @@ async function expectRepaired(book: ClientBook, reason: string, epoch?: () => st
         tail.filter((m) => m.type === 'DELTA').length >= DELTAS_AFTER
       );
     },
-    15_000,
+    60_000,
     `${reason} reset, a snapshot and ${DELTAS_AFTER} deltas`,
   );
   await book.untilCovered(stack.reference);
@@ -102,7 +102,7 @@ describe('discontinuities are announced and repaired', () => {
     await stack.stopIngester();
     await stack.startIngester();
     const newEpoch = () => stack.reference.epochs(EXCHANGE, SYMBOL).at(-1);
-    await stack.reference.until(() => newEpoch() !== oldEpoch, 5_000, 'the new epoch to be written');
+    await stack.reference.until(() => newEpoch() !== oldEpoch, 60_000, 'the new epoch to be written');
     await expectRepaired(book, 'NEW_EPOCH', newEpoch);
     const firstOfNew = book.messages.findIndex((m) => m.epoch === newEpoch());
     expect(book.messages[firstOfNew - 1]?.type, 'the new epoch is announced').toBe('RESET');

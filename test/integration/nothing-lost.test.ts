@@ -61,7 +61,7 @@ describe('a live stream loses nothing', () => {
     const targets = books.map(([x, s]) => stack.reference.count(x!, s!) + WATCH_EVENTS);
     await stack.reference.until(
       () => books.every(([x, s], i) => stack.reference.count(x!, s!) >= targets[i]!),
-      20_000,
+      60_000,
       `${WATCH_EVENTS} more events per book`,
     );
     await stack.stopIngester();

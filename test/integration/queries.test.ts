@@ -26,7 +26,7 @@ beforeAll(async () => {
   stack = await startStack(redis, { simulator: { seed: 5, updatesPerSecond: 40 } });
   clients = trackedClients();
   // A few rounds, then a still book, so answers can be compared with the writer's last state.
-  await stack.reference.until(() => stack.reference.count('sim3', 'SOL/USDT') >= 20, 10_000, '20 rounds');
+  await stack.reference.until(() => stack.reference.count('sim3', 'SOL/USDT') >= 20, 60_000, '20 rounds');
   await stack.stopIngester();
 });
 

@@ -116,5 +116,5 @@ describe('a subscriber that stops reading its WebSocket', () => {
     expect(seqs[0]).toBeGreaterThan(0);
     await healthy.dispose();
     await done.catch(() => {});
-  }, 60_000);
+  });
 });

@@ -51,7 +51,7 @@ function untilTradesReach(ts: number, what: string): Promise<void> {
       wake.add(w);
       return () => wake.delete(w);
     },
-    20_000,
+    60_000,
     what,
   );
 }
@@ -164,7 +164,7 @@ beforeAll(async () => {
   await untilTradesReach(T0 + 26 * HOUR, 'twenty-six hours of trades');
   await stack.stopIngester();
   serverNow = written.at(-1)!.exchangeTs + 1_000;
-}, 60_000);
+});
 
 afterAll(async () => {
   await clients?.dispose();
@@ -212,7 +212,7 @@ describe('trades', () => {
     await waitForCondition(
       () => streamed.length > 0 && key(streamed.at(-1)!) === key(written.at(-1)!),
       listenStreams,
-      10_000,
+      60_000,
       'the trade stream to reach the last written trade',
     );
     // The subscription ran while both ingesters wrote; it must hold a gap-free suffix of the log.
@@ -268,7 +268,7 @@ describe('candles', () => {
     await waitForCondition(
       () => JSON.stringify(streamedCandles.at(-1)) === JSON.stringify(stored),
       listenStreams,
-      10_000,
+      60_000,
       'the candle stream to reach the stored candle',
     );
     expect(streamedCandles.length).toBeGreaterThan(10);

@@ -107,7 +107,7 @@ describe('watchConsolidatedBook', () => {
       changes.push({ book, change });
       changeWakeups.notify();
     });
-    const until = (condition: () => boolean, what: string) => changeWakeups.until(condition, 10_000, what);
+    const until = (condition: () => boolean, what: string) => changeWakeups.until(condition, 60_000, what);
     const book = await watch.ready();
     const bestAsk = book.bestAsk!.price;
     const crossingBid = await writeCrossingBook(new BookStore(redis.client(), REGION), 'sim3', S, bestAsk);

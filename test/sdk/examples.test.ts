@@ -26,7 +26,7 @@ beforeAll(async () => {
     createClientWithCli(redis.url, 'examples-trader', 'marketdata:read,trade'),
     createClientWithCli(redis.url, 'examples-reader', 'marketdata:read'),
   ]);
-}, 60_000);
+});
 
 afterAll(async () => {
   await stack?.stop();

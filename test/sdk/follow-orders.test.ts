@@ -54,7 +54,7 @@ beforeAll(async () => {
     token: alice.key,
     retry: { attempts: 2, initialDelayMs: 50 },
   });
-}, 60_000);
+});
 
 afterAll(async () => {
   await client?.dispose();
@@ -83,7 +83,7 @@ async function sessionOrders(
 const withoutFills = ({ fills: _fills, ...order }: FollowedOrder): TradingOrder => order;
 
 /** Resolves once the follower has applied `seq`. */
-function untilSeq(follower: OrderFollower, seq: number, timeoutMs = 5_000): Promise<void> {
+function untilSeq(follower: OrderFollower, seq: number, timeoutMs = 60_000): Promise<void> {
   if (follower.seq >= seq) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -109,7 +109,7 @@ describe('watchOrderBook recovers by itself', () => {
     expect(await publish(encodeBookEvent(forged))).toBe(1);
     await w.until(
       () => w.drops.includes('GAP') && w.sinceLastDrop().filter((c) => c.type === 'DELTA').length >= 5,
-      15_000,
+      60_000,
       'GAP, a snapshot and 5 deltas',
     );
     await w.untilCovered(stack.reference);
@@ -136,12 +136,12 @@ describe('watchOrderBook recovers by itself', () => {
     await stack.stopIngester();
     await stack.startIngester();
     const newEpoch = () => stack.reference.epochs(EXCHANGE, SYMBOL).at(-1);
-    await stack.reference.until(() => newEpoch() !== oldEpoch, 5_000, 'the new epoch to be written');
+    await stack.reference.until(() => newEpoch() !== oldEpoch, 60_000, 'the new epoch to be written');
     await w.until(
       () =>
         w.watch.current()?.epoch === newEpoch() &&
         w.sinceLastDrop().filter((c) => c.type === 'DELTA').length >= 5,
-      15_000,
+      60_000,
       'the new epoch, a snapshot and 5 deltas',
     );
     await w.untilCovered(stack.reference);

@@ -35,7 +35,7 @@ beforeAll(async () => {
   for (const name of DEPENDENCIES) {
     await symlink(join(root, 'node_modules', name), join(project, 'node_modules', name), 'dir');
   }
-}, 60_000);
+});
 
 afterAll(async () => {
   await stack?.stop();
@@ -62,7 +62,7 @@ describe('@bookgraph/sdk as a package', () => {
     await mkdir(target);
     await exec('tar', ['-xzf', join(work, packed!.filename), '-C', target, '--strip-components=1']);
     expect(await readdir(target)).toEqual(expect.arrayContaining(['dist', 'package.json', 'README.md']));
-  }, 120_000);
+  });
 
   it('type-checks an integrator program against the declarations', async () => {
     await writeFile(
@@ -116,7 +116,7 @@ export { seq, price, error };
     );
     const result = await exec(tsc, ['-p', project]).catch((e: { stdout: string; stderr: string }) => e);
     expect(`${result.stdout}${result.stderr}`).toBe('');
-  }, 60_000);
+  });
 
   it('the installed package queries and watches a real server', async () => {
     await writeFile(
@@ -153,5 +153,5 @@ console.log(JSON.stringify({ region, symbols: markets.map((m) => m.symbol), bids
       await readFile(join(project, 'node_modules/@bookgraph/sdk/package.json'), 'utf8'),
     );
     expect(manifest.name).toBe('@bookgraph/sdk');
-  }, 60_000);
+  });
 });

@@ -79,7 +79,7 @@ describe('ccxt execution venue against the fake Binance', () => {
     stack = await startCcxtStack(redis, binance, {}, { venues: [venue] });
     await stack.reference.until(
       () => stack.reference.count('binance', BTC) > 0,
-      15_000,
+      60_000,
       'the first snapshot',
     );
     await exchange.untilUserStream();

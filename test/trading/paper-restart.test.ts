@@ -109,7 +109,7 @@ describe('resting paper orders across a server restart', () => {
     });
     // An ask at 99.5 for 1 crosses it: a maker fill of the whole order at its price.
     await lab.delta([], [['99.5', '1']]);
-    const waiter = waitFor(() => updates.length >= 1, 5_000, 'the fill after the restart');
+    const waiter = waitFor(() => updates.length >= 1, 60_000, 'the fill after the restart');
     wake = waiter.check;
     await waiter.done;
     expect(handle.errors).toEqual([]);

@@ -189,7 +189,7 @@ describe('paper trading over graphql-ws, against live books', () => {
 
     // A late subscriber replays them with afterSeq.
     const replayed: UpdateView[] = [];
-    const waiter = waitFor(() => replayed.length >= data!.session.lastSeq - 3, 5_000, 'replay');
+    const waiter = waitFor(() => replayed.length >= data!.session.lastSeq - 3, 60_000, 'replay');
     const late = subscribe<UpdateView>(ws, ORDER_UPDATES, { sessionId, afterSeq: 3 }, (u) => {
       replayed.push(u);
       waiter.check();

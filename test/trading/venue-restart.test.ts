@@ -54,7 +54,7 @@ describe('ccxt venue orders reconciled after a restart or a lost order stream', 
     stack = await startCcxtStack(redis, binance, {}, { venues: [venue] });
     await stack.reference.until(
       () => stack!.reference.count('binance', BTC) > 0,
-      15_000,
+      60_000,
       'the first snapshot',
     );
     await exchange.untilUserStream();
@@ -113,7 +113,7 @@ describe('ccxt venue orders reconciled after a restart or a lost order stream', 
     expect(opened.errors).toBeUndefined();
     sessionId = opened.data!.openSession.id;
     follow(client, 0);
-  }, 60_000);
+  });
 
   afterAll(async () => {
     await stop();
