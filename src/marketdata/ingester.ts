@@ -10,7 +10,7 @@ import type { Feed, FeedHealthEvent, FeedSink } from './feed.ts';
 import { FeedHealthTracker } from './feed-health.ts';
 import { normaliseBookUpdate, normaliseTrade } from './normaliser.ts';
 import { Sequencer } from './sequencer.ts';
-import { type BookEvent, bookId, type RawBookUpdate, type Trade } from './types.ts';
+import { type BookEvent, bookId, type Market, type RawBookUpdate, type Trade } from './types.ts';
 
 export interface IngesterOptions {
   store: BookStore;
@@ -27,6 +27,12 @@ export interface IngesterOptions {
   feedStatus?: { intervalMs?: number; ttlMs?: number };
   /** Traces a sample of writes (`ingest write_book`, `ingest write_trade`) with their Redis call. */
   tracer?: Tracer;
+  /**
+   * How often the ingester writes again what it owns besides books (market metadata, the exchange
+   * set), so a Redis that came back empty serves queries again without a restart. It is also
+   * written each time the connection comes back. @default 10000
+   */
+  reassertMs?: number;
 }
 
 export interface IngestStats {
@@ -54,6 +60,10 @@ export class Ingester implements FeedSink {
   private readonly feedOf = new Map<string, string>();
   readonly feedHealth: FeedHealthTracker;
   private statusTimer: NodeJS.Timeout | undefined;
+  private reassertTimer: NodeJS.Timeout | undefined;
+  /** The markets of each exchange this ingester registered: written again by `reassert`. */
+  private readonly owned = new Map<string, readonly Market[]>();
+  private readonly onReconnect = () => void this.reassert();
   private statusFlushQueued = false;
   readonly stats: IngestStats = {
     written: 0,
@@ -85,6 +95,7 @@ export class Ingester implements FeedSink {
         this.options.metrics?.feedGaps.inc({ exchange }, 0);
         this.options.metrics?.feedResyncs.inc({ exchange }, 0);
         this.options.metrics?.feedErrors.inc({ exchange }, 0);
+        this.owned.set(exchange, markets);
         await this.options.store.writeMarkets(exchange, markets);
         // Continue the candles in progress rather than start them again.
         await Promise.all(markets.map((m) => this.loadCandles(m.exchange, m.symbol)));
@@ -93,6 +104,9 @@ export class Ingester implements FeedSink {
     const intervalMs = this.options.feedStatus?.intervalMs ?? 1_000;
     this.statusTimer = setInterval(() => void this.flushStatus(), intervalMs);
     this.statusTimer.unref();
+    this.reassertTimer = setInterval(() => void this.reassert(), this.options.reassertMs ?? 10_000);
+    this.reassertTimer.unref();
+    this.options.store.redis.on('ready', this.onReconnect);
     for (const feed of this.options.feeds) await feed.start(this.sinkFor(feed));
     await this.flushStatus();
   }
@@ -260,11 +274,28 @@ export class Ingester implements FeedSink {
     const running = this.statusTimer !== undefined;
     if (this.statusTimer) clearInterval(this.statusTimer);
     this.statusTimer = undefined;
+    clearInterval(this.reassertTimer);
+    this.options.store.redis.off('ready', this.onReconnect);
     for (const feed of this.options.feeds) await feed.stop();
     await this.drain();
     if (!running) return;
     this.feedHealth.stopped();
     await this.flushStatus();
+  }
+
+  /**
+   * Writes the market metadata and exchange set again (idempotent: the same fields, the same set
+   * member). Written once at start they would be gone for good after Redis restarts empty
+   * (failover to an empty replica), and every query would say MARKET_NOT_FOUND.
+   */
+  private async reassert(): Promise<void> {
+    for (const [exchange, markets] of this.owned) {
+      try {
+        await this.options.store.writeMarkets(exchange, markets);
+      } catch (error) {
+        this.options.log.warn({ err: error, exchange }, 'market metadata write failed; will retry');
+      }
+    }
   }
 
   /** A connection change is announced at once rather than at the next interval. */
