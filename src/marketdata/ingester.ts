@@ -11,6 +11,7 @@ import { FeedHealthTracker } from './feed-health.ts';
 import { normaliseBookUpdate, normaliseTrade } from './normaliser.ts';
 import { Sequencer } from './sequencer.ts';
 import { type BookEvent, bookId, type Market, type RawBookUpdate, type Trade } from './types.ts';
+import { mergeBookUpdates } from './update-merge.ts';
 
 export interface IngesterOptions {
   store: BookStore;
@@ -33,10 +34,21 @@ export interface IngesterOptions {
    * written each time the connection comes back. @default 10000
    */
   reassertMs?: number;
+  /**
+   * Book writes in flight per book at most. While a book is at the cap (Redis slow but connected),
+   * its further updates are merged into one waiting update (last size per price wins), written
+   * when a write completes: memory stays bounded and the book in Redis still ends exact.
+   * @default 64
+   */
+  maxInFlightPerBook?: number;
 }
 
 export interface IngestStats {
   written: number;
+  /** Book updates folded into a waiting update because their book was at its in-flight cap. */
+  merged: number;
+  /** The most book writes one book had in flight at once. */
+  maxInFlight: number;
   trades: number;
   rejected: number;
   writeErrors: number;
@@ -64,9 +76,15 @@ export class Ingester implements FeedSink {
   /** The markets of each exchange this ingester registered: written again by `reassert`. */
   private readonly owned = new Map<string, readonly Market[]>();
   private readonly onReconnect = () => void this.reassert();
+  /** Book writes in flight, per book id. */
+  private readonly inFlight = new Map<string, number>();
+  /** Per book at its cap: the merge of the updates that arrived meanwhile, and their feed. */
+  private readonly waiting = new Map<string, { update: RawBookUpdate; feed: string }>();
   private statusFlushQueued = false;
   readonly stats: IngestStats = {
     written: 0,
+    merged: 0,
+    maxInFlight: 0,
     trades: 0,
     rejected: 0,
     writeErrors: 0,
@@ -130,15 +148,9 @@ export class Ingester implements FeedSink {
   private onBook(update: RawBookUpdate, feed: string): void {
     this.feedOf.set(update.exchange, feed);
     this.feedHealth.message(update.exchange, feed);
-    let event: BookEvent;
+    let normalised: RawBookUpdate;
     try {
-      const normalised = normaliseBookUpdate(update);
-      if (normalised.kind === 'delta' && !this.sequencer.has(normalised.exchange, normalised.symbol)) {
-        this.gap(normalised.exchange, feed);
-        this.requestSnapshot(normalised.exchange, normalised.symbol);
-        return;
-      }
-      event = this.sequencer.next(normalised);
+      normalised = normaliseBookUpdate(update);
     } catch (error) {
       this.stats.rejected += 1;
       this.feedHealth.rejected(update.exchange, feed);
@@ -148,6 +160,46 @@ export class Ingester implements FeedSink {
       );
       return;
     }
+    const id = bookId(normalised.exchange, normalised.symbol);
+    if ((this.inFlight.get(id) ?? 0) >= this.maxInFlight) {
+      const queued = this.waiting.get(id);
+      this.waiting.set(id, {
+        update: queued ? mergeBookUpdates(queued.update, normalised) : normalised,
+        feed,
+      });
+      this.stats.merged += 1;
+      this.options.metrics?.ingestMerged.inc({ exchange: normalised.exchange });
+      return;
+    }
+    this.write(normalised, feed);
+  }
+
+  private get maxInFlight(): number {
+    return this.options.maxInFlightPerBook ?? 64;
+  }
+
+  /** Sequences a normalised update and issues its write (one round trip). */
+  private write(normalised: RawBookUpdate, feed: string): void {
+    if (normalised.kind === 'delta' && !this.sequencer.has(normalised.exchange, normalised.symbol)) {
+      this.gap(normalised.exchange, feed);
+      this.requestSnapshot(normalised.exchange, normalised.symbol);
+      return;
+    }
+    const event = this.sequencer.next(normalised);
+    const id = bookId(event.exchange, event.symbol);
+    const inFlight = (this.inFlight.get(id) ?? 0) + 1;
+    this.inFlight.set(id, inFlight);
+    if (inFlight > this.stats.maxInFlight) this.stats.maxInFlight = inFlight;
+    const settled = () => {
+      const left = (this.inFlight.get(id) ?? 1) - 1;
+      if (left > 0) this.inFlight.set(id, left);
+      else this.inFlight.delete(id);
+      const queued = this.waiting.get(id);
+      if (queued) {
+        this.waiting.delete(id);
+        this.write(queued.update, queued.feed);
+      }
+    };
     this.track(
       this.traced('write_book', event.exchange, event.symbol, () =>
         this.options.store.writeBookEvent(event, encodeBookEvent(event)),
@@ -157,13 +209,16 @@ export class Ingester implements FeedSink {
           this.stats.lastWriteTs = Date.now();
           this.options.metrics?.ingestUpdates.inc({ exchange: event.exchange });
           this.options.onWritten?.(event);
+          settled();
         },
         (error: unknown) => {
           this.stats.writeErrors += 1;
           this.options.metrics?.ingestWriteErrors.inc({ exchange: event.exchange });
           // Writes issued after the failed one fail too; only the first reopens the chain.
-          if (this.sequencer.epochOf(event.exchange, event.symbol) !== event.epoch) return;
+          if (this.sequencer.epochOf(event.exchange, event.symbol) !== event.epoch) return settled();
           this.sequencer.invalidate(event.exchange, event.symbol);
+          // Before the log: a waiting delta now finds the chain broken and asks for a snapshot.
+          settled();
           this.gap(event.exchange, feed);
           // The feed's next update of this book asks for a snapshot (a new epoch). Asking here
           // would retry at once, and while Redis is down each failure would beget another.

@@ -68,6 +68,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly ingestMerged = new Counter({
+    name: 'bookgraph_ingest_merged_updates_total',
+    help: 'Book updates merged into a waiting update because their book had the most writes in flight (Redis slow), by exchange',
+    labelNames: ['exchange'] as const,
+    registers: [this.registry],
+  });
+
   readonly ingestRejected = new Counter({
     name: 'bookgraph_ingest_rejected_total',
     help: 'Feed updates the normaliser or sequencer rejected, by exchange',

@@ -48,6 +48,7 @@ const BOOKGRAPH_METRICS = new Set([
   'bookgraph_subscription_messages_sent_total',
   'bookgraph_ingest_updates_total',
   'bookgraph_ingest_write_errors_total',
+  'bookgraph_ingest_merged_updates_total',
   'bookgraph_book_resets_total',
   'bookgraph_books_stale',
   'bookgraph_redis_command_duration_seconds',

@@ -85,3 +85,51 @@ describe('ingest while Redis fails', () => {
     writer.disconnect();
   });
 });
+
+describe('ingest while Redis is slow but connected', () => {
+  let server: LocalRedisServer;
+
+  beforeAll(async () => {
+    server = await startLocalRedis();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('keeps at most the cap of writes in flight per book, merges the rest, and the stored book ends exact', async () => {
+    const writer = createRedis(server.url, 'writer');
+    const admin = new Redis(server.url);
+    const feed = new SteppedFeed();
+    const written: BookEvent[] = [];
+    const ingester = new Ingester({
+      store: new BookStore(writer, 'test'),
+      feeds: [feed],
+      log: silentLog,
+      maxInFlightPerBook: 4,
+      onWritten: (event) => written.push(event),
+    });
+    await ingester.start();
+    feed.step(3);
+    await ingester.drain();
+
+    // Writes (scripts included) wait while the pause lasts; the feed goes on meanwhile.
+    await admin.call('CLIENT', 'PAUSE', '1000', 'WRITE');
+    feed.step(400);
+    expect(ingester.stats.maxInFlight).toBe(4);
+    expect(ingester.stats.merged).toBeGreaterThan(300);
+    await ingester.drain();
+
+    // One epoch, seq +1 per written event: merged updates are one event each, never a gap.
+    expect(new Set(written.map((e) => e.epoch)).size).toBe(1);
+    expect(written.map((e) => e.seq)).toEqual(written.map((_, i) => i + 1));
+    expect(written.length).toBeLessThan(3 + 400);
+    const stored = await new BookStore(admin, 'test').readBook('sim1', 'BTC/USDT', 0);
+    const expected = feed.sim.snapshot('sim1', 'BTC/USDT')!;
+    expect(stored?.bids).toEqual(expected.bids);
+    expect(stored?.asks).toEqual(expected.asks);
+    expect(stored?.seq).toBe(written.length);
+    await ingester.stop();
+    writer.disconnect();
+    admin.disconnect();
+  });
+});
