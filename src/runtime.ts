@@ -3,7 +3,7 @@ import type { Config } from './config.ts';
 import type { Logger } from './log.ts';
 import type { Feed } from './marketdata/feed.ts';
 import { Ingester } from './marketdata/ingester.ts';
-import { MarketSimulator } from './marketdata/simulator.ts';
+import { MarketSimulator, simulatedVenues } from './marketdata/simulator.ts';
 import type { BookEvent } from './marketdata/types.ts';
 import { Metrics } from './observability/metrics.ts';
 import { Tracing } from './observability/tracing.ts';
@@ -64,16 +64,19 @@ async function resolveRedis(options: RuntimeOptions): Promise<{ url: string; loc
 
 export async function createFeeds(config: Config, log: Logger): Promise<Feed[]> {
   const feeds: Feed[] = [];
+  // One simulator runs every simulated venue FEEDS names (`sim`, or `sim:sim1,sim:sim2`).
+  const venues = simulatedVenues(config.feeds);
+  if (venues.length > 0) {
+    feeds.push(
+      new MarketSimulator({
+        seed: config.simulator.seed,
+        updatesPerSecond: config.simulator.updatesPerSecond,
+        venues,
+      }),
+    );
+  }
   for (const name of config.feeds) {
-    if (name === 'sim') {
-      feeds.push(
-        new MarketSimulator({
-          seed: config.simulator.seed,
-          updatesPerSecond: config.simulator.updatesPerSecond,
-        }),
-      );
-      continue;
-    }
+    if (name === 'sim' || name.startsWith('sim:')) continue;
     const exchange = /^ccxt:([a-z0-9]+)$/.exec(name)?.[1];
     if (!exchange) throw new Error(`unknown feed "${name}"`);
     // ccxt is large: only a process that ingests a real venue loads it.
