@@ -109,9 +109,13 @@ function startTracing(options: RuntimeOptions): Tracing {
   });
 }
 
-/** In a process that ingests too, `/ready` fails while no book was written for `staleAfterMs`. */
+/**
+ * In a process that ingests too, `/ready` fails while no book was written for `staleAfterMs`; a
+ * hot standby of every venue it ingests writes nothing by design, and is ready.
+ */
 function freshnessCheck(ingester: Ingester, staleAfterMs: number): ReadinessCheck {
   return () => {
+    if (!ingester.writesAny() && ingester.standbys().length > 0) return null;
     const idle = Date.now() - ingester.stats.lastWriteTs;
     return idle > staleAfterMs ? `feeds stale: no book written for ${idle} ms` : null;
   };
@@ -170,10 +174,21 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       await ingester.start();
       if (!options.serve) {
         // An ingest-only process still answers probes and scrapes on PORT.
-        ops = createOpsServer(metrics, [
-          () => (writer.status === 'ready' ? null : 'redis not connected'),
-          freshnessCheck(ingester, config.limits.staleAfterMs),
-        ]);
+        const standby = ingester;
+        ops = createOpsServer(
+          metrics,
+          [
+            () => (writer.status === 'ready' ? null : 'redis not connected'),
+            freshnessCheck(ingester, config.limits.staleAfterMs),
+          ],
+          () =>
+            standby
+              .standbys()
+              .map(
+                (s) =>
+                  `standby: ${s.exchange} is written by ${s.holder} (writer lease); taking over when it expires`,
+              ),
+        );
         port = await ops.start(config.http.port, config.http.host);
       }
     }

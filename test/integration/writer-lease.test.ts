@@ -1,0 +1,197 @@
+import { Writable } from 'node:stream';
+import type { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import { Ingester } from '../../src/marketdata/ingester.ts';
+import { MarketSimulator } from '../../src/marketdata/simulator.ts';
+import type { BookEvent } from '../../src/marketdata/types.ts';
+import { encodeBookEvent, encodeTrade } from '../../src/pubsub/codec.ts';
+import { BookStore } from '../../src/redis/book-store.ts';
+import { createRedis } from '../../src/redis/connection.ts';
+import { bookKeys } from '../../src/redis/keys.ts';
+import { isFencedError } from '../../src/redis/writer-lease.ts';
+import { type Runtime, startRuntime } from '../../src/runtime.ts';
+import { ClientBook, checkClients } from '../helpers/book-checker.ts';
+import { type Clients, followBook, trackedClients } from '../helpers/graphql-clients.ts';
+import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
+import { REGION, type Stack, silentLog, startStack } from '../helpers/stack.ts';
+
+/**
+ * One writer per (region, venue): two ingesters of sim1 in one region, the first holding the
+ * writer lease, the second (a real `bookgraph ingest` runtime) a hot standby that takes over when
+ * the first dies without releasing it. A subscriber follows the book throughout.
+ */
+const X = 'sim1';
+const S = 'BTC/USDT';
+
+let redis: TestRedis;
+let stack: Stack;
+let clients: Clients;
+let holderWriter: Redis;
+let holderFeed: MarketSimulator;
+let holder: Ingester;
+let standby: Runtime;
+const standbyLog: string[] = [];
+
+async function ready(runtime: Runtime): Promise<{ status: number; body: string }> {
+  const response = await fetch(`http://127.0.0.1:${runtime.port}/ready`);
+  return { status: response.status, body: await response.text() };
+}
+
+async function metric(runtime: Runtime, line: RegExp): Promise<number | undefined> {
+  const text = await (await fetch(`http://127.0.0.1:${runtime.port}/metrics`)).text();
+  const match = text.split('\n').find((l) => line.test(l));
+  return match === undefined ? undefined : Number(match.split(' ').at(-1));
+}
+
+beforeAll(async () => {
+  redis = await startTestRedis();
+  stack = await startStack(redis, { ingest: false });
+  clients = trackedClients();
+
+  holderWriter = createRedis(redis.url, 'writer');
+  holderWriter.on('error', () => {});
+  holderFeed = new MarketSimulator({ seed: 3, updatesPerSecond: 40, venues: [X], symbols: [S] });
+  holder = new Ingester({
+    store: new BookStore(holderWriter, REGION),
+    feeds: [holderFeed],
+    log: silentLog,
+    onWritten: stack.reference.record,
+    lease: { holder: 'ingester-a' },
+  });
+  await holder.start();
+
+  const lines = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      standbyLog.push(...chunk.toString().split('\n').filter(Boolean));
+      done();
+    },
+  });
+  standby = await startRuntime({
+    config: loadConfig({
+      REDIS_URL: redis.url,
+      REGION,
+      FEEDS: `sim:${X}`,
+      PORT: '0',
+      SIM_SEED: '5',
+      SIM_UPDATES_PER_SEC: '40',
+    }),
+    log: pino({ level: 'info' }, lines),
+    ingest: true,
+    serve: false,
+    launchRedis: false,
+    onWritten: stack.reference.record,
+  });
+});
+
+afterAll(async () => {
+  await clients?.dispose();
+  await standby?.stop();
+  await holder?.stop();
+  holderWriter?.disconnect();
+  await stack?.stop();
+  await redis?.stop();
+});
+
+describe('one writer per (region, venue)', () => {
+  const book = new ClientBook(X, S, 10);
+
+  it('a second ingester of the same venue writes nothing and says it is a standby', async () => {
+    followBook(clients.ws(stack.wsUrl), book);
+    await book.until(() => book.messages.length > 0, 60_000, 'the first snapshot');
+    const from = stack.reference.count(X, S);
+    await stack.reference.until(() => stack.reference.count(X, S) >= from + 40, 60_000, '40 more events');
+
+    // One epoch: only the holder ever wrote the book (no snapshot war, no RESET).
+    expect(stack.reference.epochs(X, S)).toHaveLength(1);
+    expect(standby.ingester!.stats.written).toBe(0);
+    expect(standby.ingester!.stats.trades).toBe(0);
+    expect(book.resets).toEqual([]);
+    expect(holder.standbys()).toEqual([]);
+    expect(standby.ingester!.standbys()).toEqual([{ exchange: X, holder: 'ingester-a' }]);
+
+    const answer = await ready(standby);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toContain(`standby: ${X} is written by ingester-a`);
+    expect(standbyLog.some((l) => l.includes('"msg":"standby: another ingester holds the lease'))).toBe(true);
+    expect(await metric(standby, /^bookgraph_writer_lease_held\{exchange="sim1"\}/)).toBe(0);
+  });
+
+  it('the standby takes over when the holder dies without releasing: one RESET, nothing lost', async () => {
+    // A crash: the feed stops and the connection drops, the lease is not given up.
+    await holderFeed.stop();
+    await holder.drain();
+    holderWriter.disconnect();
+    const crashedAt = Date.now();
+    const lastOfHolder = stack.reference.last(X, S)!;
+
+    await stack.reference.until(
+      () => stack.reference.epochs(X, S).length === 2 && stack.reference.count(X, S) >= lastOfHolder.seq + 20,
+      60_000,
+      'the standby to write the book',
+    );
+    const tookOverMs = Date.now() - crashedAt;
+    // The lease lives 3 s unrenewed; the standby looks every second. Generous under load.
+    expect(tookOverMs).toBeLessThan(30_000);
+    expect(standby.ingester!.standbys()).toEqual([]);
+    expect(standby.ingester!.stats.written).toBeGreaterThan(0);
+    expect(await metric(standby, /^bookgraph_writer_lease_held\{exchange="sim1"\}/)).toBe(1);
+    expect((await ready(standby)).body).toBe('ready\n');
+
+    await standby.ingester!.stop();
+    await book.untilCaughtUp(stack.reference);
+    expect(checkClients(stack.reference, [book])).toEqual([]);
+    expect(book.resets).toHaveLength(1);
+    const types = book.messages.map((m) => m.type);
+    const reset = types.indexOf('RESET');
+    expect(types[reset + 1]).toBe('SNAPSHOT');
+    expect(book.messages[reset + 1]!.epoch).toBe(stack.reference.epochs(X, S)[1]);
+  });
+
+  it('a writer with a stale token writes nothing; a later token is taken', async () => {
+    const store = new BookStore(stack.redis, REGION);
+    const meta = bookKeys(REGION, X, S).meta;
+    const stored = Number(await stack.redis.hget(meta, 'token'));
+    // The holder had token 1, the standby that took over token 2.
+    expect(stored).toBe(2);
+    const before = await store.readBook(X, S, 0);
+    const tradesBefore = await stack.redis.xlen(bookKeys(REGION, X, S).trades);
+    const forged: BookEvent = {
+      ...before!,
+      kind: 'snapshot',
+      region: REGION,
+      epoch: 'forged',
+      seq: 1,
+      bids: [['1', '1']],
+      asks: [['2', '1']],
+    };
+    for (const token of [0, stored - 1]) {
+      const refused = await store
+        .writeBookEvent(forged, encodeBookEvent(forged), token)
+        .catch((e: unknown) => e);
+      expect(isFencedError(refused), String(refused)).toBe(true);
+      const trade = {
+        exchange: X,
+        symbol: S,
+        id: 'x',
+        price: '1',
+        amount: '1',
+        side: 'buy' as const,
+        exchangeTs: 1,
+        receiveTs: 1,
+      };
+      const tradeRefused = await store
+        .writeTrade(trade, encodeTrade(trade), undefined, token)
+        .catch((e: unknown) => e);
+      expect(isFencedError(tradeRefused), String(tradeRefused)).toBe(true);
+    }
+    expect(await store.readBook(X, S, 0)).toEqual(before);
+    expect(await stack.redis.xlen(bookKeys(REGION, X, S).trades)).toBe(tradesBefore);
+
+    // The fence refuses earlier holders only: a later token writes and becomes the book's.
+    await store.writeBookEvent(forged, encodeBookEvent(forged), stored + 1);
+    expect((await store.readBook(X, S, 0))?.epoch).toBe('forged');
+    expect(Number(await stack.redis.hget(meta, 'token'))).toBe(stored + 1);
+  });
+});
