@@ -79,7 +79,10 @@ export class VenueWriters {
     const venue = this.venues.get(exchange);
     if (!venue || venue.token !== token) return;
     venue.token = 0;
-    this.standby(exchange, venue.holder ?? 'a later holder', 'a write was fenced by a later lease holder');
+    venue.holder = 'a later lease holder';
+    this.standby(exchange, venue.holder, 'a write was fenced by a later lease holder');
+    // Learn who holds the lease now (for /ready), rather than at the next renewal.
+    void this.claim(exchange, false);
   }
 
   /** Venues another ingester writes, for `/ready` and logs. */

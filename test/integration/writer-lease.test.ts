@@ -6,10 +6,11 @@ import { loadConfig } from '../../src/config.ts';
 import { Ingester } from '../../src/marketdata/ingester.ts';
 import { MarketSimulator } from '../../src/marketdata/simulator.ts';
 import type { BookEvent } from '../../src/marketdata/types.ts';
+import { Metrics } from '../../src/observability/metrics.ts';
 import { encodeBookEvent, encodeTrade } from '../../src/pubsub/codec.ts';
 import { BookStore } from '../../src/redis/book-store.ts';
 import { createRedis } from '../../src/redis/connection.ts';
-import { bookKeys } from '../../src/redis/keys.ts';
+import { bookKeys, writerLeaseKey } from '../../src/redis/keys.ts';
 import { isFencedError } from '../../src/redis/writer-lease.ts';
 import { type Runtime, startRuntime } from '../../src/runtime.ts';
 import { ClientBook, checkClients } from '../helpers/book-checker.ts';
@@ -193,5 +194,54 @@ describe('one writer per (region, venue)', () => {
     await store.writeBookEvent(forged, encodeBookEvent(forged), stored + 1);
     expect((await store.readBook(X, S, 0))?.epoch).toBe('forged');
     expect(Number(await stack.redis.hget(meta, 'token'))).toBe(stored + 1);
+  });
+});
+
+describe('a holder that stalled past its lease', () => {
+  it('is fenced by its successor at its next write, turns standby and writes nothing more', async () => {
+    const V = 'sim2';
+    const connection = () => {
+      const c = createRedis(redis.url, 'writer');
+      c.on('error', () => {});
+      return c;
+    };
+    const [stalledWriter, successorWriter] = [connection(), connection()];
+    const ingester = (holder: string, writer: Redis, metrics?: Metrics) =>
+      new Ingester({
+        store: new BookStore(writer, REGION),
+        feeds: [new MarketSimulator({ seed: 9, updatesPerSecond: 40, venues: [V], symbols: [S] })],
+        log: silentLog,
+        metrics,
+        // Renewals far apart: the stalled holder learns of its successor from the fence alone.
+        lease: { holder, ttlMs: 600_000 },
+      });
+    const metrics = new Metrics({ defaultMetrics: false });
+    const stalled = ingester('stalled', stalledWriter, metrics);
+    const successor = ingester('successor', successorWriter);
+    try {
+      await stalled.start();
+      await expect.poll(() => stalled.stats.written, { timeout: 60_000 }).toBeGreaterThan(10);
+      // Its lease lapses (as if it stalled past the TTL) and the successor takes it.
+      await stack.redis.del(writerLeaseKey(REGION, V));
+      await successor.start();
+      expect(successor.standbys()).toEqual([]);
+
+      await expect
+        .poll(() => stalled.standbys(), { timeout: 60_000 })
+        .toEqual([{ exchange: V, holder: 'successor' }]);
+      const writtenWhenFenced = stalled.stats.written;
+      const successorAt = successor.stats.written;
+      await expect.poll(() => successor.stats.written, { timeout: 60_000 }).toBeGreaterThan(successorAt + 20);
+      expect(stalled.stats.written).toBe(writtenWhenFenced);
+      expect(
+        (await metrics.fencedWrites.get()).values.find((v) => v.labels.exchange === V)?.value,
+      ).toBeGreaterThan(0);
+      expect(Number(await stack.redis.hget(bookKeys(REGION, V, S).meta, 'token'))).toBe(2);
+    } finally {
+      await successor.stop();
+      await stalled.stop();
+      stalledWriter.disconnect();
+      successorWriter.disconnect();
+    }
   });
 });
