@@ -82,7 +82,7 @@ export function feedStatusKey(region: string, exchange: string): string {
  * lease and its token counter stay in one slot (one script call).
  */
 export function writerLeaseKey(region: string, exchange: string): string {
-  return `${KEY_PREFIX}:${region}:writer:{${region}:${exchange}}:lease`;
+  return `${KEY_PREFIX}:${region}:lease:{${region}:${exchange}}`;
 }
 
 /**
@@ -90,7 +90,7 @@ export function writerLeaseKey(region: string, exchange: string): string {
  * Never deleted, so tokens only grow and a book's stored token fences every earlier holder.
  */
 export function writerTokenKey(region: string, exchange: string): string {
-  return `${KEY_PREFIX}:${region}:writer:{${region}:${exchange}}:token`;
+  return `${KEY_PREFIX}:${region}:fence:{${region}:${exchange}}`;
 }
 
 /** Pub/sub channel carrying every feed status change of the region. */

@@ -184,7 +184,7 @@ describe('bookgraph CLI', () => {
       // The region's ingester wrote its own copy of its venues, holding each venue's lease.
       expect((await check.smembers(`bg:${region}:exchanges`)).sort()).toEqual([...venues].sort());
       for (const venue of venues) {
-        expect(await check.get(`bg:${region}:writer:{${region}:${venue}}:lease`)).toMatch(/\|1$/);
+        expect(await check.get(`bg:${region}:lease:{${region}:${venue}}`)).toMatch(/\|1$/);
       }
     }
 
@@ -193,7 +193,7 @@ describe('bookgraph CLI', () => {
     // Each ingester gave its leases up on the way out.
     for (const [region, { venues }] of urls) {
       for (const venue of venues)
-        expect(await check.exists(`bg:${region}:writer:{${region}:${venue}}:lease`)).toBe(0);
+        expect(await check.exists(`bg:${region}:lease:{${region}:${venue}}`)).toBe(0);
     }
   });
 });
