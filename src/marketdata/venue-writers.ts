@@ -6,7 +6,7 @@ import type { WriterLeases } from '../redis/writer-lease.ts';
 export const WRITER_LEASE_TTL_MS = 3_000;
 
 export interface VenueWritersOptions {
-  leases: WriterLeases;
+  leases: Pick<WriterLeases, 'holder' | 'claim' | 'release'>;
   /** @default WRITER_LEASE_TTL_MS */
   ttlMs?: number;
   log: Logger;
