@@ -115,7 +115,7 @@ function startTracing(options: RuntimeOptions): Tracing {
  */
 function freshnessCheck(ingester: Ingester, staleAfterMs: number): ReadinessCheck {
   return () => {
-    if (!ingester.writesAny() && ingester.standbys().length > 0) return null;
+    if (!ingester.writers.writesAny() && ingester.writers.standbys().length > 0) return null;
     const idle = Date.now() - ingester.stats.lastWriteTs;
     return idle > staleAfterMs ? `feeds stale: no book written for ${idle} ms` : null;
   };
@@ -182,7 +182,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
             freshnessCheck(ingester, config.limits.staleAfterMs),
           ],
           () =>
-            standby
+            standby.writers
               .standbys()
               .map(
                 (s) =>

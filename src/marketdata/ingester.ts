@@ -1,7 +1,7 @@
-import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
+import type { Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
+import { tracedWrite } from '../observability/ingest-spans.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { INGEST_SPAN_PREFIX } from '../observability/tracing.ts';
 import { encodeBookEvent, encodeTrade } from '../pubsub/codec.ts';
 import { encodeCandles, encodeFeedStatuses } from '../pubsub/market-codec.ts';
 import type { BookStore } from '../redis/book-store.ts';
@@ -12,7 +12,7 @@ import { FeedHealthTracker } from './feed-health.ts';
 import { normaliseBookUpdate, normaliseTrade } from './normaliser.ts';
 import { Sequencer } from './sequencer.ts';
 import { type BookEvent, bookId, type Market, type RawBookUpdate, type Trade } from './types.ts';
-import { type Standby, VenueWriters } from './venue-writers.ts';
+import { VenueWriters } from './venue-writers.ts';
 
 export interface IngesterOptions {
   store: BookStore;
@@ -29,10 +29,7 @@ export interface IngesterOptions {
   feedStatus?: { intervalMs?: number; ttlMs?: number };
   /** Traces a sample of writes (`ingest write_book`, `ingest write_trade`) with their Redis call. */
   tracer?: Tracer;
-  /**
-   * The writer lease of each venue (one writer per region and venue): its TTL, and this
-   * ingester's holder id. @default WRITER_LEASE_TTL_MS, newLeaseHolder()
-   */
+  /** Each venue's writer lease: TTL and this ingester's holder id. @default 3000 ms, newLeaseHolder() */
   lease?: { ttlMs?: number; holder?: string };
 }
 
@@ -64,7 +61,8 @@ export class Ingester implements FeedSink {
   private readonly feedOf = new Map<string, string>();
   /** Markets per exchange, as the feeds list them: what a new lease holder writes and snapshots. */
   private readonly marketsOf = new Map<string, Market[]>();
-  private readonly writers: VenueWriters;
+  /** The venues this ingester writes (their writer leases), and those it is a standby of. */
+  readonly writers: VenueWriters;
   /** Feeds started: a lease taken from now on asks the feeds for fresh snapshots. */
   private feedsStarted = false;
   readonly feedHealth: FeedHealthTracker;
@@ -127,20 +125,9 @@ export class Ingester implements FeedSink {
     await this.flushStatus();
   }
 
-  /** Venues another ingester of this region writes (this one is their hot standby). */
-  standbys(): Standby[] {
-    return this.writers.standbys();
-  }
-
-  /** Whether this ingester writes at least one venue (holds its writer lease). */
-  writesAny(): boolean {
-    return this.writers.writesAny();
-  }
-
   /**
-   * This ingester now writes the venue: its books start over in new epochs (one snapshot each,
-   * asked of the feed once it runs; at start the feed's first updates are snapshots anyway), its
-   * candles are read back from Redis, and its markets are written.
+   * This ingester now writes the venue: its books start over in new epochs (one snapshot each; at
+   * start the feed's first updates are), its candles are read back, its markets written.
    */
   private async onLeaseHeld(exchange: string): Promise<void> {
     const markets = this.marketsOf.get(exchange) ?? [];
@@ -207,7 +194,7 @@ export class Ingester implements FeedSink {
       return;
     }
     this.track(
-      this.traced('write_book', event.exchange, event.symbol, () =>
+      tracedWrite(this.options.tracer, 'write_book', event.exchange, event.symbol, () =>
         this.options.store.writeBookEvent(event, encodeBookEvent(event), token),
       ).then(
         () => {
@@ -278,7 +265,7 @@ export class Ingester implements FeedSink {
           }
         : undefined;
     this.track(
-      this.traced('write_trade', trade.exchange, trade.symbol, () =>
+      tracedWrite(this.options.tracer, 'write_trade', trade.exchange, trade.symbol, () =>
         this.options.store.writeTrade(trade, encodeTrade(trade), candles, token),
       ).then(
         () => {
@@ -391,35 +378,6 @@ export class Ingester implements FeedSink {
   private gap(exchange: string, feed: string): void {
     this.feedHealth.gap(exchange, feed);
     this.options.metrics?.feedGaps.inc({ exchange });
-  }
-
-  /**
-   * Runs one write inside a root span when the ingest sampler picks it (INGEST_TRACE_SAMPLE_RATIO),
-   * so its Redis script call becomes a child span; unsampled writes run as they are.
-   */
-  private traced<T>(write: string, exchange: string, symbol: string, call: () => Promise<T>): Promise<T> {
-    const tracer = this.options.tracer;
-    if (!tracer) return call();
-    const span = tracer.startSpan(
-      `${INGEST_SPAN_PREFIX}${write}`,
-      { kind: SpanKind.PRODUCER, attributes: { 'bookgraph.exchange': exchange, 'bookgraph.symbol': symbol } },
-      ROOT_CONTEXT,
-    );
-    if (!span.isRecording()) return call();
-    return context.with(trace.setSpan(ROOT_CONTEXT, span), call).then(
-      (value) => {
-        span.end();
-        return value;
-      },
-      (error: unknown) => {
-        span.setStatus({
-          code: SpanStatusCode.ERROR,
-          message: error instanceof Error ? error.message : 'failed',
-        });
-        span.end();
-        throw error;
-      },
-    );
   }
 
   /** Whether each exchange's feed is connected now (any of its feeds), for `bookgraph_feed_connected`. */

@@ -109,8 +109,8 @@ describe('one writer per (region, venue)', () => {
     expect(standby.ingester!.stats.written).toBe(0);
     expect(standby.ingester!.stats.trades).toBe(0);
     expect(book.resets).toEqual([]);
-    expect(holder.standbys()).toEqual([]);
-    expect(standby.ingester!.standbys()).toEqual([{ exchange: X, holder: 'ingester-a' }]);
+    expect(holder.writers.standbys()).toEqual([]);
+    expect(standby.ingester!.writers.standbys()).toEqual([{ exchange: X, holder: 'ingester-a' }]);
 
     const answer = await ready(standby);
     expect(answer.status).toBe(200);
@@ -135,7 +135,7 @@ describe('one writer per (region, venue)', () => {
     const tookOverMs = Date.now() - crashedAt;
     // The lease lives 3 s unrenewed; the standby looks every second. Generous under load.
     expect(tookOverMs).toBeLessThan(30_000);
-    expect(standby.ingester!.standbys()).toEqual([]);
+    expect(standby.ingester!.writers.standbys()).toEqual([]);
     expect(standby.ingester!.stats.written).toBeGreaterThan(0);
     expect(await metric(standby, /^bookgraph_writer_lease_held\{exchange="sim1"\}/)).toBe(1);
     expect((await ready(standby)).body).toBe('ready\n');
@@ -224,10 +224,10 @@ describe('a holder that stalled past its lease', () => {
       // Its lease lapses (as if it stalled past the TTL) and the successor takes it.
       await stack.redis.del(writerLeaseKey(REGION, V));
       await successor.start();
-      expect(successor.standbys()).toEqual([]);
+      expect(successor.writers.standbys()).toEqual([]);
 
       await expect
-        .poll(() => stalled.standbys(), { timeout: 60_000 })
+        .poll(() => stalled.writers.standbys(), { timeout: 60_000 })
         .toEqual([{ exchange: V, holder: 'successor' }]);
       const writtenWhenFenced = stalled.stats.written;
       const successorAt = successor.stats.written;
