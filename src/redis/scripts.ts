@@ -179,6 +179,10 @@ return 1
  * KEYS: lease (STRING `<holder>|<token>`, with a TTL), token counter (STRING, INCR, no TTL).
  * ARGV: holder, ttl ms. Returns {token, holder}: the caller's token when it holds the lease now
  * (a new one when it was free, the same one when renewed), else {0, the current holder}.
+ * A counter that does not exist (the first grant, or data lost in an empty restart) starts at the
+ * server's clock in ms, so a token granted after a loss is above every token granted before it
+ * (fewer than one grant per ms, as takeovers are seconds apart): a holder that outlived the loss
+ * cannot fence its successor out. (Lua prints numbers with 14 digits: ms fit until year 5138.)
  */
 export const CLAIM_WRITER_LEASE = `
 local current = redis.call('GET', KEYS[1])
@@ -191,6 +195,11 @@ if current then
   return { 0, holder or current }
 end
 local token = redis.call('INCR', KEYS[2])
+if token == 1 then
+  local now = redis.call('TIME')
+  token = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+  redis.call('SET', KEYS[2], token)
+end
 redis.call('SET', KEYS[1], ARGV[1] .. '|' .. token, 'PX', ARGV[2])
 return { token, ARGV[1] }
 `;

@@ -10,8 +10,8 @@ import { Metrics } from '../../src/observability/metrics.ts';
 import { encodeBookEvent, encodeTrade } from '../../src/pubsub/codec.ts';
 import { BookStore } from '../../src/redis/book-store.ts';
 import { createRedis } from '../../src/redis/connection.ts';
-import { bookKeys, writerLeaseKey } from '../../src/redis/keys.ts';
-import { isFencedError } from '../../src/redis/writer-lease.ts';
+import { bookKeys, writerLeaseKey, writerTokenKey } from '../../src/redis/keys.ts';
+import { isFencedError, WriterLeases } from '../../src/redis/writer-lease.ts';
 import { type Runtime, startRuntime } from '../../src/runtime.ts';
 import { ClientBook, checkClients } from '../helpers/book-checker.ts';
 import { type Clients, followBook, trackedClients } from '../helpers/graphql-clients.ts';
@@ -154,8 +154,8 @@ describe('one writer per (region, venue)', () => {
     const store = new BookStore(stack.redis, REGION);
     const meta = bookKeys(REGION, X, S).meta;
     const stored = Number(await stack.redis.hget(meta, 'token'));
-    // The holder had token 1, the standby that took over token 2.
-    expect(stored).toBe(2);
+    // The token of the standby that took over: the last granted, above the first holder's.
+    expect(stored).toBe(Number(await stack.redis.get(writerTokenKey(REGION, X))));
     const before = await store.readBook(X, S, 0);
     const tradesBefore = await stack.redis.xlen(bookKeys(REGION, X, S).trades);
     const forged: BookEvent = {
@@ -236,12 +236,38 @@ describe('a holder that stalled past its lease', () => {
       expect(
         (await metrics.fencedWrites.get()).values.find((v) => v.labels.exchange === V)?.value,
       ).toBeGreaterThan(0);
-      expect(Number(await stack.redis.hget(bookKeys(REGION, V, S).meta, 'token'))).toBe(2);
+      // The book carries the successor's token, the last one granted.
+      expect(Number(await stack.redis.hget(bookKeys(REGION, V, S).meta, 'token'))).toBe(
+        Number(await stack.redis.get(writerTokenKey(REGION, V))),
+      );
     } finally {
       await successor.stop();
       await stalled.stop();
       stalledWriter.disconnect();
       successorWriter.disconnect();
     }
+  });
+});
+
+describe('fencing tokens', () => {
+  it('only grow, even across a lost token counter (an empty restart): a new grant is above every earlier one', async () => {
+    const V = 'sim3';
+    const first = await new WriterLeases(stack.redis, REGION, 'first').claim(V, 60_000);
+    // The lease expires; the next holder's token follows the first one.
+    await stack.redis.del(writerLeaseKey(REGION, V));
+    const second = await new WriterLeases(stack.redis, REGION, 'second').claim(V, 60_000);
+    expect(second.token).toBe(first.token + 1);
+    // The data is lost (lease and counter gone); a holder that outlived the loss still has its
+    // token, and the next grant must fence it out. Tokens start from the clock in ms: grants are
+    // seconds apart in production, here one ms is let pass.
+    const serverMs = async () => {
+      const [seconds, micros] = await stack.redis.time();
+      return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    };
+    await expect.poll(serverMs).toBeGreaterThan(second.token);
+    await stack.redis.del(writerLeaseKey(REGION, V), writerTokenKey(REGION, V));
+    const third = await new WriterLeases(stack.redis, REGION, 'third').claim(V, 60_000);
+    expect(third.token).toBeGreaterThan(second.token);
+    expect(third.holder).toBe('third');
   });
 });
