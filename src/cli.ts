@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { stopOnSignals } from './cli/signals.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
 import { RedisNotInstalledError } from './redis/local-server.ts';
@@ -12,6 +13,7 @@ Commands:
   record   the feeds' normalised events to an NDJSON file (bookgraph record --help)
   replay   a recording through the ingester into Redis (bookgraph replay --help)
   clients  API clients and keys: create, list, revoke (bookgraph clients --help)
+  regions  three regions (server + ingester each) on one local Redis (bookgraph regions --help)
   help     this text
 
 Options:
@@ -66,6 +68,7 @@ async function main(argv: string[]): Promise<void> {
   if (argv[0] === 'record') return (await import('./cli/record.ts')).record(argv.slice(1));
   if (argv[0] === 'replay') return (await import('./cli/replay.ts')).replay(argv.slice(1));
   if (argv[0] === 'clients') return (await import('./cli/clients.ts')).clients(argv.slice(1));
+  if (argv[0] === 'regions') return (await import('./cli/regions.ts')).regions(argv.slice(1));
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -118,29 +121,7 @@ async function main(argv: string[]): Promise<void> {
     'bookgraph started',
   );
 
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    // The drain bounds itself; this only catches a shutdown that hangs past it.
-    const force = setTimeout(
-      () => process.exit(1),
-      config.drain.readyGraceMs + config.drain.timeoutMs + 5_000,
-    ).unref();
-    runtime.stop().then(
-      () => {
-        clearTimeout(force);
-        process.exit(0);
-      },
-      (err: unknown) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  stopOnSignals(log, config.drain.readyGraceMs + config.drain.timeoutMs, () => runtime.stop());
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

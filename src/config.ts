@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SIM_VENUE_IDS } from './marketdata/simulator.ts';
 
 /**
  * The only reader of process.env. Every variable is validated at once; all problems are reported
@@ -7,8 +8,11 @@ import { z } from 'zod';
 const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
 const int = (min: number, max: number, fallback: number) =>
   z.preprocess(emptyAsUndefined, z.coerce.number().int().min(min).max(max).default(fallback));
-/** `sim`, or `ccxt:<exchange id>` for a real venue through ccxt (e.g. `ccxt:binance`). */
-const FEED_RE = /^(sim|ccxt:[a-z0-9]+)$/;
+/**
+ * `sim` (every simulated venue), `sim:<venue>` (one of them, e.g. `sim:sim1`), or
+ * `ccxt:<exchange id>` for a real venue through ccxt (e.g. `ccxt:binance`).
+ */
+const FEED_RE = /^(sim|sim:[a-z0-9]+|ccxt:[a-z0-9]+)$/;
 const SYMBOL_RE = /^[A-Z0-9]+\/[A-Z0-9]+(?::[A-Z0-9]+)?$/;
 const REGION_RE = /^[a-z0-9-]{1,32}$/;
 
@@ -77,7 +81,23 @@ const EnvSchema = z.object({
           .map((s) => s.trim())
           .filter(Boolean),
       )
-      .pipe(z.array(z.string().regex(FEED_RE, 'known feeds: sim, ccxt:<exchange id>')).min(1)),
+      .pipe(
+        z
+          .array(
+            z
+              .string()
+              .regex(FEED_RE, 'known feeds: sim, sim:<venue>, ccxt:<exchange id>')
+              .superRefine((feed, ctx) => {
+                const venue = /^sim:(.+)$/.exec(feed)?.[1];
+                if (venue !== undefined && !SIM_VENUE_IDS.includes(venue))
+                  ctx.addIssue({
+                    code: 'custom',
+                    message: `unknown simulated venue "${venue}"; known: ${SIM_VENUE_IDS.join(', ')}`,
+                  });
+              }),
+          )
+          .min(1),
+      ),
   ),
   SYMBOLS: z.preprocess(
     emptyAsUndefined,

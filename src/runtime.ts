@@ -3,7 +3,7 @@ import type { Config } from './config.ts';
 import type { Logger } from './log.ts';
 import type { Feed } from './marketdata/feed.ts';
 import { Ingester } from './marketdata/ingester.ts';
-import { MarketSimulator } from './marketdata/simulator.ts';
+import { MarketSimulator, simulatedVenues } from './marketdata/simulator.ts';
 import type { BookEvent } from './marketdata/types.ts';
 import { Metrics } from './observability/metrics.ts';
 import { Tracing } from './observability/tracing.ts';
@@ -64,16 +64,19 @@ async function resolveRedis(options: RuntimeOptions): Promise<{ url: string; loc
 
 export async function createFeeds(config: Config, log: Logger): Promise<Feed[]> {
   const feeds: Feed[] = [];
+  // One simulator runs every simulated venue FEEDS names (`sim`, or `sim:sim1,sim:sim2`).
+  const venues = simulatedVenues(config.feeds);
+  if (venues.length > 0) {
+    feeds.push(
+      new MarketSimulator({
+        seed: config.simulator.seed,
+        updatesPerSecond: config.simulator.updatesPerSecond,
+        venues,
+      }),
+    );
+  }
   for (const name of config.feeds) {
-    if (name === 'sim') {
-      feeds.push(
-        new MarketSimulator({
-          seed: config.simulator.seed,
-          updatesPerSecond: config.simulator.updatesPerSecond,
-        }),
-      );
-      continue;
-    }
+    if (name === 'sim' || name.startsWith('sim:')) continue;
     const exchange = /^ccxt:([a-z0-9]+)$/.exec(name)?.[1];
     if (!exchange) throw new Error(`unknown feed "${name}"`);
     // ccxt is large: only a process that ingests a real venue loads it.
@@ -106,9 +109,13 @@ function startTracing(options: RuntimeOptions): Tracing {
   });
 }
 
-/** In a process that ingests too, `/ready` fails while no book was written for `staleAfterMs`. */
+/**
+ * In a process that ingests too, `/ready` fails while no book was written for `staleAfterMs`; a
+ * hot standby of every venue it ingests writes nothing by design, and is ready.
+ */
 function freshnessCheck(ingester: Ingester, staleAfterMs: number): ReadinessCheck {
   return () => {
+    if (!ingester.writers.writesAny() && ingester.writers.standbys().length > 0) return null;
     const idle = Date.now() - ingester.stats.lastWriteTs;
     return idle > staleAfterMs ? `feeds stale: no book written for ${idle} ms` : null;
   };
@@ -167,10 +174,21 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       await ingester.start();
       if (!options.serve) {
         // An ingest-only process still answers probes and scrapes on PORT.
-        ops = createOpsServer(metrics, [
-          () => (writer.status === 'ready' ? null : 'redis not connected'),
-          freshnessCheck(ingester, config.limits.staleAfterMs),
-        ]);
+        const standby = ingester;
+        ops = createOpsServer(
+          metrics,
+          [
+            () => (writer.status === 'ready' ? null : 'redis not connected'),
+            freshnessCheck(ingester, config.limits.staleAfterMs),
+          ],
+          () =>
+            standby.writers
+              .standbys()
+              .map(
+                (s) =>
+                  `standby: ${s.exchange} is written by ${s.holder} (writer lease); taking over when it expires`,
+              ),
+        );
         port = await ops.start(config.http.port, config.http.host);
       }
     }

@@ -6,6 +6,11 @@ output "regions" {
   value       = keys(var.regions)
 }
 
+output "regions_env" {
+  description = "REGIONS of every bookgraph server and ingester: every region of the Active-Active database (deploy/k8s/base ConfigMap bookgraph-config carries the same list)."
+  value       = join(",", keys(var.regions))
+}
+
 output "redis_private_endpoints" {
   description = "host:port of each region's local Active-Active copy, reachable over the VPC peering."
   value       = { for r in keys(var.regions) : r => rediscloud_active_active_subscription_database.bookgraph.private_endpoint[r] }

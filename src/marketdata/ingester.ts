@@ -1,10 +1,11 @@
-import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
+import type { Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
+import { tracedWrite } from '../observability/ingest-spans.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { INGEST_SPAN_PREFIX } from '../observability/tracing.ts';
 import { encodeBookEvent, encodeTrade } from '../pubsub/codec.ts';
 import { encodeCandles, encodeFeedStatuses } from '../pubsub/market-codec.ts';
 import type { BookStore } from '../redis/book-store.ts';
+import { isFencedError, newLeaseHolder, WriterLeases } from '../redis/writer-lease.ts';
 import { type Candle, CandleBuilder, type CandleInterval } from './candles.ts';
 import type { Feed, FeedHealthEvent, FeedSink } from './feed.ts';
 import { FeedHealthTracker } from './feed-health.ts';
@@ -12,6 +13,7 @@ import { normaliseBookUpdate, normaliseTrade } from './normaliser.ts';
 import { Sequencer } from './sequencer.ts';
 import { type BookEvent, bookId, type Market, type RawBookUpdate, type Trade } from './types.ts';
 import { mergeBookUpdates } from './update-merge.ts';
+import { VenueWriters } from './venue-writers.ts';
 
 export interface IngesterOptions {
   store: BookStore;
@@ -41,6 +43,8 @@ export interface IngesterOptions {
    * @default 64
    */
   maxInFlightPerBook?: number;
+  /** Each venue's writer lease: TTL and this ingester's holder id. @default 3000 ms, newLeaseHolder() */
+  lease?: { ttlMs?: number; holder?: string };
 }
 
 export interface IngestStats {
@@ -61,6 +65,9 @@ export interface IngestStats {
  * Writes are issued without waiting for the previous one, so one connection pipelines them in order.
  * A failed write breaks the book's chain: the book is dropped from the sequencer and every
  * later delta is skipped until the feed's next snapshot opens a new epoch.
+ * Only the holder of a venue's writer lease writes it (VenueWriters); another ingester of the same
+ * venue in the same region runs its feed as a hot standby and, when it takes the lease over, opens
+ * every book of the venue with one snapshot (one RESET for subscribers).
  */
 export class Ingester implements FeedSink {
   private readonly sequencer: Sequencer;
@@ -70,11 +77,15 @@ export class Ingester implements FeedSink {
   private readonly candleLoads = new Map<string, Trade[]>();
   /** Feed name per exchange, for updates that reach `book`/`trade` directly. */
   private readonly feedOf = new Map<string, string>();
+  /** Markets per exchange, as the feeds list them: what a new lease holder writes and snapshots. */
+  private readonly marketsOf = new Map<string, Market[]>();
+  /** The venues this ingester writes (their writer leases), and those it is a standby of. */
+  readonly writers: VenueWriters;
+  /** Feeds started: a lease taken from now on asks the feeds for fresh snapshots. */
+  private feedsStarted = false;
   readonly feedHealth: FeedHealthTracker;
   private statusTimer: NodeJS.Timeout | undefined;
   private reassertTimer: NodeJS.Timeout | undefined;
-  /** The markets of each exchange this ingester registered: written again by `reassert`. */
-  private readonly owned = new Map<string, readonly Market[]>();
   private readonly onReconnect = () => void this.reassert();
   /** Book writes in flight, per book id. */
   private readonly inFlight = new Map<string, number>();
@@ -94,6 +105,18 @@ export class Ingester implements FeedSink {
   constructor(private readonly options: IngesterOptions) {
     this.sequencer = new Sequencer(options.store.region);
     this.feedHealth = new FeedHealthTracker(options.store.region);
+    this.writers = new VenueWriters({
+      leases: new WriterLeases(
+        options.store.redis,
+        options.store.region,
+        options.lease?.holder ?? newLeaseHolder(),
+      ),
+      ttlMs: options.lease?.ttlMs,
+      log: options.log,
+      metrics: options.metrics,
+      onHeld: (exchange) => this.onLeaseHeld(exchange),
+      onStandby: (exchange) => this.onLeaseLost(exchange),
+    });
   }
 
   async start(): Promise<void> {
@@ -113,12 +136,13 @@ export class Ingester implements FeedSink {
         this.options.metrics?.feedGaps.inc({ exchange }, 0);
         this.options.metrics?.feedResyncs.inc({ exchange }, 0);
         this.options.metrics?.feedErrors.inc({ exchange }, 0);
-        this.owned.set(exchange, markets);
-        await this.options.store.writeMarkets(exchange, markets);
-        // Continue the candles in progress rather than start them again.
-        await Promise.all(markets.map((m) => this.loadCandles(m.exchange, m.symbol)));
+        this.marketsOf.set(exchange, [...(this.marketsOf.get(exchange) ?? []), ...markets]);
+        this.writers.add(exchange);
       }
     }
+    // Venues whose lease is held get their markets written now; the others wait as standbys.
+    await this.writers.claimAll(true);
+    this.writers.start();
     const intervalMs = this.options.feedStatus?.intervalMs ?? 1_000;
     this.statusTimer = setInterval(() => void this.flushStatus(), intervalMs);
     this.statusTimer.unref();
@@ -126,7 +150,36 @@ export class Ingester implements FeedSink {
     this.reassertTimer.unref();
     this.options.store.redis.on('ready', this.onReconnect);
     for (const feed of this.options.feeds) await feed.start(this.sinkFor(feed));
+    this.feedsStarted = true;
     await this.flushStatus();
+  }
+
+  /**
+   * This ingester now writes the venue: its books start over in new epochs (one snapshot each; at
+   * start the feed's first updates are), its candles are read back, its markets written.
+   */
+  private async onLeaseHeld(exchange: string): Promise<void> {
+    const markets = this.marketsOf.get(exchange) ?? [];
+    for (const m of markets) {
+      this.sequencer.invalidate(m.exchange, m.symbol);
+      this.candles.forget(m.exchange, m.symbol);
+    }
+    // Continue the candles in progress (the previous holder's) rather than start them again.
+    const loads = markets.map((m) => this.loadCandles(m.exchange, m.symbol));
+    if (this.feedsStarted) for (const m of markets) this.requestSnapshot(m.exchange, m.symbol);
+    const written = this.options.store.writeMarkets(exchange, markets);
+    if (this.feedsStarted) {
+      await written.catch((error: unknown) =>
+        this.options.log.warn({ err: error, exchange }, 'market write failed after taking the writer lease'),
+      );
+      this.queueStatusFlush();
+    } else await written;
+    await Promise.all(loads);
+  }
+
+  /** Another ingester writes the venue now: this one forgets its chains and writes nothing more. */
+  private onLeaseLost(exchange: string): void {
+    for (const m of this.marketsOf.get(exchange) ?? []) this.sequencer.invalidate(m.exchange, m.symbol);
   }
 
   book(update: RawBookUpdate): void {
@@ -148,6 +201,9 @@ export class Ingester implements FeedSink {
   private onBook(update: RawBookUpdate, feed: string): void {
     this.feedOf.set(update.exchange, feed);
     this.feedHealth.message(update.exchange, feed);
+    const token = this.writers.token(update.exchange);
+    // A standby keeps its feed running and writes nothing.
+    if (token === 0) return;
     let normalised: RawBookUpdate;
     try {
       normalised = normaliseBookUpdate(update);
@@ -180,6 +236,9 @@ export class Ingester implements FeedSink {
 
   /** Sequences a normalised update and issues its write (one round trip). */
   private write(normalised: RawBookUpdate, feed: string): void {
+    const token = this.writers.token(normalised.exchange);
+    // The lease was lost while this update waited.
+    if (token === 0) return;
     if (normalised.kind === 'delta' && !this.sequencer.has(normalised.exchange, normalised.symbol)) {
       this.gap(normalised.exchange, feed);
       this.requestSnapshot(normalised.exchange, normalised.symbol);
@@ -201,8 +260,8 @@ export class Ingester implements FeedSink {
       }
     };
     this.track(
-      this.traced('write_book', event.exchange, event.symbol, () =>
-        this.options.store.writeBookEvent(event, encodeBookEvent(event)),
+      tracedWrite(this.options.tracer, 'write_book', event.exchange, event.symbol, () =>
+        this.options.store.writeBookEvent(event, encodeBookEvent(event), token),
       ).then(
         () => {
           this.stats.written += 1;
@@ -212,6 +271,10 @@ export class Ingester implements FeedSink {
           settled();
         },
         (error: unknown) => {
+          if (isFencedError(error)) {
+            this.writers.fenced(event.exchange, token);
+            return settled();
+          }
           this.stats.writeErrors += 1;
           this.options.metrics?.ingestWriteErrors.inc({ exchange: event.exchange });
           // Writes issued after the failed one fail too; only the first reopens the chain.
@@ -238,6 +301,7 @@ export class Ingester implements FeedSink {
   private onTrade(trade: Trade, feed: string): void {
     this.feedOf.set(trade.exchange, feed);
     this.feedHealth.message(trade.exchange, feed);
+    if (this.writers.token(trade.exchange) === 0) return;
     let normalised: Trade;
     try {
       normalised = normaliseTrade(trade);
@@ -257,6 +321,9 @@ export class Ingester implements FeedSink {
 
   /** One round trip: the trade, the last trade, the candles it touched, both publishes. */
   private writeTrade(trade: Trade): void {
+    const token = this.writers.token(trade.exchange);
+    // The lease was lost while the market's candles were being read.
+    if (token === 0) return;
     const touched = this.candles.apply(trade);
     const candles =
       touched.length > 0
@@ -267,17 +334,21 @@ export class Ingester implements FeedSink {
           }
         : undefined;
     this.track(
-      this.traced('write_trade', trade.exchange, trade.symbol, () =>
-        this.options.store.writeTrade(trade, encodeTrade(trade), candles),
+      tracedWrite(this.options.tracer, 'write_trade', trade.exchange, trade.symbol, () =>
+        this.options.store.writeTrade(trade, encodeTrade(trade), candles, token),
       ).then(
         () => {
           this.stats.trades += 1;
           this.options.onTradeWritten?.(trade, touched);
         },
         (error: unknown) => {
-          this.stats.writeErrors += 1;
           // Redis may not hold this trade's candles: read them again before the next trade.
           this.candles.forget(trade.exchange, trade.symbol);
+          if (isFencedError(error)) {
+            this.writers.fenced(trade.exchange, token);
+            return;
+          }
+          this.stats.writeErrors += 1;
           this.options.metrics?.ingestWriteErrors.inc({ exchange: trade.exchange });
           this.options.log.error({ err: error }, 'trade write failed');
         },
@@ -324,18 +395,23 @@ export class Ingester implements FeedSink {
     );
   }
 
-  /** Stops every feed, then waits for writes already issued; the last status says disconnected. */
+  /**
+   * Stops every feed, then waits for writes already issued; the last status says disconnected.
+   * Last, the writer leases are given up, so a standby of this region takes over at once.
+   */
   async stop(): Promise<void> {
     const running = this.statusTimer !== undefined;
     if (this.statusTimer) clearInterval(this.statusTimer);
     this.statusTimer = undefined;
     clearInterval(this.reassertTimer);
     this.options.store.redis.off('ready', this.onReconnect);
+    this.writers.stopRenewing();
     for (const feed of this.options.feeds) await feed.stop();
     await this.drain();
     if (!running) return;
     this.feedHealth.stopped();
     await this.flushStatus();
+    await this.writers.release();
   }
 
   /**
@@ -344,7 +420,9 @@ export class Ingester implements FeedSink {
    * (failover to an empty replica), and every query would say MARKET_NOT_FOUND.
    */
   private async reassert(): Promise<void> {
-    for (const [exchange, markets] of this.owned) {
+    for (const [exchange, markets] of this.marketsOf) {
+      // A standby writes nothing: the lease holder re-asserts the venue.
+      if (this.writers.token(exchange) === 0) continue;
       try {
         await this.options.store.writeMarkets(exchange, markets);
       } catch (error) {
@@ -367,7 +445,11 @@ export class Ingester implements FeedSink {
   private async flushStatus(): Promise<void> {
     const intervalMs = this.options.feedStatus?.intervalMs ?? 1_000;
     const ttlMs = this.options.feedStatus?.ttlMs ?? intervalMs * 5;
-    const writes = [...this.feedHealth.snapshot(ttlMs)].map(([exchange, statuses]) =>
+    // A standby's statuses would overwrite the writer's: only the lease holder writes them.
+    const held = [...this.feedHealth.snapshot(ttlMs)].filter(
+      ([exchange]) => this.writers.token(exchange) > 0,
+    );
+    const writes = held.map(([exchange, statuses]) =>
       this.options.store
         .writeFeedStatus(exchange, statuses, ttlMs, encodeFeedStatuses(statuses))
         .catch((error: unknown) =>
@@ -384,35 +466,6 @@ export class Ingester implements FeedSink {
   private gap(exchange: string, feed: string): void {
     this.feedHealth.gap(exchange, feed);
     this.options.metrics?.feedGaps.inc({ exchange });
-  }
-
-  /**
-   * Runs one write inside a root span when the ingest sampler picks it (INGEST_TRACE_SAMPLE_RATIO),
-   * so its Redis script call becomes a child span; unsampled writes run as they are.
-   */
-  private traced<T>(write: string, exchange: string, symbol: string, call: () => Promise<T>): Promise<T> {
-    const tracer = this.options.tracer;
-    if (!tracer) return call();
-    const span = tracer.startSpan(
-      `${INGEST_SPAN_PREFIX}${write}`,
-      { kind: SpanKind.PRODUCER, attributes: { 'bookgraph.exchange': exchange, 'bookgraph.symbol': symbol } },
-      ROOT_CONTEXT,
-    );
-    if (!span.isRecording()) return call();
-    return context.with(trace.setSpan(ROOT_CONTEXT, span), call).then(
-      (value) => {
-        span.end();
-        return value;
-      },
-      (error: unknown) => {
-        span.setStatus({
-          code: SpanStatusCode.ERROR,
-          message: error instanceof Error ? error.message : 'failed',
-        });
-        span.end();
-        throw error;
-      },
-    );
   }
 
   /** Whether each exchange's feed is connected now (any of its feeds), for `bookgraph_feed_connected`. */

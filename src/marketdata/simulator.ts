@@ -29,6 +29,19 @@ export const SIM_VENUES: readonly SimVenue[] = [
   { id: 'sim3', liquidity: 0.3, spreadFactor: 2.5 },
 ];
 
+/** The simulated venues' ids, in order: what `FEEDS=sim:<venue>` may name. */
+export const SIM_VENUE_IDS: readonly string[] = SIM_VENUES.map((v) => v.id);
+
+/**
+ * The simulated venues a `FEEDS` list asks for, in SIM_VENUES order: all of them for `sim`, else
+ * each one named `sim:<venue>`; none when the list names no simulator feed.
+ */
+export function simulatedVenues(feeds: readonly string[]): string[] {
+  if (feeds.includes('sim')) return [...SIM_VENUE_IDS];
+  const named = new Set(feeds.flatMap((f) => (f.startsWith('sim:') ? [f.slice(4)] : [])));
+  return SIM_VENUE_IDS.filter((id) => named.has(id));
+}
+
 const SIM_ASSETS: readonly SimAsset[] = [
   {
     base: 'BTC',

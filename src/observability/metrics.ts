@@ -75,6 +75,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly writerLeaseHeld = new Gauge({
+    name: 'bookgraph_writer_lease_held',
+    help: "1 while this ingester holds the exchange's writer lease (writes its books), 0 while it waits as a hot standby",
+    labelNames: ['exchange'] as const,
+    registers: [this.registry],
+  });
+
+  readonly fencedWrites = new Counter({
+    name: 'bookgraph_ingest_fenced_writes_total',
+    help: 'Book and trade writes refused because a later writer-lease holder wrote the book, by exchange',
+    labelNames: ['exchange'] as const,
+    registers: [this.registry],
+  });
+
   readonly ingestRejected = new Counter({
     name: 'bookgraph_ingest_rejected_total',
     help: 'Feed updates the normaliser or sequencer rejected, by exchange',

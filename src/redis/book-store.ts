@@ -102,7 +102,7 @@ export class BookStore {
     }
     if (!('bookgraphReadLatestCandles' in redis)) {
       redis.defineCommand('bookgraphWriteTrade', {
-        numberOfKeys: 2 + CANDLE_INTERVALS.length,
+        numberOfKeys: 3 + CANDLE_INTERVALS.length,
         lua: WRITE_TRADE,
       });
       redis.defineCommand('bookgraphReadLatestCandles', {
@@ -114,8 +114,12 @@ export class BookStore {
     this.scripted = redis as unknown as ScriptedClient;
   }
 
-  /** Applies the event to the stored book and publishes `message` on the book's channel. */
-  writeBookEvent(event: BookEvent, message: string): Promise<number> {
+  /**
+   * Applies the event to the stored book and publishes `message` on the book's channel. `token`
+   * is the writer's lease token: below the one stored with the book, nothing is written and the
+   * call fails with BOOKGRAPH_FENCED (isFencedError). @default 0 (a book never leased)
+   */
+  writeBookEvent(event: BookEvent, message: string, token = 0): Promise<number> {
     const k = bookKeys(this.region, event.exchange, event.symbol);
     const args: ScriptArg[] = [
       k.bids,
@@ -129,6 +133,7 @@ export class BookStore {
       event.seq,
       event.exchangeTs,
       event.receiveTs,
+      token,
       event.bids.length,
     ];
     for (const [price, size] of event.bids) args.push(price, size);
@@ -158,13 +163,17 @@ export class BookStore {
     };
   }
 
-  /** Appends the trade, sets the last trade, writes the candles it touched and publishes both: one call. */
-  writeTrade(trade: Trade, message: string, candles?: CandleWrite): Promise<number> {
+  /**
+   * Appends the trade, sets the last trade, writes the candles it touched and publishes both: one
+   * call. `token` is fenced as in writeBookEvent. @default 0
+   */
+  writeTrade(trade: Trade, message: string, candles?: CandleWrite, token = 0): Promise<number> {
     const k = bookKeys(this.region, trade.exchange, trade.symbol);
     const args: ScriptArg[] = [
       k.trades,
       k.ticker,
       ...CANDLE_INTERVALS.map((i) => candleKey(this.region, trade.exchange, trade.symbol, i)),
+      k.meta,
       tradeChannel(this.region, trade.exchange, trade.symbol),
       message,
       TRADES_MAXLEN,
@@ -183,6 +192,7 @@ export class BookStore {
       if (candle) args.push(String(candle.start), encodeCandleValue(candle), keep);
       else args.push('', '', keep);
     }
+    args.push(token);
     const call = this.scripted.bookgraphWriteTrade(...args);
     return this.metrics ? this.metrics.timeRedis('write_trade', call) : call;
   }

@@ -75,6 +75,24 @@ export function feedStatusKey(region: string, exchange: string): string {
   return `${KEY_PREFIX}:${region}:feeds:${exchange}`;
 }
 
+/**
+ * STRING `<holder>|<token>` with a TTL (renewed by its holder): the writer lease of one venue's
+ * books in one region. Exactly one ingester of the region holds it and writes the venue's books;
+ * others wait as hot standbys and take it once it expires. Tagged `{<region>:<exchange>}` so the
+ * lease and its token counter stay in one slot (one script call).
+ */
+export function writerLeaseKey(region: string, exchange: string): string {
+  return `${KEY_PREFIX}:${region}:lease:{${region}:${exchange}}`;
+}
+
+/**
+ * STRING counter (INCR), no TTL: the last fencing token handed out with the venue's writer lease.
+ * Never deleted, so tokens only grow and a book's stored token fences every earlier holder.
+ */
+export function writerTokenKey(region: string, exchange: string): string {
+  return `${KEY_PREFIX}:${region}:fence:{${region}:${exchange}}`;
+}
+
 /** Pub/sub channel carrying every feed status change of the region. */
 export function feedStatusChannel(region: string): string {
   return `${KEY_PREFIX}:${region}:feeds`;

@@ -4,13 +4,32 @@
  */
 
 /**
+ * The writer-lease fence, shared by the book and trade scripts: `token` is the fencing token of
+ * the caller's writer lease (WriterLeases), `meta` the book's meta hash, which keeps the highest
+ * token that wrote the book in its `token` field. A lower token is a writer whose lease expired and
+ * was taken over: refused before anything is written. The lease key lives in another slot than
+ * the book, so the token is checked here, per book, in the write's own round trip.
+ */
+const FENCE = (meta: string, token: string) => `
+local fenceToken = tonumber(${token}) or 0
+local fenceStored = tonumber(redis.call('HGET', ${meta}, 'token') or '0')
+if fenceToken < fenceStored then
+  return redis.error_reply('BOOKGRAPH_FENCED stored=' .. fenceStored .. ' got=' .. fenceToken)
+end
+`;
+
+/** The error prefix a write refused by the fence replies with. */
+export const FENCED_ERROR = 'BOOKGRAPH_FENCED';
+
+/**
  * Applies one sequenced book event and publishes it, atomically.
  * KEYS: bids, asks, sizes, meta. ARGV: channel, message, kind, epoch, seq, exchangeTs, receiveTs,
- * then nBids, price/size pairs, nAsks, price/size pairs.
- * A delta must continue the stored (epoch, seq) exactly; anything else is refused, which keeps a
- * second writer (or a lost write) from corrupting the book.
+ * writer token, then nBids, price/size pairs, nAsks, price/size pairs.
+ * A writer whose token is below the book's is refused (FENCE). A delta must continue the stored
+ * (epoch, seq) exactly; anything else is refused, which keeps a second writer (or a lost write)
+ * from corrupting the book.
  */
-export const WRITE_BOOK_EVENT = `
+export const WRITE_BOOK_EVENT = `${FENCE('KEYS[4]', 'ARGV[8]')}
 local kind = ARGV[3]
 local epoch = ARGV[4]
 local seq = tonumber(ARGV[5])
@@ -34,7 +53,7 @@ local function flush(cmd, key, args)
     i = j + 1
   end
 end
-local idx = 8
+local idx = 9
 local prefixes = { 'b:', 'a:' }
 local hset, hdel = {}, {}
 for side = 1, 2 do
@@ -59,7 +78,7 @@ for side = 1, 2 do
 end
 flush('HSET', KEYS[3], hset)
 flush('HDEL', KEYS[3], hdel)
-redis.call('HSET', KEYS[4], 'epoch', epoch, 'seq', seq, 'exchangeTs', ARGV[6], 'receiveTs', ARGV[7])
+redis.call('HSET', KEYS[4], 'epoch', epoch, 'seq', seq, 'exchangeTs', ARGV[6], 'receiveTs', ARGV[7], 'token', fenceToken)
 redis.call('PUBLISH', ARGV[1], ARGV[2])
 return seq
 `;
@@ -87,17 +106,20 @@ return { meta, bids, asks }
 /**
  * Appends a trade to the market's capped stream, records it as the last trade, writes the candles
  * it touched and publishes the trade and the candles: one round trip per trade.
- * KEYS: trades, ticker, then one candle HASH per interval (CANDLE_INTERVALS order).
+ * KEYS: trades, ticker, then one candle HASH per interval (CANDLE_INTERVALS order), then the
+ * book's meta (its writer token).
  * ARGV: channel, message, maxlen, id, price, amount, side, exchangeTs, receiveTs, candle channel,
- * candle message ('' = none), then per candle key: field ('' = untouched), value, candles to keep.
+ * candle message ('' = none), then per candle key: field ('' = untouched), value, candles to keep,
+ * then the writer token (last). A writer whose token is below the book's is refused (FENCE).
  * A candle field that is new opens a bucket; past `keep` fields the oldest are deleted.
  */
-export const WRITE_TRADE = `
+export const WRITE_TRADE = `${FENCE('KEYS[#KEYS]', 'ARGV[#ARGV]')}
+if fenceToken > fenceStored then redis.call('HSET', KEYS[#KEYS], 'token', fenceToken) end
 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*',
   'id', ARGV[4], 'price', ARGV[5], 'amount', ARGV[6], 'side', ARGV[7], 'exchangeTs', ARGV[8], 'receiveTs', ARGV[9])
 redis.call('HSET', KEYS[2], 'price', ARGV[5], 'amount', ARGV[6], 'side', ARGV[7], 'exchangeTs', ARGV[8], 'receiveTs', ARGV[9])
 redis.call('PUBLISH', ARGV[1], ARGV[2])
-for i = 3, #KEYS do
+for i = 3, #KEYS - 1 do
   local base = 11 + (i - 3) * 3
   local field = ARGV[base + 1]
   if field ~= nil and field ~= '' then
@@ -150,4 +172,47 @@ if #fields > 0 then redis.call('HSET', KEYS[1], unpack(fields)) end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 if ARGV[3] ~= '' then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
 return 1
+`;
+
+/**
+ * Takes or renews the writer lease of one venue in one region (WriterLeases).
+ * KEYS: lease (STRING `<holder>|<token>`, with a TTL), token counter (STRING, INCR, no TTL).
+ * ARGV: holder, ttl ms. Returns {token, holder}: the caller's token when it holds the lease now
+ * (a new one when it was free, the same one when renewed), else {0, the current holder}.
+ * A counter that does not exist (the first grant, or data lost in an empty restart) starts at the
+ * server's clock in ms, so a token granted after a loss is above every token granted before it
+ * (fewer than one grant per ms, as takeovers are seconds apart): a holder that outlived the loss
+ * cannot fence its successor out. (Lua prints numbers with 14 digits: ms fit until year 5138.)
+ */
+export const CLAIM_WRITER_LEASE = `
+local current = redis.call('GET', KEYS[1])
+if current then
+  local holder, token = string.match(current, '^(.*)|(%d+)$')
+  if holder == ARGV[1] then
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
+    return { tonumber(token), holder }
+  end
+  return { 0, holder or current }
+end
+local token = redis.call('INCR', KEYS[2])
+if token == 1 then
+  local now = redis.call('TIME')
+  token = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+  redis.call('SET', KEYS[2], token)
+end
+redis.call('SET', KEYS[1], ARGV[1] .. '|' .. token, 'PX', ARGV[2])
+return { token, ARGV[1] }
+`;
+
+/**
+ * Gives up the writer lease if the caller still holds it, so a standby takes over at once.
+ * KEYS: lease. ARGV: holder. Returns 1 if released, 0 if another holder had it.
+ */
+export const RELEASE_WRITER_LEASE = `
+local current = redis.call('GET', KEYS[1])
+if current and string.match(current, '^(.*)|%d+$') == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
 `;

@@ -10,16 +10,22 @@ export interface OpsServer {
 
 /**
  * `/health`, `/ready` and `/metrics` for a process without the GraphQL server (`bookgraph ingest`),
- * so ingesters are probed and scraped like servers.
+ * so ingesters are probed and scraped like servers. `notes` adds lines to a ready answer (a hot
+ * standby says so there: it is ready, yet writes nothing).
  */
-export function createOpsServer(metrics: Metrics, readiness: readonly ReadinessCheck[]): OpsServer {
+export function createOpsServer(
+  metrics: Metrics,
+  readiness: readonly ReadinessCheck[],
+  notes: () => readonly string[] = () => [],
+): OpsServer {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/health') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     } else if (path === '/ready') {
       const reasons = readiness.map((check) => check()).filter((r): r is string => r !== null);
-      if (reasons.length === 0) res.writeHead(200, { 'content-type': 'text/plain' }).end('ready\n');
+      if (reasons.length === 0)
+        res.writeHead(200, { 'content-type': 'text/plain' }).end(['ready', ...notes(), ''].join('\n'));
       else res.writeHead(503, { 'content-type': 'text/plain' }).end(`not ready:\n${reasons.join('\n')}\n`);
     } else if (path === '/metrics') {
       metrics.registry.metrics().then(

@@ -237,6 +237,23 @@ describe('deploy/k8s overlays', () => {
       }
     });
 
+    it('every server and ingester gets REGIONS: all three regions, this one among them', () => {
+      const processes = [...servers, ...ingesters];
+      expect(ingesters.length).toBeGreaterThan(0);
+      for (const d of processes) {
+        for (const c of containers(d)) {
+          const ref = at(envOf(c).get('REGIONS'), 'valueFrom', 'configMapKeyRef');
+          const map = configMaps.find((cm) => cm.metadata.name === at(ref, 'name'));
+          const value = String(at(map, 'data', String(at(ref, 'key'))));
+          expect(value.split(',').sort(), d.metadata.name).toEqual([...REQUIRED_REGIONS].sort());
+          // What the process makes of it: its own region first, then the others.
+          const config = loadConfig({ REGION: region, REGIONS: value });
+          expect(config.regions[0]).toBe(region);
+          expect([...config.regions].sort()).toEqual(regions);
+        }
+      }
+    });
+
     it('one GraphQL server Deployment: serve on 0.0.0.0:4000, probes, drain, zone spread', () => {
       expect(servers).toHaveLength(1);
       if (!server || !serverContainer) return;

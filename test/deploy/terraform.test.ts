@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parse } from '@cdktf/hcl2json';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isObject, type JsonObject, type JsonValue } from './kustomize.ts';
-import { at, objects, overlayRegions, REQUIRED_REGIONS, terraformDir } from './manifests.ts';
+import { at, k8sDir, objects, overlayRegions, REQUIRED_REGIONS, terraformDir } from './manifests.ts';
 
 /**
  * deploy/terraform parsed with HashiCorp's own HCL parser (@cdktf/hcl2json runs it as wasm,
@@ -210,6 +210,13 @@ describe('deploy/terraform', () => {
     const cluster = resource(config, 'google_container_cluster');
     expect(cluster.location).toBe(hcl('each.key'));
     expect(cluster.networking_mode).toBe('VPC_NATIVE');
+  });
+
+  it('outputs REGIONS: every region of var.regions, the list the k8s base gives every process', () => {
+    expect(at(config.output.regions_env, 'value')).toBe(hcl('join(",", keys(var.regions))'));
+    const base = readFileSync(path.join(k8sDir, 'base', 'kustomization.yaml'), 'utf8');
+    const literal = /^\s*- REGIONS=(.+)$/m.exec(base)?.[1];
+    expect(literal?.split(',').sort()).toEqual(Object.keys(regions).sort());
   });
 
   it('outputs per-region endpoints, used by render-overlay-secrets.sh', () => {

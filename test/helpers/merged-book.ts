@@ -1,6 +1,7 @@
 import type { BookEvent, Level } from '../../src/marketdata/types.ts';
 import { encodeBookEvent } from '../../src/pubsub/codec.ts';
 import type { BookStore } from '../../src/redis/book-store.ts';
+import { WriterLeases } from '../../src/redis/writer-lease.ts';
 import { decimal, units } from './exact.ts';
 import { REGION } from './stack.ts';
 
@@ -51,7 +52,8 @@ export function mergeBooks(
 
 /**
  * Writes a book for venue `exchange` whose bid (size 0.5) is 5 above `bestAsk`, another venue's
- * best ask, so the merged book crosses; epoch `forced-cross`. Returns that bid.
+ * best ask, so the merged book crosses; epoch `forced-cross`. Returns that bid. The venue's
+ * ingester must be stopped (its writer lease free).
  */
 export async function writeCrossingBook(
   store: BookStore,
@@ -72,6 +74,14 @@ export async function writeCrossingBook(
     bids: [[crossingBid, '0.5']],
     asks: [[decimal(units(crossingBid) + units('1')), '0.5']],
   };
-  await store.writeBookEvent(event, encodeBookEvent(event));
+  // Written as a writer would: holding the venue's writer lease, so the fence lets it through.
+  const leases = new WriterLeases(store.redis, REGION, 'test-crossing-book');
+  const { token, holder } = await leases.claim(exchange, 60_000);
+  if (token === 0) throw new Error(`${exchange} is being written by ${holder}: stop its ingester first`);
+  try {
+    await store.writeBookEvent(event, encodeBookEvent(event), token);
+  } finally {
+    await leases.release(exchange);
+  }
   return crossingBid;
 }

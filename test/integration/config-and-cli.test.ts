@@ -149,4 +149,51 @@ describe('bookgraph CLI', () => {
     expect(await cli.exited).toEqual({ code: 0, signal: null });
     expect(cli.stderr()).toBe('');
   });
+  it('regions: three regions on one keyspace, each answering as itself and ingesting its share', async () => {
+    const cli = spawnCli(['regions'], cliEnv({ REDIS_URL: redis.url, PORT: '0', LOG_LEVEL: 'silent' }));
+    const regionUrls = /^\s+([a-z0-9-]+)\s+(http:\/\/\S+\/graphql)\s+ingests (.+)$/gm;
+    const urls = await new Promise<Map<string, { url: string; venues: string[] }>>((resolve, reject) => {
+      const onData = () => {
+        const found = new Map(
+          [...cli.stdout().matchAll(regionUrls)].map((m) => [
+            m[1]!,
+            { url: m[2]!, venues: m[3]!.split(', ') },
+          ]),
+        );
+        if (found.size === 3) {
+          cli.child.stdout?.off('data', onData);
+          resolve(found);
+        }
+      };
+      cli.child.stdout?.on('data', onData);
+      void cli.exited.then(({ code }) => reject(new Error(`exited ${code}: ${cli.stderr()}`)));
+    });
+    expect([...urls.keys()]).toEqual(['asia-northeast1', 'europe-west1', 'us-west1']);
+    // Each venue is ingested by two regions.
+    const venues = [...urls.values()].flatMap((r) => r.venues).sort();
+    expect(venues).toEqual(['sim1', 'sim1', 'sim2', 'sim2', 'sim3', 'sim3']);
+
+    const check = redis.client();
+    for (const [region, { url, venues }] of urls) {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ region }' }),
+      });
+      expect(await response.json()).toEqual({ data: { region } });
+      // The region's ingester wrote its own copy of its venues, holding each venue's lease.
+      expect((await check.smembers(`bg:${region}:exchanges`)).sort()).toEqual([...venues].sort());
+      for (const venue of venues) {
+        expect(await check.get(`bg:${region}:lease:{${region}:${venue}}`)).toMatch(/\|\d+$/);
+      }
+    }
+
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toEqual({ code: 0, signal: null });
+    // Each ingester gave its leases up on the way out.
+    for (const [region, { venues }] of urls) {
+      for (const venue of venues)
+        expect(await check.exists(`bg:${region}:lease:{${region}:${venue}}`)).toBe(0);
+    }
+  });
 });

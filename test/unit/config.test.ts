@@ -1,5 +1,8 @@
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.ts';
+import { simulatedVenues } from '../../src/marketdata/simulator.ts';
+import { createFeeds } from '../../src/runtime.ts';
 
 function problemsOf(env: NodeJS.ProcessEnv): string[] {
   try {
@@ -178,6 +181,30 @@ describe('loadConfig', () => {
     const problems = problemsOf({ PORT: 'http', PATH: '/usr/bin', HOME: '/root' });
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(/^PORT/);
+  });
+
+  it('names simulated venues one by one with sim:<venue>, and reports unknown ones', () => {
+    expect(loadConfig({ FEEDS: 'sim:sim1, sim:sim3,ccxt:binance' }).feeds).toEqual([
+      'sim:sim1',
+      'sim:sim3',
+      'ccxt:binance',
+    ]);
+    expect(problemsOf({ FEEDS: 'sim:sim1,sim:sim9,sim:' })).toEqual([
+      'FEEDS: [1] unknown simulated venue "sim9"; known: sim1, sim2, sim3; [2] known feeds: sim, sim:<venue>, ccxt:<exchange id>',
+    ]);
+  });
+
+  it('runs the simulated venues FEEDS names, all three for plain sim', async () => {
+    expect(simulatedVenues(['sim:sim3', 'ccxt:okx', 'sim:sim1', 'sim:sim3'])).toEqual(['sim1', 'sim3']);
+    expect(simulatedVenues(['sim:sim2', 'sim'])).toEqual(['sim1', 'sim2', 'sim3']);
+    expect(simulatedVenues(['ccxt:okx'])).toEqual([]);
+    const log = pino({ level: 'silent' });
+    const exchangesOf = async (FEEDS: string) => {
+      const feeds = await createFeeds(loadConfig({ FEEDS }), log);
+      return [...new Set(feeds.flatMap((f) => f.markets().map((m) => m.exchange)))];
+    };
+    expect(await exchangesOf('sim:sim2,sim:sim3')).toEqual(['sim2', 'sim3']);
+    expect(await exchangesOf('sim')).toEqual(['sim1', 'sim2', 'sim3']);
   });
 
   it('rejects a non-redis URL', () => {
