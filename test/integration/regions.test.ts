@@ -1,0 +1,212 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Ingester } from '../../src/marketdata/ingester.ts';
+import { BookStore } from '../../src/redis/book-store.ts';
+import {
+  BOOK_UPDATE_FIELDS,
+  ClientBook,
+  checkClients,
+  type WireBookUpdate,
+} from '../helpers/book-checker.ts';
+import { type Clients, executeOk, subscribe, trackedClients } from '../helpers/graphql-clients.ts';
+import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
+import { type Stack, startStack } from '../helpers/stack.ts';
+
+/**
+ * Two regions' ingesters on one Redis (the stand-in for Active-Active replication, which brings
+ * every region's keys and messages to every region) and the server of region `a`, reading
+ * REGIONS = a, b. Region a ingests sim1; region b ingests sim1 and sim2.
+ */
+const STALE_MS = 2_000;
+const SYMBOLS = ['BTC/USDT', 'ETH/USDT'];
+
+let redis: TestRedis;
+let stack: Stack;
+let clients: Clients;
+let regionB: Ingester;
+
+beforeAll(async () => {
+  redis = await startTestRedis();
+  stack = await startStack(redis, {
+    region: 'a',
+    regions: ['a', 'b'],
+    limits: { staleAfterMs: STALE_MS },
+    copyCheckMs: 100,
+    simulator: { seed: 3, updatesPerSecond: 20, venues: ['sim1'], symbols: SYMBOLS },
+  });
+  regionB = await stack.startRegionIngester('b', {
+    seed: 5,
+    updatesPerSecond: 20,
+    venues: ['sim1', 'sim2'],
+    symbols: SYMBOLS,
+  });
+  clients = trackedClients();
+  await stack.reference.until(
+    () =>
+      stack.reference.last('sim1', 'BTC/USDT', 'a') !== undefined &&
+      stack.reference.last('sim1', 'BTC/USDT', 'b') !== undefined &&
+      stack.reference.last('sim2', 'ETH/USDT', 'b') !== undefined,
+    60_000,
+    'both regions to write their books',
+  );
+});
+
+afterAll(async () => {
+  await clients?.dispose();
+  await stack?.stop();
+  await redis?.stop();
+});
+
+interface Regional {
+  region: string;
+}
+
+describe('a server reads every region of REGIONS', () => {
+  it('serves a venue ingested only by another region, saying region "b"', async () => {
+    const data = await executeOk<{
+      exchanges: string[];
+      markets: { symbol: string }[];
+      orderBook: Regional & { bids: unknown[] };
+      ticker: Regional & { bestBid: unknown };
+    }>(
+      stack.app,
+      `{
+        exchanges
+        markets(exchange: "sim2") { symbol }
+        orderBook(exchange: "sim2", symbol: "BTC/USDT", depth: 5) { region bids { price } }
+        ticker(exchange: "sim2", symbol: "ETH/USDT") { region bestBid { price } }
+      }`,
+    );
+    expect(data.exchanges).toEqual(['sim1', 'sim2']);
+    expect(data.markets.map((m) => m.symbol)).toEqual(SYMBOLS);
+    expect(data.orderBook.region).toBe('b');
+    expect(data.orderBook.bids.length).toBeGreaterThan(0);
+    expect(data.ticker.region).toBe('b');
+    expect(data.ticker.bestBid).not.toBeNull();
+
+    // Trades and candles come from b's copy too.
+    await expect
+      .poll(
+        async () => {
+          const d = await executeOk<{ trades: unknown[]; candles: unknown[] }>(
+            stack.app,
+            `{ trades(exchange: "sim2", symbol: "BTC/USDT", limit: 5) { price }
+               candles(exchange: "sim2", symbol: "BTC/USDT", interval: ONE_MINUTE) { open } }`,
+          );
+          return d.trades.length > 0 && d.candles.length > 0;
+        },
+        { timeout: 60_000, interval: 200 },
+      )
+      .toBe(true);
+
+    const consolidated = await executeOk<{
+      consolidatedBook: { venues: (Regional & { exchange: string })[] };
+    }>(stack.app, `{ consolidatedBook(symbol: "BTC/USDT", depth: 5) { venues { exchange region } } }`);
+    expect(consolidated.consolidatedBook.venues).toEqual([
+      { exchange: 'sim1', region: 'a' },
+      { exchange: 'sim2', region: 'b' },
+    ]);
+  });
+
+  it('shows the feed health of every region, per (region, venue)', async () => {
+    await expect
+      .poll(
+        async () => {
+          const d = await executeOk<{ feeds: { region: string; exchange: string; state: string }[] }>(
+            stack.app,
+            '{ feeds { region exchange state } }',
+          );
+          return d.feeds.map((f) => `${f.region}/${f.exchange}/${f.state}`);
+        },
+        { timeout: 60_000, interval: 200 },
+      )
+      .toEqual(['a/sim1/CONNECTED', 'b/sim1/CONNECTED', 'b/sim2/CONNECTED']);
+  });
+
+  it('serves its own copy of a venue both regions ingest', async () => {
+    const data = await executeOk<{ orderBook: Regional; ticker: Regional }>(
+      stack.app,
+      `{ orderBook(exchange: "sim1", symbol: "BTC/USDT", depth: 5) { region }
+         ticker(exchange: "sim1", symbol: "BTC/USDT") { region } }`,
+    );
+    expect(data.orderBook.region).toBe('a');
+    expect(data.ticker.region).toBe('a');
+  });
+});
+
+describe('switching copies under live subscriptions', () => {
+  it("moves subscribers to b's copy when a's goes stale and back when it is fresh, RESET then SNAPSHOT each time", async () => {
+    const ws = clients.ws(stack.wsUrl);
+    const book = new ClientBook('sim1', 'BTC/USDT', 10);
+    const control = new ClientBook('sim2', 'ETH/USDT', 10);
+    const query = `subscription($exchange: String!, $symbol: String!, $depth: Int!) {
+      orderBookUpdates(exchange: $exchange, symbol: $symbol, depth: $depth) { ${BOOK_UPDATE_FIELDS} region }
+    }`;
+    const follow = (b: ClientBook) =>
+      subscribe<WireBookUpdate>(ws, query, { exchange: b.exchange, symbol: b.symbol, depth: b.depth }, (u) =>
+        b.apply(u),
+      );
+    const handles = [follow(book), follow(control)];
+    const whole: string[] = [];
+    const throttled = subscribe<Regional>(
+      ws,
+      'subscription { orderBook(exchange: "sim1", symbol: "BTC/USDT", depth: 5, throttleMs: 50) { region } }',
+      {},
+      (b) => whole.push(b.region),
+    );
+    let ended = false;
+    for (const h of [...handles, throttled]) void h.done.then(() => (ended = true));
+    const snapshotRegions = () => book.messages.filter((m) => m.type === 'SNAPSHOT').map((m) => m.region);
+
+    await book.untilCaughtUp(stack.reference, 60_000, 'a');
+    expect(snapshotRegions()).toEqual(['a']);
+
+    // Region a's ingester stops: its copy goes stale, b's is fresh.
+    await stack.stopIngester();
+    await book.until(() => snapshotRegions().length === 2, 60_000, "the switch to b's copy");
+    await book.untilCaughtUp(stack.reference, 60_000, 'b');
+    const switched = book.after((m) => m.type === 'SNAPSHOT' && m.region === 'a');
+    expect(switched[0]).toMatchObject({ type: 'RESET', reason: 'REGION_SWITCH' });
+    expect(switched[1]).toMatchObject({ type: 'SNAPSHOT', region: 'b' });
+    const whileOnB = await executeOk<{ orderBook: Regional }>(
+      stack.app,
+      '{ orderBook(exchange: "sim1", symbol: "BTC/USDT", depth: 10) { region } }',
+    );
+    expect(whileOnB.orderBook.region).toBe('b');
+    await expect.poll(() => whole.at(-1), { timeout: 60_000 }).toBe('b');
+
+    // Region a's ingester is back: its copy is fresh again, and local wins.
+    await stack.startIngester();
+    await book.until(() => snapshotRegions().length === 3, 60_000, "the switch back to a's copy");
+    await book.untilCaughtUp(stack.reference, 60_000, 'a');
+    await expect.poll(() => whole.at(-1), { timeout: 60_000 }).toBe('a');
+    expect(snapshotRegions()).toEqual(['a', 'b', 'a']);
+    expect(book.resets).toEqual(['REGION_SWITCH', 'REGION_SWITCH']);
+
+    // Query == stream: with every writer stopped, the copy served stays a's (nothing is fresher).
+    await regionB.stop();
+    await stack.stopIngester();
+    await book.untilCaughtUp(stack.reference, 60_000, 'a');
+    await book.untilCovered(stack.reference);
+    const last = stack.reference.last('sim1', 'BTC/USDT', 'a')!;
+    const queried = await executeOk<{
+      orderBook: Regional & { epoch: string; seq: number; bids: { price: string; size: string }[] };
+    }>(
+      stack.app,
+      '{ orderBook(exchange: "sim1", symbol: "BTC/USDT", depth: 10) { region epoch seq bids { price size } } }',
+    );
+    expect(queried.orderBook).toMatchObject({ region: 'a', epoch: last.epoch, seq: last.seq });
+    expect(queried.orderBook.bids.map((l) => [l.price, l.size])).toEqual(book.current()?.bids);
+    const stored = await new BookStore(stack.redis, 'a').readBook('sim1', 'BTC/USDT', 10);
+    expect(stored?.bids).toEqual(book.current()?.bids);
+    expect(stored?.asks).toEqual(book.current()?.asks);
+
+    expect(ended, 'subscriptions stay open').toBe(false);
+    expect(checkClients(stack.reference, [book, control])).toEqual([]);
+    expect(control.resets, 'a venue only b ingests never switches').toEqual([]);
+    expect(new Set(control.messages.map((m) => m.region))).toEqual(new Set(['b']));
+    for (const h of [...handles, throttled]) {
+      expect(h.errors).toEqual([]);
+      h.unsubscribe();
+    }
+  });
+});
