@@ -160,6 +160,6 @@ export class ServedBook implements BookSource {
   }
 
   private emit(event: ReplicaEvent): void {
-    for (const listener of [...this.listeners]) listener(event);
+    for (const listener of this.listeners) listener(event);
   }
 }
