@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/log.ts';
 import type { Ingester } from '../../src/marketdata/ingester.ts';
 import { BookStore } from '../../src/redis/book-store.ts';
+import { type Runtime, startRuntime } from '../../src/runtime.ts';
 import {
   BOOK_UPDATE_FIELDS,
   ClientBook,
@@ -210,5 +213,52 @@ describe('switching copies under live subscriptions', () => {
       expect(h.errors).toEqual([]);
       h.unsubscribe();
     }
+  });
+});
+
+describe('REGIONS from config', () => {
+  let own: TestRedis;
+  const runtimes: Runtime[] = [];
+  afterAll(async () => {
+    for (const r of runtimes.reverse()) await r.stop();
+    await own?.stop();
+  });
+
+  it("reaches the server: a server of region a serves what only region b's ingester writes", async () => {
+    own = await startTestRedis();
+    const env = { REDIS_URL: own.url, PORT: '0', LOG_LEVEL: 'silent', SIM_UPDATES_PER_SEC: '20' };
+    const start = async (vars: Record<string, string>, roles: { ingest: boolean; serve: boolean }) => {
+      const runtime = await startRuntime({
+        config: loadConfig({ ...env, ...vars }),
+        log: createLogger('silent'),
+        launchRedis: false,
+        ...roles,
+      });
+      runtimes.push(runtime);
+      return runtime;
+    };
+    await start({ REGION: 'b' }, { ingest: true, serve: false });
+    const server = await start(
+      { REGION: 'a', REGIONS: 'a,b', ALLOW_ANONYMOUS_MARKETDATA: '1' },
+      { ingest: false, serve: true },
+    );
+    await expect
+      .poll(
+        async () => {
+          const response = await fetch(`http://127.0.0.1:${server.port}/graphql`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({
+              query:
+                '{ region exchanges orderBook(exchange: "sim1", symbol: "BTC/USDT", depth: 1) { region } }',
+            }),
+          });
+          return (await response.json()) as unknown;
+        },
+        { timeout: 60_000, interval: 200 },
+      )
+      .toEqual({
+        data: { region: 'a', exchanges: ['sim1', 'sim2', 'sim3'], orderBook: { region: 'b' } },
+      });
   });
 });
