@@ -161,7 +161,9 @@ export class BookHub {
     };
     try {
       await current.replica.start(
-        this.copies.regions.length > 1 ? () => this.choose(exchange, symbol, undefined) : undefined,
+        this.copies.regions.length > 1
+          ? () => this.choose(exchange, symbol, this.choices.get(id))
+          : undefined,
       );
     } catch (error) {
       release();
