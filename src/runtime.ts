@@ -12,6 +12,7 @@ import { ChannelSubscriber } from './pubsub/channel-subscriber.ts';
 import { BookStore } from './redis/book-store.ts';
 import { createRedis } from './redis/connection.ts';
 import { type LocalRedisServer, redisAnswers, startLocalRedis } from './redis/local-server.ts';
+import { staleAfterMs } from './resolvers/orderbook.ts';
 import { type App, createApp, type ReadinessCheck } from './server/app.ts';
 import { createOpsServer, type OpsServer } from './server/ops-server.ts';
 import type { SharedExecutionStats } from './server/plugins/use-shared-execution.ts';
@@ -203,6 +204,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         log,
         metrics,
         onReset: (reason) => metrics.bookResets.inc({ reason }),
+        // Every region's copy of each book is readable here; one is served per book.
+        regions: config.regions,
+        staleAfterMs: (exchange, symbol) => staleAfterMs({ limits: config.limits }, exchange, symbol),
       });
       hub = books;
       metrics.countStaleBooksWith(() => books.staleCount(Date.now(), config.limits.staleAfterMs));

@@ -4,6 +4,8 @@ import type { Level } from './types.ts';
 /** One venue's book as it enters a consolidation: levels best first, and where they stand. */
 export interface VenueBook {
   exchange: string;
+  /** The region whose copy of the venue's book this is (several regions may ingest one venue). */
+  region?: string;
   epoch: string;
   seq: number;
   exchangeTs: number;

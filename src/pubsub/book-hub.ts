@@ -1,10 +1,13 @@
 import type { Redis } from 'ioredis';
 import { bookId } from '../marketdata/types.ts';
-import { BookReplica, type ReplicaDeps } from './book-replica.ts';
+import { RegionalBooks } from '../redis/regional-books.ts';
+import type { ReplicaDeps } from './book-replica.ts';
+import { chooseCopy } from './copy-choice.ts';
 import { DepthView } from './depth-view.ts';
+import { ServedBook } from './served-book.ts';
 
 interface Entry {
-  replica: BookReplica;
+  replica: ServedBook;
   views: Map<number, DepthView>;
   refs: number;
   idleTimer: NodeJS.Timeout | undefined;
@@ -14,6 +17,17 @@ export interface BookHubOptions extends ReplicaDeps {
   subscriber: Redis;
   /** Keep an unwatched replica this long, so a quick resubscribe needs no new snapshot. @default 5000 */
   idleMs?: number;
+  /**
+   * Every region of the Active-Active database (`REGIONS`), this one (`store.region`) first: the
+   * copies of each book the hub may serve. @default [store.region]
+   */
+  regions?: readonly string[];
+  /** A book's staleness threshold: past it without a write, another region's copy is preferred. @default 5000 */
+  staleAfterMs?: (exchange: string, symbol: string) => number;
+  /** How often the copy choice of each watched book is looked at again (several regions only). @default 1000 */
+  copyCheckMs?: number;
+  /** @default Date.now */
+  now?: () => number;
 }
 
 export interface ViewLease {
@@ -26,10 +40,19 @@ export interface ViewLease {
  * Replicas are reference-counted by leases and closed a short while after the last one ends.
  * When the subscriber connection drops, every replica announces a reset; when it is back, each
  * reads its snapshot again, since pub/sub loses whatever was published in between.
+ *
+ * With several regions, each book is served from one region's copy (copy-choice.ts), looked at
+ * again every `copyCheckMs`: a watched book moves to another copy with RESET + SNAPSHOT.
  */
 export class BookHub {
+  /** Reads across every listed region. */
+  readonly copies: RegionalBooks;
   private readonly entries = new Map<string, Entry>();
+  /** The copy last chosen for books nobody watches, so that queries do not flap either. */
+  private readonly choices = new Map<string, string>();
   private readonly idleMs: number;
+  private readonly copyTimer: NodeJS.Timeout | undefined;
+  private checking = false;
   private readonly onClose = () => {
     for (const e of this.entries.values()) e.replica.markDisconnected();
   };
@@ -39,8 +62,18 @@ export class BookHub {
 
   constructor(private readonly options: BookHubOptions) {
     this.idleMs = options.idleMs ?? 5_000;
+    this.copies = new RegionalBooks(options.store, options.regions, options.metrics);
     options.subscriber.on('close', this.onClose);
     options.subscriber.on('ready', this.onReady);
+    if (this.copies.regions.length > 1) {
+      this.copyTimer = setInterval(() => void this.checkCopies(), options.copyCheckMs ?? 1_000);
+      this.copyTimer.unref();
+    }
+  }
+
+  /** This server's region. */
+  get region(): string {
+    return this.options.store.region;
   }
 
   get size(): number {
@@ -66,9 +99,23 @@ export class BookHub {
   }
 
   /** A live replica of the book if some subscription keeps one warm, else undefined. */
-  liveReplica(exchange: string, symbol: string): BookReplica | undefined {
+  liveReplica(exchange: string, symbol: string): ServedBook | undefined {
     const replica = this.entries.get(bookId(exchange, symbol))?.replica;
     return replica?.live ? replica : undefined;
+  }
+
+  /**
+   * The region whose copy of the book to read: the one a watched book is served from, else the
+   * copy choice from each copy's last write (one Redis round trip; none with a single region).
+   */
+  async regionFor(exchange: string, symbol: string): Promise<string> {
+    const id = bookId(exchange, symbol);
+    const served = this.entries.get(id)?.replica;
+    if (served) return served.region;
+    if (this.copies.regions.length === 1) return this.region;
+    const region = (await this.choose(exchange, symbol, this.choices.get(id))) ?? this.region;
+    this.choices.set(id, region);
+    return region;
   }
 
   async acquire(exchange: string, symbol: string, depth: number): Promise<ViewLease> {
@@ -76,7 +123,13 @@ export class BookHub {
     let entry = this.entries.get(id);
     if (!entry) {
       entry = {
-        replica: new BookReplica(this.options, exchange, symbol),
+        replica: new ServedBook(
+          this.options,
+          this.copies,
+          exchange,
+          symbol,
+          this.choices.get(id) ?? this.region,
+        ),
         views: new Map(),
         refs: 0,
         idleTimer: undefined,
@@ -91,7 +144,7 @@ export class BookHub {
     }
     let view = current.views.get(depth);
     if (!view) {
-      view = new DepthView(current.replica, depth, this.options.store.region);
+      view = new DepthView(current.replica, depth, this.region);
       current.views.set(depth, view);
     }
     const leased = view;
@@ -107,7 +160,11 @@ export class BookHub {
       if (current.refs === 0) current.idleTimer = setTimeout(() => this.evict(id, current), this.idleMs);
     };
     try {
-      await current.replica.start();
+      await current.replica.start(
+        this.copies.regions.length > 1
+          ? () => this.choose(exchange, symbol, this.choices.get(id))
+          : undefined,
+      );
     } catch (error) {
       release();
       throw error;
@@ -116,14 +173,49 @@ export class BookHub {
   }
 
   close(): void {
+    if (this.copyTimer) clearInterval(this.copyTimer);
     this.options.subscriber.off('close', this.onClose);
     this.options.subscriber.off('ready', this.onReady);
     for (const [id, entry] of this.entries) this.evict(id, entry);
   }
 
+  private async choose(exchange: string, symbol: string, current: string | undefined) {
+    return chooseCopy({
+      copies: await this.copies.readCopyTimes(exchange, symbol),
+      local: this.region,
+      current,
+      now: (this.options.now ?? Date.now)(),
+      staleAfterMs: this.options.staleAfterMs?.(exchange, symbol) ?? 5_000,
+    });
+  }
+
+  /** Moves each watched book whose copy choice changed; one round at a time. */
+  private async checkCopies(): Promise<void> {
+    if (this.checking) return;
+    this.checking = true;
+    try {
+      for (const [id, entry] of [...this.entries]) {
+        const served = entry.replica;
+        try {
+          const region = await this.choose(served.exchange, served.symbol, served.target);
+          if (region && this.entries.get(id) === entry) served.switchTo(region);
+        } catch (err) {
+          this.options.log.warn(
+            { err, exchange: served.exchange, symbol: served.symbol },
+            'copy check failed',
+          );
+        }
+      }
+    } finally {
+      this.checking = false;
+    }
+  }
+
   private evict(id: string, entry: Entry): void {
     if (entry.idleTimer) clearTimeout(entry.idleTimer);
     for (const view of entry.views.values()) view.close();
+    // Queries of the book go on reading the copy it was served from (no flapping).
+    this.choices.set(id, entry.replica.target);
     entry.replica.close();
     if (this.entries.get(id) === entry) this.entries.delete(id);
   }

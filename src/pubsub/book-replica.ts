@@ -12,7 +12,14 @@ export type ReplicaEvent =
   | { type: 'snapshot' }
   | { type: 'delta'; bids: readonly Level[]; asks: readonly Level[] };
 
-export type ResetReason = 'gap' | 'new-epoch' | 'corrupt-message' | 'reconnect' | 'conflated';
+export type ResetReason =
+  | 'gap'
+  | 'new-epoch'
+  | 'corrupt-message'
+  | 'reconnect'
+  | 'conflated'
+  /** The server moved to another region's copy of the book (see copy-choice.ts). */
+  | 'region-switch';
 
 export interface ReplicaDeps {
   store: BookStore;
@@ -55,6 +62,11 @@ export class BookReplica {
 
   get live(): boolean {
     return this.state === 'live';
+  }
+
+  /** The region whose copy of the book this replica follows. */
+  get region(): string {
+    return this.deps.store.region;
   }
 
   /** Resolves once the channel is subscribed and a first snapshot read was attempted. */

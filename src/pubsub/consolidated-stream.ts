@@ -83,6 +83,7 @@ export function consolidatedStream<T>(
         const top = r.book.top(ALL);
         books.push({
           exchange: r.exchange,
+          ...(r.region === undefined ? {} : { region: r.region }),
           epoch: r.epoch,
           seq: r.seq,
           exchangeTs: r.exchangeTs,

@@ -13,6 +13,8 @@ export interface BookSource {
   readonly exchangeTs: number;
   readonly receiveTs: number;
   readonly live: boolean;
+  /** The region whose copy the source follows; the view's own region if it does not say. */
+  readonly region?: string;
   subscribe(listener: (event: ReplicaEvent) => void): () => void;
 }
 
@@ -134,7 +136,7 @@ export class DepthView {
       type,
       exchange: r.exchange,
       symbol: r.symbol,
-      region: this.region,
+      region: r.region ?? this.region,
       depth: this.depth,
       epoch: r.epoch,
       seq: type === 'RESET' ? r.seq : this.lastSeq,

@@ -62,7 +62,8 @@ export async function candles(deps: ResolverDeps, args: CandleArgs): Promise<Can
   const ms = CANDLE_INTERVAL_MS[parsed.interval];
   const to = parsed.to ?? deps.now();
   const from = parsed.from ?? bucketStart(to, parsed.interval) - 99 * ms;
-  return deps.store.readCandles(parsed.exchange, parsed.symbol, parsed.interval, from, to);
+  const region = await deps.hub.regionFor(parsed.exchange, parsed.symbol);
+  return deps.hub.copies.store(region).readCandles(parsed.exchange, parsed.symbol, parsed.interval, from, to);
 }
 
 /** Whether `next` is a later state than `last`: a later bucket, or more trades in the same one. */
@@ -84,7 +85,9 @@ export async function candleStream(
     args,
   );
   await requireMarket(deps, exchange, symbol);
-  const channel = candleChannel(deps.region, exchange, symbol);
+  // The copy chosen when the subscription starts: its candles only, never two writers' mixed.
+  const region = await deps.hub.regionFor(exchange, symbol);
+  const channel = candleChannel(region, exchange, symbol);
   const fanout = marketTopics(deps.hub).candles;
   let last: Candle | undefined;
   const stream = boundedStream<Candle>(
@@ -97,7 +100,9 @@ export async function candleStream(
       initial: async () => {
         const ms = CANDLE_INTERVAL_MS[interval];
         const now = deps.now();
-        const stored = await deps.store.readCandles(exchange, symbol, interval, 0, now + ms);
+        const stored = await deps.hub.copies
+          .store(region)
+          .readCandles(exchange, symbol, interval, 0, now + ms);
         const newest = stored.at(-1);
         return newest ? [newest] : [];
       },

@@ -28,16 +28,17 @@ export interface ConsolidatedArgs {
   exchanges?: readonly string[] | null;
 }
 
-/** The venues (of `exchanges`, or all in the region) that list the symbol; MARKET_NOT_FOUND if none. */
+/** The venues (of `exchanges`, or all of every region) that list the symbol; MARKET_NOT_FOUND if none. */
 async function venuesOf(
   deps: ResolverDeps,
   symbol: string,
   exchanges?: readonly string[] | null,
 ): Promise<string[]> {
+  const { copies } = deps.hub;
   const candidates =
-    exchanges && exchanges.length > 0 ? [...new Set(exchanges)].sort() : await deps.store.readExchanges();
+    exchanges && exchanges.length > 0 ? [...new Set(exchanges)].sort() : await copies.readExchanges();
   const listed = await Promise.all(
-    candidates.map(async (x) => ((await deps.store.readMarket(x, symbol)) ? x : undefined)),
+    candidates.map(async (x) => ((await copies.readMarket(x, symbol)) ? x : undefined)),
   );
   const venues = listed.filter((x): x is string => x !== undefined);
   if (venues.length === 0) {
@@ -72,7 +73,7 @@ export function stateOf(
 
 const ALL = Number.MAX_SAFE_INTEGER;
 
-/** A venue's whole book from its live replica, else from Redis; undefined if it has none. */
+/** A venue's whole book from its live replica, else from Redis (the chosen copy); undefined if it has none. */
 async function venueBook(
   deps: ResolverDeps,
   exchange: string,
@@ -83,6 +84,7 @@ async function venueBook(
     const top = replica.book.top(ALL);
     return {
       exchange,
+      region: replica.region,
       epoch: replica.epoch,
       seq: replica.seq,
       exchangeTs: replica.exchangeTs,
@@ -92,10 +94,12 @@ async function venueBook(
       asks: top.asks,
     };
   }
-  const stored = await deps.store.readBook(exchange, symbol, 0);
+  const region = await deps.hub.regionFor(exchange, symbol);
+  const stored = await deps.hub.copies.store(region).readBook(exchange, symbol, 0);
   if (!stored) return undefined;
   return {
     exchange,
+    region,
     epoch: stored.epoch,
     seq: stored.seq,
     exchangeTs: stored.exchangeTs,

@@ -11,6 +11,8 @@ export type FeedState = 'CONNECTED' | 'DISCONNECTED' | 'STALE' | 'UNKNOWN';
 
 /** A feed's health as served: the state derived now, and the last status its ingester wrote. */
 export interface FeedHealth {
+  /** The region whose ingester reports (or would report) this feed. */
+  region: string;
   exchange: string;
   /** Null when nothing is known about the exchange's feeds (no ingester wrote, or it expired). */
   feed: string | null;
@@ -31,22 +33,34 @@ export function feedState(deps: ResolverDeps, status: FeedStatus | null, now = d
   return 'CONNECTED';
 }
 
-function health(deps: ResolverDeps, exchange: string, status: FeedStatus | null): FeedHealth {
-  return { exchange, feed: status?.feed ?? null, state: feedState(deps, status), status };
+function health(deps: ResolverDeps, region: string, exchange: string, status: FeedStatus | null): FeedHealth {
+  return { region, exchange, feed: status?.feed ?? null, state: feedState(deps, status), status };
 }
 
-/** Every feed of every exchange in the region (or of `exchange`), sorted. */
+/**
+ * Every feed of every exchange of every region (or of `exchange`), by region (this one first),
+ * then exchange and feed. Health is per (region, venue): each region's ingester reports its own.
+ * A region lists an exchange it ingests (or was asked for) with no status as UNKNOWN.
+ */
 export async function feeds(deps: ResolverDeps, args: { exchange?: string | null }): Promise<FeedHealth[]> {
-  const exchanges = args.exchange ? [args.exchange] : await deps.store.readExchanges();
+  const { copies } = deps.hub;
   const out: FeedHealth[] = [];
-  for (const exchange of exchanges) {
-    const raw = await deps.store.readFeedStatus(exchange);
-    const statuses = Object.values(raw)
-      .map(decodeFeedStatus)
-      .flatMap((d) => (d.ok ? [d.value] : []))
-      .sort((a, b) => a.feed.localeCompare(b.feed));
-    if (statuses.length === 0) out.push(health(deps, exchange, null));
-    for (const status of statuses) out.push(health(deps, exchange, status));
+  for (const region of copies.regions) {
+    const store = copies.store(region);
+    const exchanges = await store.readExchanges();
+    const wanted = args.exchange ? [args.exchange] : exchanges;
+    for (const exchange of wanted) {
+      const raw = await store.readFeedStatus(exchange);
+      const statuses = Object.values(raw)
+        .map(decodeFeedStatus)
+        .flatMap((d) => (d.ok ? [d.value] : []))
+        .sort((a, b) => a.feed.localeCompare(b.feed));
+      // Another region that neither ingests nor reports the asked exchange says nothing of it.
+      if (statuses.length === 0 && (region === deps.region || exchanges.includes(exchange))) {
+        out.push(health(deps, region, exchange, null));
+      }
+      for (const status of statuses) out.push(health(deps, region, exchange, status));
+    }
   }
   return out;
 }
@@ -66,15 +80,26 @@ export async function feedStatusStream(
   const last = new Map<string, FeedHealth>();
   const wanted = (exchange: string) => !args.exchange || args.exchange === exchange;
   const remember = (h: FeedHealth) => {
-    last.set(`${h.exchange}\u0000${h.feed ?? ''}`, h);
+    last.set(`${h.region}\u0000${h.exchange}\u0000${h.feed ?? ''}`, h);
     return h;
   };
   return boundedStream<FeedHealth>(
     async (push) => {
-      const unlisten = await fanout.listen(feedStatusChannel(deps.region), (statuses) => {
-        for (const status of statuses)
-          if (wanted(status.exchange)) push(remember(health(deps, status.exchange, status)));
-      });
+      // Every region's feed channel: health is per (region, venue).
+      const unlistens: Array<() => void> = [];
+      try {
+        for (const region of deps.hub.copies.regions) {
+          unlistens.push(
+            await fanout.listen(feedStatusChannel(region), (statuses) => {
+              for (const status of statuses)
+                if (wanted(status.exchange)) push(remember(health(deps, region, status.exchange, status)));
+            }),
+          );
+        }
+      } catch (error) {
+        for (const unlisten of unlistens) unlisten();
+        throw error;
+      }
       const timer = setInterval(() => {
         for (const h of [...last.values()]) {
           if (h.state !== 'UNKNOWN' && h.status && feedState(deps, h.status) === 'UNKNOWN') {
@@ -85,7 +110,7 @@ export async function feedStatusStream(
       timer.unref();
       return () => {
         clearInterval(timer);
-        unlisten();
+        for (const unlisten of unlistens) unlisten();
       };
     },
     {

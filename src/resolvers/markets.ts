@@ -7,12 +7,13 @@ export function region(deps: ResolverDeps): string {
   return deps.region;
 }
 
+/** Exchanges ingested in any region of `REGIONS`. */
 export function exchanges(deps: ResolverDeps): Promise<string[]> {
-  return deps.store.readExchanges();
+  return deps.hub.copies.readExchanges();
 }
 
 export async function markets(deps: ResolverDeps, args: { exchange: string }): Promise<Market[]> {
-  const list = await deps.store.readMarkets(args.exchange);
+  const list = await deps.hub.copies.readMarkets(args.exchange);
   if (list.length === 0) {
     throw apiError(
       ErrorCode.ExchangeNotFound,
@@ -27,7 +28,7 @@ export async function markets(deps: ResolverDeps, args: { exchange: string }): P
 
 /** The market's metadata, or a MARKET_NOT_FOUND error naming what was asked for. */
 export async function requireMarket(deps: ResolverDeps, exchange: string, symbol: string): Promise<Market> {
-  const market = await deps.store.readMarket(exchange, symbol);
+  const market = await deps.hub.copies.readMarket(exchange, symbol);
   if (!market) {
     throw apiError(
       ErrorCode.MarketNotFound,

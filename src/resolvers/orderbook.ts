@@ -79,7 +79,7 @@ export async function orderBook(deps: ResolverDeps, args: BookArgs): Promise<Ord
     return {
       exchange,
       symbol,
-      region: deps.region,
+      region: replica.region,
       epoch: replica.epoch,
       seq: replica.seq,
       exchangeTs: replica.exchangeTs,
@@ -89,14 +89,15 @@ export async function orderBook(deps: ResolverDeps, args: BookArgs): Promise<Ord
       stale: isStale(deps, replica.receiveTs, true, exchange, symbol),
     };
   }
-  const stored = await deps.store.readBook(exchange, symbol, depth);
+  const region = await deps.hub.regionFor(exchange, symbol);
+  const stored = await deps.hub.copies.store(region).readBook(exchange, symbol, depth);
   if (!stored) {
     throw apiError(ErrorCode.BookUnavailable, `No book for ${symbol} on ${exchange} has been written yet.`, {
       exchange,
       symbol,
     });
   }
-  return { ...stored, region: deps.region, stale: isStale(deps, stored.receiveTs, true, exchange, symbol) };
+  return { ...stored, stale: isStale(deps, stored.receiveTs, true, exchange, symbol) };
 }
 
 async function subscriptionArgs(deps: ResolverDeps, args: BookArgs & { throttleMs?: number }) {

@@ -9,6 +9,8 @@ import { orderBook } from './orderbook.ts';
 export interface TickerState {
   exchange: string;
   symbol: string;
+  /** The region whose copy of the book (and its trades) the ticker was read from. */
+  region: string;
   bestBid: Level | undefined;
   bestAsk: Level | undefined;
   lastTrade: LastTrade | null;
@@ -63,25 +65,30 @@ export function foldStats24h(candles: readonly Candle[], from: number, to: numbe
 
 async function stats24h(
   deps: ResolverDeps,
+  region: string,
   exchange: string,
   symbol: string,
 ): Promise<TickerStats24h | null> {
   const { from, to } = window24h(deps.now());
-  return foldStats24h(await deps.store.readCandles(exchange, symbol, '1m', from, to), from, to);
+  const candles = await deps.hub.copies.store(region).readCandles(exchange, symbol, '1m', from, to);
+  return foldStats24h(candles, from, to);
 }
 
 export async function ticker(
   deps: ResolverDeps,
   args: { exchange: string; symbol: string },
 ): Promise<TickerState> {
+  // Book, last trade and candles from one copy; the book says which (a switch may fall between).
+  const region = await deps.hub.regionFor(args.exchange, args.symbol);
   const [book, lastTrade, day] = await Promise.all([
     orderBook(deps, { ...args, depth: 1 }),
-    deps.store.readLastTrade(args.exchange, args.symbol),
-    stats24h(deps, args.exchange, args.symbol),
+    deps.hub.copies.store(region).readLastTrade(args.exchange, args.symbol),
+    stats24h(deps, region, args.exchange, args.symbol),
   ]);
   return {
     exchange: book.exchange,
     symbol: book.symbol,
+    region: book.region,
     bestBid: book.bids[0],
     bestAsk: book.asks[0],
     lastTrade,

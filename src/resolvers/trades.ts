@@ -31,16 +31,21 @@ export async function trades(deps: ResolverDeps, args: TradesArgs): Promise<Stor
     args,
   );
   await requireMarket(deps, exchange, symbol);
-  return deps.store.readTrades(exchange, symbol, limit);
+  const region = await deps.hub.regionFor(exchange, symbol);
+  return deps.hub.copies.store(region).readTrades(exchange, symbol, limit);
 }
 
-/** Every trade of the market from now on, in the order the ingester wrote them. */
+/**
+ * Every trade of the market from now on, in the order the ingester wrote them: those of the copy
+ * chosen when the subscription starts (a trade stream stays with its copy).
+ */
 export async function tradeStream(
   deps: ResolverDeps,
   args: { exchange: string; symbol: string },
 ): Promise<Repeater<Trade>> {
   await requireMarket(deps, args.exchange, args.symbol);
-  const channel = tradeChannel(deps.region, args.exchange, args.symbol);
+  const region = await deps.hub.regionFor(args.exchange, args.symbol);
+  const channel = tradeChannel(region, args.exchange, args.symbol);
   const fanout = marketTopics(deps.hub).trades;
   const metrics = deps.metrics;
   return boundedStream<Trade>(

@@ -35,6 +35,10 @@ const ConsolidatedVenue = builder.objectRef<VenueBook>('ConsolidatedVenue').impl
   description: 'A venue included in a consolidated book, and the (epoch, seq) of its book that went in.',
   fields: (t) => ({
     exchange: t.exposeString('exchange'),
+    region: t.string({
+      description: "Region whose copy of the venue's book went in.",
+      resolve: (v, _args, ctx) => v.region ?? ctx.deps.region,
+    }),
     epoch: t.exposeString('epoch'),
     seq: t.expose('seq', { type: 'Long' }),
     exchangeTimestamp: t.expose('exchangeTs', { type: 'Long' }),

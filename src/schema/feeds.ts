@@ -37,6 +37,9 @@ const FeedStatus = builder.objectRef<FeedStatusModel>('FeedStatus').implement({
 const FeedHealth = builder.objectRef<resolvers.FeedHealth>('FeedHealth').implement({
   description: 'The health of one feed of one exchange, as data.',
   fields: (t) => ({
+    region: t.exposeString('region', {
+      description: 'Region whose ingester reports this feed: health is per (region, exchange).',
+    }),
     exchange: t.exposeString('exchange'),
     feed: t.exposeString('feed', { nullable: true }),
     state: t.field({ type: FeedState, resolve: (h) => h.state }),
@@ -47,7 +50,7 @@ const FeedHealth = builder.objectRef<resolvers.FeedHealth>('FeedHealth').impleme
 builder.queryField('feeds', (t) =>
   t.field({
     type: [FeedHealth],
-    description: 'Feed health of every exchange in the region, or of one.',
+    description: 'Feed health of every exchange in every region of REGIONS (this one first), or of one.',
     args: { exchange: t.arg.string() },
     resolve: (_root, args, ctx) => resolvers.feeds(ctx.deps, args),
   }),

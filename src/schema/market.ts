@@ -45,7 +45,7 @@ builder.queryFields((t) => ({
     resolve: (_root, _args, ctx) => resolvers.region(ctx.deps),
   }),
   exchanges: t.stringList({
-    description: 'Exchanges ingested in this region, sorted.',
+    description: 'Exchanges ingested in any region of REGIONS (all readable here), sorted.',
     resolve: (_root, _args, ctx) => resolvers.exchanges(ctx.deps),
   }),
   markets: t.field({

@@ -64,7 +64,7 @@ export const BookUpdateType = builder.enumType('BookUpdateType', {
 });
 
 export const ResetReason = builder.enumType('ResetReason', {
-  values: ['GAP', 'NEW_EPOCH', 'CORRUPT_MESSAGE', 'RECONNECT', 'CONFLATED'] as const,
+  values: ['GAP', 'NEW_EPOCH', 'CORRUPT_MESSAGE', 'RECONNECT', 'CONFLATED', 'REGION_SWITCH'] as const,
 });
 
 export const BookUpdateRef = builder.objectRef<BookUpdate>('BookUpdate').implement({
@@ -73,7 +73,9 @@ export const BookUpdateRef = builder.objectRef<BookUpdate>('BookUpdate').impleme
     type: t.field({ type: BookUpdateType, resolve: (u) => u.type }),
     exchange: t.exposeString('exchange'),
     symbol: t.exposeString('symbol'),
-    region: t.exposeString('region'),
+    region: t.exposeString('region', {
+      description: 'Region whose copy of the book this is; changes only after a RESET (REGION_SWITCH).',
+    }),
     depth: t.exposeInt('depth'),
     epoch: t.exposeString('epoch'),
     seq: t.expose('seq', { type: 'Long' }),

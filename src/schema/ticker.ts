@@ -45,6 +45,9 @@ export const Ticker = builder.objectRef<resolvers.TickerState>('Ticker').impleme
   fields: (t) => ({
     exchange: t.exposeString('exchange'),
     symbol: t.exposeString('symbol'),
+    region: t.exposeString('region', {
+      description: 'Region whose copy of the book (and whose trades) this ticker was read from.',
+    }),
     bestBid: t.field({ type: PriceLevel, nullable: true, resolve: (x) => x.bestBid ?? null }),
     bestAsk: t.field({ type: PriceLevel, nullable: true, resolve: (x) => x.bestAsk ?? null }),
     mid: t.field({

@@ -17,9 +17,14 @@ interface Cursor {
   seq: number;
 }
 
-/** Every event the writer got Redis to accept, per book and epoch, in seq order. */
+/**
+ * Every event the writer got Redis to accept, per book and epoch, in seq order. Several writers
+ * (one per region, each with its own copy of a book) may record into one log: epochs are unique
+ * per writer, and each epoch remembers the region that wrote it.
+ */
 export class ReferenceLog {
   private readonly books = new Map<string, Map<string, BookEvent[]>>();
+  private readonly regions = new Map<string, string>();
   private readonly cursors = new Map<string, Cursor>();
   private readonly cache = new Map<string, TopOfBook>();
   private readonly wakeups = new Wakeups();
@@ -41,6 +46,7 @@ export class ReferenceLog {
       }
       events = [];
       epochs.set(event.epoch, events);
+      this.regions.set(event.epoch, event.region);
     }
     if (event.seq !== events.length + 1) {
       this.violations.push(`${id}@${event.epoch}: seq ${event.seq} after ${events.length}`);
@@ -54,12 +60,19 @@ export class ReferenceLog {
     return [...(this.books.get(bookId(exchange, symbol))?.keys() ?? [])];
   }
 
-  /** The last event written for a book, across epochs. */
-  last(exchange: string, symbol: string): BookEvent | undefined {
+  /** The last event written for a book, across epochs (of `region`'s writer only, if given). */
+  last(exchange: string, symbol: string, region?: string): BookEvent | undefined {
     const epochs = this.books.get(bookId(exchange, symbol));
     if (!epochs) return undefined;
-    const events = [...epochs.values()].at(-1);
-    return events?.at(-1);
+    const events = [...epochs.entries()]
+      .filter(([epoch]) => !region || this.regions.get(epoch) === region)
+      .at(-1);
+    return events?.[1].at(-1);
+  }
+
+  /** The region whose writer opened `epoch`; undefined if no writer did. */
+  regionOf(epoch: string): string | undefined {
+    return this.regions.get(epoch);
   }
 
   count(exchange: string, symbol: string): number {
@@ -138,6 +151,8 @@ export interface WireBookUpdate {
   reason: string | null;
   bids: WireLevel[];
   asks: WireLevel[];
+  /** The region whose copy the message says it is from, when the query asks for it. */
+  region?: string;
 }
 
 export const BOOK_UPDATE_FIELDS = 'type epoch seq prevSeq reason bids { price size } asks { price size }';
@@ -147,6 +162,7 @@ interface Checkpoint {
   index: number;
   epoch: string;
   seq: number;
+  region: string | undefined;
   top: TopOfBook;
 }
 
@@ -239,7 +255,7 @@ export class ClientBook {
       if (top.bids.length > this.depth || top.asks.length > this.depth) {
         fail(`window holds ${top.bids.length}/${top.asks.length} levels, depth ${this.depth}`);
       }
-      this.checkpoints.push({ index, epoch: message.epoch, seq: message.seq, top });
+      this.checkpoints.push({ index, epoch: message.epoch, seq: message.seq, region: message.region, top });
     }
     this.wakeups.notify();
   }
@@ -255,11 +271,11 @@ export class ClientBook {
     return this.wakeups.until(condition, timeoutMs, what);
   }
 
-  /** Resolves once the client's book equals the reference's latest top-`depth` book. */
-  untilCaughtUp(reference: ReferenceLog, timeoutMs = 60_000): Promise<void> {
+  /** Resolves once the client's book equals the reference's latest top-`depth` book (of `region`'s writer). */
+  untilCaughtUp(reference: ReferenceLog, timeoutMs = 60_000, region?: string): Promise<void> {
     return this.until(
       () => {
-        const last = reference.last(this.exchange, this.symbol);
+        const last = reference.last(this.exchange, this.symbol, region);
         const current = this.current();
         if (!last || !current || this.epoch !== last.epoch) return false;
         return sameTop(current, reference.top(this.exchange, this.symbol, last.epoch, last.seq, this.depth)!);
@@ -296,6 +312,12 @@ export class ClientBook {
     const problems: string[] = [];
     for (const c of this.checkpoints) {
       const expected = reference.top(this.exchange, this.symbol, c.epoch, c.seq, this.depth);
+      const writer = reference.regionOf(c.epoch);
+      if (c.region !== undefined && writer !== undefined && c.region !== writer) {
+        problems.push(
+          `${this.name} #${c.index}: says region ${c.region}, but ${writer} wrote epoch ${c.epoch}`,
+        );
+      }
       if (!expected) {
         problems.push(`${this.name} #${c.index}: (${c.epoch}, ${c.seq}) was never written`);
       } else if (!sameTop(c.top, expected)) {

@@ -10,6 +10,7 @@ import { BookStore } from '../../src/redis/book-store.ts';
 import { createRedis } from '../../src/redis/connection.ts';
 import { bookChannel } from '../../src/redis/keys.ts';
 import type { ApiLimits } from '../../src/resolvers/deps.ts';
+import { staleAfterMs } from '../../src/resolvers/orderbook.ts';
 import { type App, createApp } from '../../src/server/app.ts';
 import { createTrading } from '../../src/trading/trading.ts';
 import type { ExternalVenue } from '../../src/trading/venue.ts';
@@ -33,6 +34,12 @@ export interface StackOptions {
   venues?: readonly ExternalVenue[];
   /** Overrides of the server's key checks (how often keys are re-read, say). */
   auth?: { recheckMs?: number };
+  /** The region of the server and of `startIngester`'s writer. @default REGION */
+  region?: string;
+  /** Every region the server reads (`REGIONS`), `region` first. @default [region] */
+  regions?: readonly string[];
+  /** How often the server looks again at which copy of each watched book to serve. @default 1000 */
+  copyCheckMs?: number;
 }
 
 /**
@@ -54,6 +61,11 @@ export interface Stack {
   resets: ResetReason[];
   startIngester(options?: SimulatorOptions): Promise<Ingester>;
   stopIngester(): Promise<void>;
+  /**
+   * Another region's ingester on the same Redis (the stand-in for Active-Active replication),
+   * recording into the same reference log; stopped with the stack.
+   */
+  startRegionIngester(region: string, options?: SimulatorOptions): Promise<Ingester>;
   stop(): Promise<void>;
 }
 
@@ -70,14 +82,36 @@ export async function startStack(testRedis: TestRedis, options: StackOptions = {
   const commands = client('command');
   const subscriber = client('subscriber');
   const writer = client('writer');
-  const store = new BookStore(commands, REGION);
+  const region = options.region ?? REGION;
+  const limits: ApiLimits = {
+    maxDepth: 100,
+    minThrottleMs: 10,
+    maxThrottleMs: 60_000,
+    staleAfterMs: 5_000,
+    subscriberQueueMax: 1_000,
+    ...options.limits,
+  };
+  const store = new BookStore(commands, region);
   const hub = new BookHub({
     store,
     channels: new ChannelSubscriber(subscriber, commands),
     subscriber,
     log: silentLog,
     onReset: (reason) => resets.push(reason),
+    regions: options.regions ?? [region],
+    staleAfterMs: (exchange, symbol) => staleAfterMs({ limits }, exchange, symbol),
+    copyCheckMs: options.copyCheckMs,
+    now: options.now,
   });
+  const regionIngesters: Ingester[] = [];
+  const ingesterIn = (writerRegion: string, simulator: SimulatorOptions | undefined) =>
+    new Ingester({
+      store: new BookStore(writer, writerRegion),
+      feeds: [new MarketSimulator(simulator)],
+      log: silentLog,
+      onWritten: reference.record,
+      ...options.ingester,
+    });
   const app = createApp({
     log: silentLog,
     ...(options.auth ? { auth: options.auth } : {}),
@@ -93,17 +127,10 @@ export async function startStack(testRedis: TestRedis, options: StackOptions = {
         }
       : {}),
     deps: {
-      region: REGION,
+      region,
       store,
       hub,
-      limits: {
-        maxDepth: 100,
-        minThrottleMs: 10,
-        maxThrottleMs: 60_000,
-        staleAfterMs: 5_000,
-        subscriberQueueMax: 1_000,
-        ...options.limits,
-      },
+      limits,
       now: options.now ?? Date.now,
       redisReady: () => commands.status === 'ready',
     },
@@ -122,13 +149,7 @@ export async function startStack(testRedis: TestRedis, options: StackOptions = {
     ingester: undefined,
     resets,
     async startIngester(simulator = options.simulator) {
-      const ingester = new Ingester({
-        store: new BookStore(writer, REGION),
-        feeds: [new MarketSimulator(simulator)],
-        log: silentLog,
-        onWritten: reference.record,
-        ...options.ingester,
-      });
+      const ingester = ingesterIn(region, simulator);
       stack.ingester = ingester;
       await ingester.start();
       return ingester;
@@ -136,10 +157,17 @@ export async function startStack(testRedis: TestRedis, options: StackOptions = {
     async stopIngester() {
       await stack.ingester?.stop();
     },
+    async startRegionIngester(other, simulator = options.simulator) {
+      const ingester = ingesterIn(other, simulator);
+      regionIngesters.push(ingester);
+      await ingester.start();
+      return ingester;
+    },
     async stop() {
       await app.stop();
       hub.close();
       await stack.ingester?.stop();
+      for (const ingester of regionIngesters) await ingester.stop();
       await Promise.allSettled(clients.map((c) => c.quit()));
       for (const c of clients) c.disconnect();
     },

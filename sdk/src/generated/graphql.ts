@@ -113,7 +113,8 @@ export type ResetReason =
   | 'CORRUPT_MESSAGE'
   | 'GAP'
   | 'NEW_EPOCH'
-  | 'RECONNECT';
+  | 'RECONNECT'
+  | 'REGION_SWITCH';
 
 export type SessionStatus =
   | 'CLOSED'

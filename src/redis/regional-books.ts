@@ -1,0 +1,78 @@
+import type { Market } from '../marketdata/types.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import type { CopyFreshness } from '../pubsub/copy-choice.ts';
+import { BookStore } from './book-store.ts';
+import { bookKeys } from './keys.ts';
+
+/**
+ * Reads across every region of the Active-Active database (`REGIONS`) from the local Redis: each
+ * region's ingesters write their own keys, and replication brings them all here. Exchanges and
+ * markets are the union over the regions; a book, its trades and candles are read from one
+ * region's copy (which one is the BookHub's choice, see copy-choice.ts). Read-only.
+ */
+export class RegionalBooks {
+  private readonly stores: ReadonlyMap<string, BookStore>;
+
+  /**
+   * @param local this region's store; its region is first in `regions`.
+   * @param regions every region, this one first. @default [local.region]
+   */
+  constructor(
+    readonly local: BookStore,
+    regions: readonly string[] = [local.region],
+    metrics?: Metrics,
+  ) {
+    const stores = new Map<string, BookStore>([[local.region, local]]);
+    for (const region of regions) {
+      if (!stores.has(region)) stores.set(region, new BookStore(local.redis, region, metrics));
+    }
+    this.stores = stores;
+  }
+
+  /** Every region, this one first. */
+  get regions(): string[] {
+    return [...this.stores.keys()];
+  }
+
+  /** The store reading `region`'s copy; the local store for a region not listed. */
+  store(region: string): BookStore {
+    return this.stores.get(region) ?? this.local;
+  }
+
+  /** Exchanges ingested in any region, sorted. */
+  async readExchanges(): Promise<string[]> {
+    const perRegion = await Promise.all([...this.stores.values()].map((s) => s.readExchanges()));
+    return [...new Set(perRegion.flat())].sort();
+  }
+
+  /** The exchange's markets in any region, sorted; the first region (local first) listing one describes it. */
+  async readMarkets(exchange: string): Promise<Market[]> {
+    const perRegion = await Promise.all([...this.stores.values()].map((s) => s.readMarkets(exchange)));
+    const bySymbol = new Map<string, Market>();
+    for (const market of perRegion.flat())
+      if (!bySymbol.has(market.symbol)) bySymbol.set(market.symbol, market);
+    return [...bySymbol.values()].sort((a, b) => a.symbol.localeCompare(b.symbol));
+  }
+
+  /** The market as the first region (local first) listing it describes it; null if none does. */
+  async readMarket(exchange: string, symbol: string): Promise<Market | null> {
+    const perRegion = await Promise.all([...this.stores.values()].map((s) => s.readMarket(exchange, symbol)));
+    return perRegion.find((m) => m !== null) ?? null;
+  }
+
+  /**
+   * When each region's copy of the book was last written (its meta `receiveTs`), in region order:
+   * one pipeline, and one slot, since every copy's keys share the book's hash tag.
+   */
+  async readCopyTimes(exchange: string, symbol: string): Promise<CopyFreshness[]> {
+    const regions = this.regions;
+    const pipeline = this.local.redis.pipeline();
+    for (const region of regions) pipeline.hget(bookKeys(region, exchange, symbol).meta, 'receiveTs');
+    const results = (await pipeline.exec()) ?? [];
+    return regions.map((region, i) => {
+      const [error, value] = results[i] ?? [null, null];
+      if (error) throw error;
+      return { region, lastWriteTs: typeof value === 'string' && value !== '' ? Number(value) : null };
+    });
+  }
+}
