@@ -181,6 +181,24 @@ describe('bookgraph CLI', () => {
         body: JSON.stringify({ query: '{ region }' }),
       });
       expect(await response.json()).toEqual({ data: { region } });
+      // Every region serves every venue: its own copy where it ingests one, else another region's.
+      const books = await (
+        await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            query: `{ exchanges ${['sim1', 'sim2', 'sim3']
+              .map((x) => `${x}: orderBook(exchange: "${x}", symbol: "BTC/USDT", depth: 1) { region }`)
+              .join(' ')} }`,
+          }),
+        })
+      ).json();
+      expect(books.data.exchanges).toEqual(['sim1', 'sim2', 'sim3']);
+      for (const venue of ['sim1', 'sim2', 'sim3']) {
+        const served = books.data[venue].region as string;
+        if (venues.includes(venue)) expect(served, `${region} serves its own ${venue}`).toBe(region);
+        else expect(urls.get(served)?.venues, `${region} serves ${venue} from ${served}`).toContain(venue);
+      }
       // The region's ingester wrote its own copy of its venues, holding each venue's lease.
       expect((await check.smembers(`bg:${region}:exchanges`)).sort()).toEqual([...venues].sort());
       for (const venue of venues) {
