@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseRedisTarget } from './redis/redis-target.ts';
 
 /**
  * The only reader of process.env. Every variable is validated at once; all problems are reported
@@ -51,7 +52,19 @@ const EnvSchema = z.object({
     emptyAsUndefined,
     z.enum(['development', 'production', 'test']).default('development'),
   ),
-  REDIS_URL: z.preprocess(emptyAsUndefined, z.string().url().startsWith('redis').optional()),
+  REDIS_URL: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .superRefine((v, ctx) => {
+        try {
+          parseRedisTarget(v);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+        }
+      })
+      .optional(),
+  ),
   REGION: z.preprocess(
     emptyAsUndefined,
     z.string().regex(REGION_RE, 'lowercase letters, digits and "-"').default('local'),

@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import { bookId } from '../marketdata/types.ts';
+import type { RedisClient } from '../redis/connection.ts';
 import { BookReplica, type ReplicaDeps } from './book-replica.ts';
 import { DepthView } from './depth-view.ts';
 
@@ -11,7 +11,7 @@ interface Entry {
 }
 
 export interface BookHubOptions extends ReplicaDeps {
-  subscriber: Redis;
+  subscriber: RedisClient;
   /** Keep an unwatched replica this long, so a quick resubscribe needs no new snapshot. @default 5000 */
   idleMs?: number;
 }
@@ -25,7 +25,9 @@ export interface ViewLease {
  * The hot books of this process: one replica per watched book, one shared view per (book, depth).
  * Replicas are reference-counted by leases and closed a short while after the last one ends.
  * When the subscriber connection drops, every replica announces a reset; when it is back, each
- * reads its snapshot again, since pub/sub loses whatever was published in between.
+ * reads its snapshot again, since pub/sub loses whatever was published in between. On a Cluster
+ * the same holds per shard: a shard's subscriber connection replaced after a failover or a slot
+ * move (`-subscriber`) is a disconnection, and `subscribersReady` (resubscribed) is the way back.
  */
 export class BookHub {
   private readonly entries = new Map<string, Entry>();
@@ -41,6 +43,8 @@ export class BookHub {
     this.idleMs = options.idleMs ?? 5_000;
     options.subscriber.on('close', this.onClose);
     options.subscriber.on('ready', this.onReady);
+    options.subscriber.on('-subscriber', this.onClose);
+    options.subscriber.on('subscribersReady', this.onReady);
   }
 
   get size(): number {
@@ -118,6 +122,8 @@ export class BookHub {
   close(): void {
     this.options.subscriber.off('close', this.onClose);
     this.options.subscriber.off('ready', this.onReady);
+    this.options.subscriber.off('-subscriber', this.onClose);
+    this.options.subscriber.off('subscribersReady', this.onReady);
     for (const [id, entry] of this.entries) this.evict(id, entry);
   }
 

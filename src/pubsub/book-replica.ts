@@ -62,7 +62,7 @@ export class BookReplica {
     this.firstSync ??= (async () => {
       const channel = bookChannel(this.deps.store.region, this.exchange, this.symbol);
       this.state = 'syncing';
-      this.stopListening = await this.deps.channels.listen(channel, (raw) => this.onMessage(raw));
+      this.stopListening = await this.deps.channels.listenSharded(channel, (raw) => this.onMessage(raw));
       // close() may have run while SUBSCRIBE was in flight.
       if ((this.state as string) === 'closed') {
         this.stopListening();
@@ -129,6 +129,16 @@ export class BookReplica {
       stored = null;
     }
     if ((this.state as string) === 'closed') return;
+    if (stored && stored.epoch === this.epoch && stored.seq < this.seq) {
+      // Redis holds an older state of this epoch than the one already delivered: a failover lost
+      // writes the old primary had acknowledged and published. Showing it would take clients back
+      // in time; the writer's next write is refused there, it opens a new epoch, a retry finds it.
+      this.deps.log.warn(
+        { exchange: this.exchange, symbol: this.symbol, stored: stored.seq, delivered: this.seq },
+        'stored book is behind the delivered one (writes lost in a failover); waiting for a new epoch',
+      );
+      stored = null;
+    }
     if (!stored) {
       this.retryTimer = setTimeout(() => void this.sync(), RETRY_MS);
       return;
