@@ -46,6 +46,8 @@ export class BookReplica {
   private firstSync: Promise<void> | undefined;
   /** Set while the connection is down: the replica waits for it before reading the snapshot. */
   private disconnected = false;
+  /** Set while Redis holds an older seq of the epoch than delivered: logged once per episode. */
+  private behind = false;
 
   constructor(
     private readonly deps: ReplicaDeps,
@@ -133,10 +135,13 @@ export class BookReplica {
       // Redis holds an older state of this epoch than the one already delivered: a failover lost
       // writes the old primary had acknowledged and published. Showing it would take clients back
       // in time; the writer's next write is refused there, it opens a new epoch, a retry finds it.
-      this.deps.log.warn(
-        { exchange: this.exchange, symbol: this.symbol, stored: stored.seq, delivered: this.seq },
-        'stored book is behind the delivered one (writes lost in a failover); waiting for a new epoch',
-      );
+      if (!this.behind) {
+        this.deps.log.warn(
+          { exchange: this.exchange, symbol: this.symbol, stored: stored.seq, delivered: this.seq },
+          'stored book is behind the delivered one (writes lost in a failover); waiting for a new epoch',
+        );
+      }
+      this.behind = true;
       stored = null;
     }
     if (!stored) {
@@ -149,6 +154,7 @@ export class BookReplica {
     this.exchangeTs = stored.exchangeTs;
     this.receiveTs = stored.receiveTs;
     this.state = 'live';
+    this.behind = false;
     this.emit({ type: 'snapshot' });
     const buffered = this.buffer;
     this.buffer = [];

@@ -3,10 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BookStore } from '../../src/redis/book-store.ts';
 import { isCluster } from '../../src/redis/connection.ts';
 import { bookChannel, bookKeys } from '../../src/redis/keys.ts';
-import { expectNothingLostThrough } from '../helpers/failover-run.ts';
-import { type Clients, trackedClients } from '../helpers/graphql-clients.ts';
+import { ClientBook } from '../helpers/book-checker.ts';
+import { type Clients, followBook, trackedClients } from '../helpers/graphql-clients.ts';
 import { startTestCluster, type TestCluster } from '../helpers/redis-topologies.ts';
 import { REGION, type Stack, startStack } from '../helpers/stack.ts';
+import { expectNothingLostThrough, expectRuntimeServesBooks } from '../helpers/topology-checks.ts';
 
 /**
  * The ingester and the server on a real Redis Cluster (3 masters + 3 replicas, REDIS_URL
@@ -44,8 +45,6 @@ describe('Redis Cluster', () => {
 
   it('publishes book events on the sharded channel of the shard that owns the book', async () => {
     const ws = clients.ws(stack.wsUrl);
-    const { ClientBook } = await import('../helpers/book-checker.ts');
-    const { followBook } = await import('../helpers/graphql-clients.ts');
     const book = new ClientBook('sim1', 'ETH/USDT', 5);
     const handle = followBook(ws, book);
     await book.until(() => book.messages.length > 2);
@@ -57,6 +56,14 @@ describe('Redis Cluster', () => {
     const [, plainSubscribers] = (await owner.call('PUBSUB', 'NUMSUB', channel)) as [string, number];
     expect({ shardSubscribers, plainSubscribers }).toEqual({ shardSubscribers: 1, plainSubscribers: 0 });
     handle.unsubscribe();
+    // Once nobody watches the book (after the hub's idle delay) the shard subscription ends.
+    const shardSubscribersNow = async () =>
+      ((await owner.call('PUBSUB', 'SHARDNUMSUB', channel)) as [string, number])[1];
+    await expect.poll(shardSubscribersNow, { timeout: 60_000 }).toBe(0);
+  });
+
+  it('runs `bookgraph start` from REDIS_URL=redis+cluster://… alone', async () => {
+    await expectRuntimeServesBooks(cluster.url, clients);
   });
 
   it('loses nothing of a live book through a failover of the master that owns it', async () => {

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BookStore } from '../../src/redis/book-store.ts';
-import { expectNothingLostThrough } from '../helpers/failover-run.ts';
 import { type Clients, trackedClients } from '../helpers/graphql-clients.ts';
 import { startTestSentinel, type TestSentinel } from '../helpers/redis-topologies.ts';
 import { REGION, type Stack, startStack } from '../helpers/stack.ts';
+import { expectNothingLostThrough, expectRuntimeServesBooks } from '../helpers/topology-checks.ts';
 
 /**
  * The ingester and the server on a Sentinel-managed primary (REDIS_URL
@@ -36,6 +36,10 @@ describe('Redis Sentinel', () => {
     // The app's writes reached the primary that Sentinel names, and were replicated.
     const onPrimary = await sentinel.admin(sentinel.primary.port).smembers(`bg:${REGION}:exchanges`);
     expect(onPrimary).toContain('sim1');
+  });
+
+  it('runs `bookgraph start` from REDIS_URL=redis+sentinel://… alone', async () => {
+    await expectRuntimeServesBooks(sentinel.url, clients);
   });
 
   it('loses nothing of a live book through a failover, and follows the new primary', async () => {

@@ -1,7 +1,44 @@
 import { expect } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/log.ts';
+import { startRuntime } from '../../src/runtime.ts';
 import { ClientBook, checkClients } from './book-checker.ts';
-import { type Clients, followBook } from './graphql-clients.ts';
+import { type Clients, executeOk, followBook } from './graphql-clients.ts';
 import type { Stack } from './stack.ts';
+
+/**
+ * `bookgraph start` (simulator, ingester, server) configured with `REDIS_URL=<url>` alone, as an
+ * operator runs it: it must answer a book query and stream a live book, then stop cleanly.
+ */
+export async function expectRuntimeServesBooks(url: string, clients: Clients): Promise<void> {
+  const runtime = await startRuntime({
+    config: loadConfig({ REDIS_URL: url, PORT: '0', FEEDS: 'sim', NODE_ENV: 'test' }),
+    log: createLogger('silent'),
+    ingest: true,
+    serve: true,
+    launchRedis: false,
+  });
+  try {
+    const app = runtime.app!;
+    const query = '{ orderBook(exchange: "sim2", symbol: "ETH/USDT", depth: 3) { bids { price } } }';
+    await expect
+      .poll(
+        async () => (await executeOk<{ orderBook: { bids: unknown[] } }>(app, query)).orderBook.bids.length,
+        {
+          timeout: 60_000,
+        },
+      )
+      .toBe(3);
+    const book = new ClientBook('sim2', 'ETH/USDT', 3);
+    const handle = followBook(clients.ws(`ws://127.0.0.1:${runtime.port}/graphql`), book);
+    await book.until(() => book.messages.some((m) => m.type === 'DELTA'));
+    handle.unsubscribe();
+    expect(book.violations).toEqual([]);
+    expect(handle.errors).toEqual([]);
+  } finally {
+    await runtime.stop();
+  }
+}
 
 /** Events per book to see before and again after the failover. */
 const WATCH_EVENTS = 30;
