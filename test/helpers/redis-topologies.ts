@@ -70,6 +70,11 @@ export interface TestCluster extends Deployment {
    * port once every node agrees.
    */
   failover(key: string): Promise<number>;
+  /**
+   * SIGKILLs the master that owns `key`'s slot; resolves with the port of the replica the cluster
+   * promoted, once every surviving node agrees (after cluster-node-timeout and an election).
+   */
+  killMaster(key: string): Promise<number>;
 }
 
 /** Slot owner per node's view: the port serving `slot` according to `CLUSTER SLOTS` on `client`. */
@@ -125,15 +130,18 @@ export async function startTestCluster(options: { masters?: number; replicasPerM
     servers,
     async () => {},
   );
+  const killed = new Set<number>();
   const agreed = async (slot: number, port?: number) => {
-    const owners = await Promise.all(servers.map((s) => ownerPort(base.admin(s.port), slot)));
-    return owners.every((o) => o !== undefined && o === (port ?? owners[0]));
+    const alive = servers.filter((s) => !killed.has(s.port));
+    const owners = await Promise.all(alive.map((s) => ownerPort(base.admin(s.port), slot)));
+    return owners.every((o) => o !== undefined && !killed.has(o) && o === (port ?? owners[0]));
   };
   const cluster: TestCluster = {
     ...base,
     servers,
     async masterOf(key) {
-      const port = await ownerPort(base.admin(servers[0]!.port), calculateSlot(key));
+      const alive = servers.find((s) => !killed.has(s.port));
+      const port = alive && (await ownerPort(base.admin(alive.port), calculateSlot(key)));
       if (port === undefined) throw new Error(`no master serves ${key}`);
       return port;
     },
@@ -148,6 +156,18 @@ export async function startTestCluster(options: { masters?: number; replicasPerM
         agreed(calculateSlot(key), replicaPort),
       );
       return replicaPort;
+    },
+    async killMaster(key) {
+      const master = await cluster.masterOf(key);
+      const server = servers.find((s) => s.port === master);
+      if (!server) throw new Error(`no server on port ${master}`);
+      killed.add(master);
+      base.admin(master).disconnect();
+      process.kill(server.pid, 'SIGKILL');
+      await poll(`a replica to take over ${key}'s slot from the killed 127.0.0.1:${master}`, () =>
+        agreed(calculateSlot(key)),
+      );
+      return cluster.masterOf(key);
     },
   };
   // Every slot served and every node agreeing on it, before a client connects.

@@ -13,7 +13,7 @@ import { expectNothingLostThrough, expectRuntimeServesBooks } from '../helpers/t
  * The ingester and the server on a real Redis Cluster (3 masters + 3 replicas, REDIS_URL
  * `redis+cluster://…`): scripts and pipelines stay in one slot, book channels are sharded
  * (SPUBLISH / SSUBSCRIBE on the shard that owns the book), and a live book loses nothing through
- * a failover of the master that owns it.
+ * a failover of the master that owns it, manual (CLUSTER FAILOVER) and forced (SIGKILL).
  */
 let cluster: TestCluster;
 let stack: Stack;
@@ -83,5 +83,24 @@ describe('Redis Cluster', () => {
     );
     expect(newMaster).not.toBe(oldMaster);
     expect(await cluster.masterOf(watched)).toBe(newMaster);
+  });
+
+  it('loses nothing of a live book when the master that owns it is killed (SIGKILL)', async () => {
+    await stack.startIngester();
+    const watched = bookChannel(REGION, 'sim1', 'ETH/USDT');
+    const killed = await cluster.masterOf(watched);
+    let promoted = 0;
+    await expectNothingLostThrough(
+      stack,
+      clients,
+      [
+        ['sim1', 'ETH/USDT', 10],
+        ['sim1', 'BTC/USDT', 5],
+      ],
+      async () => {
+        promoted = await cluster.killMaster(watched);
+      },
+    );
+    expect(promoted).not.toBe(killed);
   });
 });
