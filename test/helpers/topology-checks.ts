@@ -3,7 +3,7 @@ import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { startRuntime } from '../../src/runtime.ts';
 import { ClientBook, checkClients } from './book-checker.ts';
-import { type Clients, executeOk, followBook } from './graphql-clients.ts';
+import { type Clients, executeOk, followBook, subscribe } from './graphql-clients.ts';
 import type { Stack } from './stack.ts';
 
 /**
@@ -29,12 +29,26 @@ export async function expectRuntimeServesBooks(url: string, clients: Clients): P
         },
       )
       .toBe(3);
+    const ws = clients.ws(`ws://127.0.0.1:${runtime.port}/graphql`);
     const book = new ClientBook('sim2', 'ETH/USDT', 3);
-    const handle = followBook(clients.ws(`ws://127.0.0.1:${runtime.port}/graphql`), book);
+    const handle = followBook(ws, book);
+    // Trades travel on a plain (not sharded) channel, on every topology.
+    let gotTrade: () => void = () => {};
+    const traded = new Promise<void>((resolve) => {
+      gotTrade = resolve;
+    });
+    const trades = subscribe(
+      ws,
+      'subscription { trades(exchange: "sim2", symbol: "ETH/USDT") { price } }',
+      {},
+      () => gotTrade(),
+    );
     await book.until(() => book.messages.some((m) => m.type === 'DELTA'));
+    await traded;
     handle.unsubscribe();
+    trades.unsubscribe();
     expect(book.violations).toEqual([]);
-    expect(handle.errors).toEqual([]);
+    expect([...handle.errors, ...trades.errors]).toEqual([]);
   } finally {
     await runtime.stop();
   }
