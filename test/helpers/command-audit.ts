@@ -44,7 +44,7 @@ export function activeActiveCommands(
 ): Set<string> {
   const out = new Set<string>();
   for (const line of readFileSync(path, 'utf8').split('\n')) {
-    const cell = /^\| `([A-Z][A-Z_ -]*)` \|/.exec(line)?.[1];
+    const cell = /^\|\s*`([A-Z][A-Z_ -]*)`\s*\|/.exec(line)?.[1];
     if (cell) out.add(cell);
   }
   return out;
