@@ -43,7 +43,7 @@ let clientId: string;
 const MARKET_QUERIES = `query($x: String!, $s: String!) {
   exchanges
   markets(exchange: $x) { symbol }
-  orderBook(exchange: $x, symbol: $s, depth: 5) { seq bids { price size } }
+  orderBook(exchange: $x, symbol: $s, depth: 20) { seq bids { price size } }
   ticker(exchange: $x, symbol: $s) { exchange }
   tickers(exchange: $x) { symbol }
   trades(exchange: $x, symbol: $s, limit: 5) { price }
@@ -99,7 +99,12 @@ describe('Active-Active command audit', () => {
     await expect
       .poll(async () => (await gqlOk(app, '{ exchanges }', {}, key)).exchanges, { timeout: 60_000 })
       .toContain('sim1');
-    await gqlOk(app, MARKET_QUERIES, { x: 'sim1', s: 'BTC/USDT' }, key);
+    const market = await gqlOk<{ orderBook: { bids: { price: string }[] } }>(
+      app,
+      MARKET_QUERIES,
+      { x: 'sim1', s: 'BTC/USDT' },
+      key,
+    );
 
     const opened = await wsRequest<{ openSession: { id: string } }>(ws, OPEN_SESSION, {
       balances: [
@@ -116,8 +121,8 @@ describe('Active-Active command audit', () => {
     });
     expect(taker.data?.placeOrder.__typename).toBe('Order');
     const resting = await wsRequest<{ placeOrder: PlaceResult }>(ws, PLACE_ORDER, {
-      // At the 10th best bid: valid precision, rests without crossing.
-      input: { ...base, type: 'LIMIT', price: book.current()!.bids.at(-1)![0], clientOrderId: 'audit-2' },
+      // At the 20th best bid: valid precision, far enough from the market to rest.
+      input: { ...base, type: 'LIMIT', price: market.orderBook.bids.at(-1)!.price, clientOrderId: 'audit-2' },
     });
     expect(resting.data?.placeOrder).toMatchObject({ __typename: 'Order', status: 'NEW' });
     const cancelled = await wsRequest<{ cancelOrder: { __typename: string } }>(ws, CANCEL_ORDER, {
