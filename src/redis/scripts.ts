@@ -159,9 +159,13 @@ return 1
  */
 export const WRITE_BOOK_EVENT_SHARDED = shardedPublish(WRITE_BOOK_EVENT);
 
-/** The script with its book PUBLISH turned into SPUBLISH; throws if the script has none to turn. */
+/**
+ * The script with its one PUBLISH turned into SPUBLISH (whatever its arguments), so a change to
+ * WRITE_BOOK_EVENT carries over; throws unless there is exactly one to turn.
+ */
 export function shardedPublish(script: string): string {
-  const publish = "redis.call('PUBLISH', ARGV[1], ARGV[2])";
-  if (!script.includes(publish)) throw new Error('the book write script no longer publishes ARGV[1]');
-  return script.replace(publish, "redis.call('SPUBLISH', ARGV[1], ARGV[2])");
+  const publish = /redis\.call\('PUBLISH', /g;
+  const found = script.match(publish)?.length ?? 0;
+  if (found !== 1) throw new Error(`the book write script must PUBLISH once, found ${found}`);
+  return script.replace(publish, "redis.call('SPUBLISH', ");
 }

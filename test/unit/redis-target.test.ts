@@ -69,6 +69,9 @@ describe('REDIS_URL topologies', () => {
   it('the cluster variant of the book write script publishes with SPUBLISH, nothing else changed', () => {
     expect(WRITE_BOOK_EVENT_SHARDED).not.toBe(WRITE_BOOK_EVENT);
     expect(WRITE_BOOK_EVENT_SHARDED.replace('SPUBLISH', 'PUBLISH')).toBe(WRITE_BOOK_EVENT);
-    expect(() => shardedPublish('return 1')).toThrow(/no longer publishes/);
+    expect(() => shardedPublish('return 1')).toThrow(/must PUBLISH once, found 0/);
+    expect(shardedPublish("redis.call('PUBLISH', KEYS[5], ARGV[9])")).toBe(
+      "redis.call('SPUBLISH', KEYS[5], ARGV[9])",
+    );
   });
 });
