@@ -15,13 +15,12 @@
  * >= 30k/s at K<=4; G3 round trips per update (evalsha+eval calls / updates) == 1.00.
  */
 import { loadavg } from 'node:os';
-import type { Redis } from 'ioredis';
 import { createLogger } from '../src/log.ts';
 import { Ingester } from '../src/marketdata/ingester.ts';
 import type { BookEvent, RawBookUpdate } from '../src/marketdata/types.ts';
 import { encodeBookEvent } from '../src/pubsub/codec.ts';
 import { BookStore } from '../src/redis/book-store.ts';
-import { createRedis } from '../src/redis/connection.ts';
+import { createRedis, type RedisClient } from '../src/redis/connection.ts';
 import { bookChannel, bookKeys } from '../src/redis/keys.ts';
 import {
   callsDelta,
@@ -77,7 +76,12 @@ function runWindowed(count: number, window: number, issue: (i: number) => Promis
 }
 
 /** The B-per-level baseline: one command per changed level and side structure, then meta + PUBLISH. */
-function writePerLevel(redis: Redis, region: string, event: BookEvent, message: string): Promise<unknown> {
+function writePerLevel(
+  redis: RedisClient,
+  region: string,
+  event: BookEvent,
+  message: string,
+): Promise<unknown> {
   const k = bookKeys(region, event.exchange, event.symbol);
   const ops: Promise<unknown>[] = [];
   if (event.kind === 'snapshot') ops.push(redis.del(k.bids, k.asks, k.sizes));
@@ -111,7 +115,7 @@ function writePerLevel(redis: Redis, region: string, event: BookEvent, message: 
   return Promise.all(ops);
 }
 
-async function writePerLevelAwaited(redis: Redis, region: string, event: BookEvent, message: string) {
+async function writePerLevelAwaited(redis: RedisClient, region: string, event: BookEvent, message: string) {
   const k = bookKeys(region, event.exchange, event.symbol);
   if (event.kind === 'snapshot') await redis.del(k.bids, k.asks, k.sizes);
   for (const [levels, key, prefix] of [
@@ -158,7 +162,7 @@ interface Sample {
   scriptCalls: number;
 }
 
-async function measure(redis: Redis, redisPid: number, updates: number, run: () => Promise<unknown>) {
+async function measure(redis: RedisClient, redisPid: number, updates: number, run: () => Promise<unknown>) {
   const before = await commandCalls(redis);
   const cpu0 = selfCpuSeconds();
   const rcpu0 = procCpuSeconds(redisPid);

@@ -7,9 +7,9 @@ import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Redis } from 'ioredis';
 import type { Feed, FeedSink } from '../src/marketdata/feed.ts';
 import type { Market } from '../src/marketdata/types.ts';
+import type { RedisClient } from '../src/redis/connection.ts';
 import { type LocalRedisServer, startLocalRedis } from '../src/redis/local-server.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -64,7 +64,7 @@ function gitHead(): string {
   }
 }
 
-export async function header(bench: string, redis: Redis): Promise<Header> {
+export async function header(bench: string, redis: RedisClient): Promise<Header> {
   const info = await redis.info('server');
   const redisVersion = /redis_version:(\S+)/.exec(info)?.[1] ?? '?';
   return {
@@ -147,7 +147,7 @@ export function selfCpuSeconds(): number {
 }
 
 /** `INFO commandstats` as command name -> calls. */
-export async function commandCalls(redis: Redis): Promise<Map<string, number>> {
+export async function commandCalls(redis: RedisClient): Promise<Map<string, number>> {
   const info = await redis.info('commandstats');
   const calls = new Map<string, number>();
   for (const line of info.split('\n')) {

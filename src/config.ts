@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SIM_VENUE_IDS } from './marketdata/simulator.ts';
+import { parseRedisTarget } from './redis/redis-target.ts';
 
 /**
  * The only reader of process.env. Every variable is validated at once; all problems are reported
@@ -55,7 +56,19 @@ const EnvSchema = z.object({
     emptyAsUndefined,
     z.enum(['development', 'production', 'test']).default('development'),
   ),
-  REDIS_URL: z.preprocess(emptyAsUndefined, z.string().url().startsWith('redis').optional()),
+  REDIS_URL: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .superRefine((v, ctx) => {
+        try {
+          parseRedisTarget(v);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+        }
+      })
+      .optional(),
+  ),
   REGION: z.preprocess(
     emptyAsUndefined,
     z.string().regex(REGION_RE, 'lowercase letters, digits and "-"').default('local'),

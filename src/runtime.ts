@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import type { Config } from './config.ts';
 import type { Logger } from './log.ts';
 import type { Feed } from './marketdata/feed.ts';
@@ -10,7 +9,7 @@ import { Tracing } from './observability/tracing.ts';
 import { BookHub } from './pubsub/book-hub.ts';
 import { ChannelSubscriber } from './pubsub/channel-subscriber.ts';
 import { BookStore } from './redis/book-store.ts';
-import { createRedis } from './redis/connection.ts';
+import { createRedis, type RedisClient } from './redis/connection.ts';
 import { type LocalRedisServer, redisAnswers, startLocalRedis } from './redis/local-server.ts';
 import { staleAfterMs } from './resolvers/orderbook.ts';
 import { type App, createApp, type ReadinessCheck } from './server/app.ts';
@@ -129,7 +128,7 @@ function freshnessCheck(ingester: Ingester, staleAfterMs: number): ReadinessChec
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { config, log } = options;
   const { url, local } = await resolveRedis(options);
-  const clients: Redis[] = [];
+  const clients: RedisClient[] = [];
   const client = (role: Parameters<typeof createRedis>[1]) => {
     const c = createRedis(url, role);
     c.on('error', (err) => log.warn({ err, role }, 'redis connection error'));

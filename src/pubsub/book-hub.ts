@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import { bookId } from '../marketdata/types.ts';
+import type { RedisClient } from '../redis/connection.ts';
 import { RegionalBooks } from '../redis/regional-books.ts';
-import type { ReplicaDeps } from './book-replica.ts';
+import { BookReplica, type ReplicaDeps } from './book-replica.ts';
 import { chooseCopy } from './copy-choice.ts';
 import { DepthView } from './depth-view.ts';
 import { ServedBook } from './served-book.ts';
@@ -14,7 +14,7 @@ interface Entry {
 }
 
 export interface BookHubOptions extends ReplicaDeps {
-  subscriber: Redis;
+  subscriber: RedisClient;
   /** Keep an unwatched replica this long, so a quick resubscribe needs no new snapshot. @default 5000 */
   idleMs?: number;
   /**
@@ -43,6 +43,10 @@ export interface ViewLease {
  *
  * With several regions, each book is served from one region's copy (copy-choice.ts), looked at
  * again every `copyCheckMs`: a watched book moves to another copy with RESET + SNAPSHOT.
+ *
+ * On a Cluster
+ * the same holds per shard: a shard's subscriber connection replaced after a failover or a slot
+ * move (`-subscriber`) is a disconnection, and `subscribersReady` (resubscribed) is the way back.
  */
 export class BookHub {
   /** Reads across every listed region. */
@@ -65,6 +69,8 @@ export class BookHub {
     this.copies = new RegionalBooks(options.store, options.regions, options.metrics);
     options.subscriber.on('close', this.onClose);
     options.subscriber.on('ready', this.onReady);
+    options.subscriber.on('-subscriber', this.onClose);
+    options.subscriber.on('subscribersReady', this.onReady);
     if (this.copies.regions.length > 1) {
       this.copyTimer = setInterval(() => void this.checkCopies(), options.copyCheckMs ?? 1_000);
       this.copyTimer.unref();
@@ -176,6 +182,8 @@ export class BookHub {
     if (this.copyTimer) clearInterval(this.copyTimer);
     this.options.subscriber.off('close', this.onClose);
     this.options.subscriber.off('ready', this.onReady);
+    this.options.subscriber.off('-subscriber', this.onClose);
+    this.options.subscriber.off('subscribersReady', this.onReady);
     for (const [id, entry] of this.entries) this.evict(id, entry);
   }
 

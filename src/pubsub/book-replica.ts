@@ -53,6 +53,8 @@ export class BookReplica {
   private firstSync: Promise<void> | undefined;
   /** Set while the connection is down: the replica waits for it before reading the snapshot. */
   private disconnected = false;
+  /** Set while Redis holds an older seq of the epoch than delivered: logged once per episode. */
+  private behind = false;
 
   constructor(
     private readonly deps: ReplicaDeps,
@@ -74,7 +76,7 @@ export class BookReplica {
     this.firstSync ??= (async () => {
       const channel = bookChannel(this.deps.store.region, this.exchange, this.symbol);
       this.state = 'syncing';
-      this.stopListening = await this.deps.channels.listen(channel, (raw) => this.onMessage(raw));
+      this.stopListening = await this.deps.channels.listenSharded(channel, (raw) => this.onMessage(raw));
       // close() may have run while SUBSCRIBE was in flight.
       if ((this.state as string) === 'closed') {
         this.stopListening();
@@ -141,6 +143,19 @@ export class BookReplica {
       stored = null;
     }
     if ((this.state as string) === 'closed') return;
+    if (stored && stored.epoch === this.epoch && stored.seq < this.seq) {
+      // Redis holds an older state of this epoch than the one already delivered: a failover lost
+      // writes the old primary had acknowledged and published. Showing it would take clients back
+      // in time; the writer's next write is refused there, it opens a new epoch, a retry finds it.
+      if (!this.behind) {
+        this.deps.log.warn(
+          { exchange: this.exchange, symbol: this.symbol, stored: stored.seq, delivered: this.seq },
+          'stored book is behind the delivered one (writes lost in a failover); waiting for a new epoch',
+        );
+      }
+      this.behind = true;
+      stored = null;
+    }
     if (!stored) {
       this.retryTimer = setTimeout(() => void this.sync(), RETRY_MS);
       return;
@@ -151,6 +166,7 @@ export class BookReplica {
     this.exchangeTs = stored.exchangeTs;
     this.receiveTs = stored.receiveTs;
     this.state = 'live';
+    this.behind = false;
     this.emit({ type: 'snapshot' });
     const buffered = this.buffer;
     this.buffer = [];

@@ -1,4 +1,3 @@
-import type { Cluster, Redis } from 'ioredis';
 import {
   CANDLE_INTERVALS,
   CANDLE_RETENTION,
@@ -10,6 +9,7 @@ import {
 import type { FeedStatus } from '../marketdata/feed-health.ts';
 import type { BookEvent, Level, Market, Trade } from '../marketdata/types.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { isCluster, type RedisClient } from './connection.ts';
 import {
   bookChannel,
   bookKeys,
@@ -25,11 +25,11 @@ import {
   READ_BOOK,
   READ_LATEST_CANDLES,
   WRITE_BOOK_EVENT,
+  WRITE_BOOK_EVENT_SHARDED,
   WRITE_FEED_STATUS,
   WRITE_TRADE,
 } from './scripts.ts';
 
-type RedisClient = Redis | Cluster;
 type ScriptArg = string | number;
 
 interface ScriptedClient {
@@ -97,7 +97,11 @@ export class BookStore {
     private readonly metrics?: Metrics,
   ) {
     if (!('bookgraphWriteBook' in redis)) {
-      redis.defineCommand('bookgraphWriteBook', { numberOfKeys: 4, lua: WRITE_BOOK_EVENT });
+      // On a Cluster the book's channel is sharded: SPUBLISH here, SSUBSCRIBE in ChannelSubscriber.
+      redis.defineCommand('bookgraphWriteBook', {
+        numberOfKeys: 4,
+        lua: isCluster(redis) ? WRITE_BOOK_EVENT_SHARDED : WRITE_BOOK_EVENT,
+      });
       redis.defineCommand('bookgraphReadBook', { numberOfKeys: 4, lua: READ_BOOK });
     }
     if (!('bookgraphReadLatestCandles' in redis)) {
@@ -292,18 +296,15 @@ export class BookStore {
   }
 
   /**
-   * Registers an exchange and its markets in one pipeline (not MULTI: the two keys live in
-   * different Cluster slots). Markets go first, so a listed exchange always has its markets.
+   * Registers an exchange and its markets: two commands, because the two keys live in different
+   * Cluster slots (a Cluster refuses a pipeline across slots). Once per feed start, not per update.
+   * Markets go first, so a listed exchange always has its markets.
    */
   async writeMarkets(exchange: string, markets: readonly Market[]): Promise<void> {
     const fields: string[] = [];
     for (const m of markets) fields.push(m.symbol, JSON.stringify(m));
-    const pipeline = this.redis.pipeline();
-    if (fields.length > 0) pipeline.hset(marketsKey(this.region, exchange), ...fields);
-    pipeline.sadd(exchangesKey(this.region), exchange);
-    const results = (await pipeline.exec()) ?? [];
-    const failed = results.find(([error]) => error);
-    if (failed?.[0]) throw failed[0];
+    if (fields.length > 0) await this.redis.hset(marketsKey(this.region, exchange), ...fields);
+    await this.redis.sadd(exchangesKey(this.region), exchange);
   }
 
   async readExchanges(): Promise<string[]> {

@@ -65,11 +65,17 @@ export async function startLocalRedis(
     args?: string[];
     /** A fixed port, to bring a stopped server back where its clients reconnect. @default a free one */
     port?: number;
+    /**
+     * A config file to read first: a Sentinel needs one (it rewrites it with what it learns).
+     * @default none
+     */
+    configFile?: string;
   } = {},
 ): Promise<LocalRedisServer> {
   const dir = await mkdtemp(join(tmpdir(), 'bookgraph-redis-'));
   const port = options.port ?? (await freePort());
   const serverArgs = [
+    ...(options.configFile ? [options.configFile] : []),
     '--port',
     String(port),
     '--bind',

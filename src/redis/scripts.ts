@@ -177,10 +177,10 @@ return 1
 /**
  * Takes or renews the writer lease of one venue in one region (WriterLeases).
  * KEYS: lease (STRING `<holder>|<token>`, with a TTL), token counter (STRING, INCR, no TTL).
- * ARGV: holder, ttl ms. Returns {token, holder}: the caller's token when it holds the lease now
+ * ARGV: holder, ttl ms, the caller's clock in ms. Returns {token, holder}: the caller's token when it holds the lease now
  * (a new one when it was free, the same one when renewed), else {0, the current holder}.
  * A counter that does not exist (the first grant, or data lost in an empty restart) starts at the
- * server's clock in ms, so a token granted after a loss is above every token granted before it
+ * caller's clock in ms (not the script's TIME: not on the Active-Active command list), so a token granted after a loss is above every token granted before it
  * (fewer than one grant per ms, as takeovers are seconds apart): a holder that outlived the loss
  * cannot fence its successor out. (Lua prints numbers with 14 digits: ms fit until year 5138.)
  */
@@ -196,8 +196,7 @@ if current then
 end
 local token = redis.call('INCR', KEYS[2])
 if token == 1 then
-  local now = redis.call('TIME')
-  token = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+  token = tonumber(ARGV[3])
   redis.call('SET', KEYS[2], token)
 end
 redis.call('SET', KEYS[1], ARGV[1] .. '|' .. token, 'PX', ARGV[2])
@@ -216,3 +215,21 @@ if current and string.match(current, '^(.*)|%d+$') == ARGV[1] then
 end
 return 0
 `;
+
+/**
+ * WRITE_BOOK_EVENT publishing on the book's sharded channel (SPUBLISH), for a Redis Cluster: the
+ * message then travels only within the shard that owns the book's slot instead of over the whole
+ * cluster bus. The channel carries the book's hash tag, so the script stays in one slot.
+ */
+export const WRITE_BOOK_EVENT_SHARDED = shardedPublish(WRITE_BOOK_EVENT);
+
+/**
+ * The script with its one PUBLISH turned into SPUBLISH (whatever its arguments), so a change to
+ * WRITE_BOOK_EVENT carries over; throws unless there is exactly one to turn.
+ */
+export function shardedPublish(script: string): string {
+  const publish = /redis\.call\('PUBLISH', /g;
+  const found = script.match(publish)?.length ?? 0;
+  if (found !== 1) throw new Error(`the book write script must PUBLISH once, found ${found}`);
+  return script.replace(publish, "redis.call('SPUBLISH', ");
+}

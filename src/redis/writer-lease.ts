@@ -9,6 +9,7 @@ interface LeaseClient {
     counter: string,
     holder: string,
     ttlMs: number,
+    nowMs: number,
   ): Promise<[number, string]>;
   bookgraphReleaseWriterLease(lease: string, holder: string): Promise<number>;
 }
@@ -42,6 +43,8 @@ export class WriterLeases {
     redis: Redis | Cluster,
     readonly region: string,
     readonly holder: string,
+    /** The clock a lost token counter restarts from (ms). @default Date.now */
+    private readonly now: () => number = Date.now,
   ) {
     if (!('bookgraphClaimWriterLease' in redis)) {
       redis.defineCommand('bookgraphClaimWriterLease', { numberOfKeys: 2, lua: CLAIM_WRITER_LEASE });
@@ -57,6 +60,7 @@ export class WriterLeases {
       writerTokenKey(this.region, exchange),
       this.holder,
       ttlMs,
+      this.now(),
     );
     return { token: Number(token), holder };
   }

@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { Ingester, type IngesterOptions } from '../../src/marketdata/ingester.ts';
 import { MarketSimulator, type SimulatorOptions } from '../../src/marketdata/simulator.ts';
@@ -7,7 +6,7 @@ import { BookHub } from '../../src/pubsub/book-hub.ts';
 import type { ResetReason } from '../../src/pubsub/book-replica.ts';
 import { ChannelSubscriber } from '../../src/pubsub/channel-subscriber.ts';
 import { BookStore } from '../../src/redis/book-store.ts';
-import { createRedis } from '../../src/redis/connection.ts';
+import { createRedis, type RedisClient } from '../../src/redis/connection.ts';
 import { bookChannel } from '../../src/redis/keys.ts';
 import type { ApiLimits } from '../../src/resolvers/deps.ts';
 import { staleAfterMs } from '../../src/resolvers/orderbook.ts';
@@ -53,9 +52,9 @@ export interface Stack {
   wsUrl: string;
   hub: BookHub;
   /** The server's pub/sub connection. */
-  subscriber: Redis;
+  subscriber: RedisClient;
   /** A command connection of the test's own, for reading keys and publishing forged messages. */
-  redis: Redis;
+  redis: RedisClient;
   reference: ReferenceLog;
   ingester: Ingester | undefined;
   resets: ResetReason[];
@@ -69,8 +68,11 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startStack(testRedis: TestRedis, options: StackOptions = {}): Promise<Stack> {
-  const clients: Redis[] = [];
+export async function startStack(
+  testRedis: Pick<TestRedis, 'url'>,
+  options: StackOptions = {},
+): Promise<Stack> {
+  const clients: RedisClient[] = [];
   const client = (role: 'command' | 'subscriber' | 'writer') => {
     const c = createRedis(testRedis.url, role);
     c.on('error', () => {});

@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BookEvent, Level } from '../../src/marketdata/types.ts';
 import type { ReplicaEvent } from '../../src/pubsub/book-replica.ts';
@@ -6,7 +5,7 @@ import { ChannelSubscriber } from '../../src/pubsub/channel-subscriber.ts';
 import { encodeBookEvent } from '../../src/pubsub/codec.ts';
 import { ServedBook } from '../../src/pubsub/served-book.ts';
 import { BookStore } from '../../src/redis/book-store.ts';
-import { createRedis } from '../../src/redis/connection.ts';
+import { createRedis, type RedisClient } from '../../src/redis/connection.ts';
 import { RegionalBooks } from '../../src/redis/regional-books.ts';
 import { Wakeups } from '../helpers/book-checker.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
@@ -20,8 +19,8 @@ const X = 'venue';
 const S = 'BTC/USDT';
 
 let redis: TestRedis;
-let commands: Redis;
-let subscriber: Redis;
+let commands: RedisClient;
+let subscriber: RedisClient;
 let copies: RegionalBooks;
 /** One per subscriber connection, as in the server: it counts the channel references. */
 let channels: ChannelSubscriber;

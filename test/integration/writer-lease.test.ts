@@ -1,5 +1,4 @@
 import { Writable } from 'node:stream';
-import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
@@ -9,7 +8,7 @@ import type { BookEvent } from '../../src/marketdata/types.ts';
 import { Metrics } from '../../src/observability/metrics.ts';
 import { encodeBookEvent, encodeTrade } from '../../src/pubsub/codec.ts';
 import { BookStore } from '../../src/redis/book-store.ts';
-import { createRedis } from '../../src/redis/connection.ts';
+import { createRedis, type RedisClient } from '../../src/redis/connection.ts';
 import { bookKeys, writerLeaseKey, writerTokenKey } from '../../src/redis/keys.ts';
 import { isFencedError, WriterLeases } from '../../src/redis/writer-lease.ts';
 import { type Runtime, startRuntime } from '../../src/runtime.ts';
@@ -29,7 +28,7 @@ const S = 'BTC/USDT';
 let redis: TestRedis;
 let stack: Stack;
 let clients: Clients;
-let holderWriter: Redis;
+let holderWriter: RedisClient;
 let holderFeed: MarketSimulator;
 let holder: Ingester;
 let standby: Runtime;
@@ -206,7 +205,7 @@ describe('a holder that stalled past its lease', () => {
       return c;
     };
     const [stalledWriter, successorWriter] = [connection(), connection()];
-    const ingester = (holder: string, writer: Redis, metrics?: Metrics) =>
+    const ingester = (holder: string, writer: RedisClient, metrics?: Metrics) =>
       new Ingester({
         store: new BookStore(writer, REGION),
         feeds: [new MarketSimulator({ seed: 9, updatesPerSecond: 40, venues: [V], symbols: [S] })],
