@@ -48,6 +48,15 @@ export type TradingFailure =
       order: Order | null;
     }
   | {
+      kind: 'WrongRegion';
+      code: 'WRONG_REGION';
+      message: string;
+      /** The region that owns the session: the only one that accepts its writes. */
+      homeRegion: string;
+      /** This server's region. */
+      region: string;
+    }
+  | {
       kind: 'IdempotencyConflict';
       code: 'IDEMPOTENCY_CONFLICT';
       message: string;
@@ -113,6 +122,20 @@ export function insufficientBalance(asset: string, required: string, free: strin
     asset,
     required,
     available: free,
+  };
+}
+
+/**
+ * A write on a session owned by another region: Active-Active keeps one writer per session, so
+ * it is refused before anything is written, and names where to send it.
+ */
+export function wrongRegion(id: string, homeRegion: string, region: string): TradingFailure {
+  return {
+    kind: 'WrongRegion',
+    code: 'WRONG_REGION',
+    message: `${id} belongs to region ${homeRegion}; send writes to a server of ${homeRegion} (this is ${region}).`,
+    homeRegion,
+    region,
   };
 }
 

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { BookStore } from '../redis/book-store.ts';
 import { ExternalVenueOrders } from './external-venue-orders.ts';
-import { isFailure, type Outcome } from './failures.ts';
-import { isSessionId, newSessionId, parseOrderId } from './ids.ts';
+import { isFailure, type Outcome, type TradingFailure, wrongRegion } from './failures.ts';
+import { isSessionId, newSessionId, parseOrderId, sessionRegion } from './ids.ts';
 import type { PlannedFill } from './matching.ts';
 import { openOrders } from './open-orders.ts';
 import { OrderCancellation } from './order-cancellation.ts';
@@ -177,11 +177,15 @@ export class TradingService {
   async session(clientId: string, sessionId: string): Promise<Session | null> {
     if (!isSessionId(sessionId)) return null;
     const session = await this.store.readSession(clientId, sessionId);
-    if (session) await this.store.touch(clientId, sessionId);
+    // Only the home region extends a session's life: its keys keep one writer (Active-Active).
+    if (session && sessionRegion(sessionId) === this.options.region)
+      await this.store.touch(clientId, sessionId);
     return session;
   }
 
   async closeSession(clientId: string, sessionId: string): Promise<Outcome<Session>> {
+    const refused = await this.foreign(clientId, 'closeSession', sessionId);
+    if (refused) return refused;
     const result = await this.cancellation.cancelMatching(clientId, sessionId, () => true, true);
     if (isFailure(result)) {
       await this.audit(clientId, { action: 'closeSession', sessionId, result: result.kind });
@@ -197,6 +201,8 @@ export class TradingService {
   }
 
   async placeOrder(clientId: string, request: OrderRequest): Promise<Outcome<Order>> {
+    const refused = await this.foreign(clientId, 'placeOrder', request.sessionId);
+    if (refused) return refused;
     const result = await this.placement.place(clientId, request);
     const order = isFailure(result) ? (result.kind === 'OrderRejected' ? result.order : null) : result;
     await this.audit(clientId, {
@@ -224,6 +230,13 @@ export class TradingService {
   }
 
   async cancelOrder(clientId: string, ref: OrderRef): Promise<Outcome<Order>> {
+    const where = await findOrder(this.store, clientId, ref);
+    // Another region's order is refused only once it is known to exist (else: ORDER_NOT_FOUND).
+    if (where && sessionRegion(where.sessionId) !== this.options.region) {
+      const order = await this.store.readOrder(clientId, where.sessionId, where.id);
+      const refused = order && (await this.foreign(clientId, 'cancelOrder', where.sessionId));
+      if (refused) return refused;
+    }
     const result = await this.cancellation.cancelOne(clientId, ref);
     await this.audit(clientId, {
       action: 'cancelOrder',
@@ -239,6 +252,8 @@ export class TradingService {
     clientId: string,
     args: { sessionId: string; exchange?: string | null; symbol?: string | null },
   ): Promise<Outcome<Order[]>> {
+    const refused = await this.foreign(clientId, 'cancelAllOrders', args.sessionId);
+    if (refused) return refused;
     const matches = (o: Order) =>
       (!args.exchange || o.exchange === args.exchange) && (!args.symbol || o.symbol === args.symbol);
     const result = await this.cancellation.cancelMatching(clientId, args.sessionId, matches, false);
@@ -269,6 +284,27 @@ export class TradingService {
     const session = await this.session(clientId, args.sessionId);
     if (!session) return null;
     return pageOrders(this.store, clientId, session, args, scanLimit);
+  }
+
+  /**
+   * WRONG_REGION when the client's session `sessionId` exists and another region owns it, else
+   * null (a missing session is the command's own SESSION_NOT_FOUND). It only reads: a refused
+   * command writes nothing, not even an audit entry, so it is logged instead.
+   */
+  private async foreign(
+    clientId: string,
+    action: AuditEntry['action'],
+    sessionId: string,
+  ): Promise<TradingFailure | null> {
+    const { region, log } = this.options;
+    const home = sessionRegion(sessionId);
+    if (home === null || home === region) return null;
+    if (!(await this.store.readSession(clientId, sessionId))) return null;
+    log.info(
+      { clientId, action, sessionId, homeRegion: home },
+      'trading write refused: another region owns the session',
+    );
+    return wrongRegion(sessionId, home, region);
   }
 
   private async audit(clientId: string, entry: AuditEntry): Promise<void> {

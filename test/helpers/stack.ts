@@ -33,6 +33,8 @@ export interface StackOptions {
   venues?: readonly ExternalVenue[];
   /** Overrides of the server's key checks (how often keys are re-read, say). */
   auth?: { recheckMs?: number };
+  /** The region of the server and its ingester (two stacks on one Redis: two regions). @default REGION */
+  region?: string;
 }
 
 /**
@@ -70,7 +72,8 @@ export async function startStack(testRedis: TestRedis, options: StackOptions = {
   const commands = client('command');
   const subscriber = client('subscriber');
   const writer = client('writer');
-  const store = new BookStore(commands, REGION);
+  const region = options.region ?? REGION;
+  const store = new BookStore(commands, region);
   const hub = new BookHub({
     store,
     channels: new ChannelSubscriber(subscriber, commands),
@@ -93,7 +96,7 @@ export async function startStack(testRedis: TestRedis, options: StackOptions = {
         }
       : {}),
     deps: {
-      region: REGION,
+      region,
       store,
       hub,
       limits: {
@@ -123,7 +126,7 @@ export async function startStack(testRedis: TestRedis, options: StackOptions = {
     resets,
     async startIngester(simulator = options.simulator) {
       const ingester = new Ingester({
-        store: new BookStore(writer, REGION),
+        store: new BookStore(writer, region),
         feeds: [new MarketSimulator(simulator)],
         log: silentLog,
         onWritten: reference.record,
