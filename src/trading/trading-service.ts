@@ -2,13 +2,14 @@ import type { Logger } from 'pino';
 import type { BookStore } from '../redis/book-store.ts';
 import { ExternalVenueOrders } from './external-venue-orders.ts';
 import { isFailure, type Outcome, type TradingFailure, wrongRegion } from './failures.ts';
-import { isSessionId, newSessionId, parseOrderId, sessionRegion } from './ids.ts';
+import { isSessionId, parseOrderId, sessionRegion } from './ids.ts';
 import type { PlannedFill } from './matching.ts';
 import { openOrders } from './open-orders.ts';
 import { OrderCancellation } from './order-cancellation.ts';
 import { OrderPlacement } from './order-placement.ts';
 import { findOrder, type OrderRef, type OrdersPageArgs, pageOrders } from './order-queries.ts';
 import { PaperOrders } from './paper-orders.ts';
+import { createWrite, newSession } from './session-write.ts';
 import type { AuditEntry, TradingStore } from './trading-store.ts';
 import type { Order, OrderRequest, Session } from './types.ts';
 import type { ExecutionVenue, ExternalVenue, RestingOrder, VenueOrderReport } from './venue.ts';
@@ -143,31 +144,8 @@ export class TradingService {
   }
 
   async openSession(clientId: string, balances: ReadonlyMap<string, string>): Promise<Session> {
-    const now = this.now();
-    const session: Session = {
-      id: newSessionId(this.options.region, now),
-      clientId,
-      region: this.options.region,
-      venue: 'PAPER',
-      status: 'OPEN',
-      createdAt: now,
-      updatedAt: now,
-      closedAt: null,
-      version: 1,
-      seq: 0,
-      orderCount: 0,
-      initialBalances: new Map(balances),
-      totals: new Map(balances),
-      locked: new Map(),
-      positions: new Map(),
-    };
-    const outcome = await this.store.write(clientId, {
-      session,
-      expectedVersion: null,
-      orders: [],
-      fills: [],
-      events: [],
-    });
+    const session = newSession(clientId, this.options.region, balances, this.now());
+    const outcome = await this.store.write(clientId, createWrite(session));
     if (outcome !== 'ok') throw new Error(`session ${session.id} could not be created (${outcome})`);
     await this.audit(clientId, { action: 'openSession', sessionId: session.id, result: 'accepted' });
     return session;

@@ -35,6 +35,8 @@ export interface StackOptions {
   auth?: { recheckMs?: number };
   /** The region of the server and its ingester (two stacks on one Redis: two regions). @default REGION */
   region?: string;
+  /** Where the server and ingester connect (a fault proxy in front of the test's Redis). @default its URL */
+  redisUrl?: string;
 }
 
 /**
@@ -62,7 +64,7 @@ export interface Stack {
 export async function startStack(testRedis: TestRedis, options: StackOptions = {}): Promise<Stack> {
   const clients: Redis[] = [];
   const client = (role: 'command' | 'subscriber' | 'writer') => {
-    const c = createRedis(testRedis.url, role);
+    const c = createRedis(options.redisUrl ?? testRedis.url, role);
     c.on('error', () => {});
     clients.push(c);
     return c;
