@@ -12,6 +12,7 @@ import { ChannelSubscriber } from './pubsub/channel-subscriber.ts';
 import { BookStore } from './redis/book-store.ts';
 import { createRedis } from './redis/connection.ts';
 import { type LocalRedisServer, redisAnswers, startLocalRedis } from './redis/local-server.ts';
+import { staleAfterMs } from './resolvers/orderbook.ts';
 import { type App, createApp, type ReadinessCheck } from './server/app.ts';
 import { createOpsServer, type OpsServer } from './server/ops-server.ts';
 import type { SharedExecutionStats } from './server/plugins/use-shared-execution.ts';
@@ -221,6 +222,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           log,
           limits: { sessionTtlMs: config.trading.sessionTtlMs },
           venues,
+          staleAfterMs: (exchange, symbol) => staleAfterMs(config, exchange, symbol),
         }),
         deps: {
           region: config.region,

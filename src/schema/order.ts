@@ -33,6 +33,7 @@ const RejectReason = builder.enumType('RejectReason', {
     'SESSION_ORDER_LIMIT',
     'MARKET_INACTIVE',
     'BOOK_UNAVAILABLE',
+    'BOOK_STALE',
     'ORDER_NOT_OPEN',
     'VENUE_REJECTED',
   ] as const,

@@ -73,6 +73,7 @@ export type RejectReason =
   | 'SESSION_ORDER_LIMIT'
   | 'MARKET_INACTIVE'
   | 'BOOK_UNAVAILABLE'
+  | 'BOOK_STALE'
   | 'ORDER_NOT_OPEN'
   | 'VENUE_REJECTED';
 
@@ -142,6 +143,18 @@ export function wrongRegion(id: string, homeRegion: string, region: string): Tra
 /** The order's book is not live here (never written, or resynchronising): a retry may succeed. */
 export function bookUnavailable(market: { exchange: string; symbol: string }): TradingFailure {
   return rejected('BOOK_UNAVAILABLE', `No live book for ${market.symbol} on ${market.exchange}; try again.`);
+}
+
+/** The order would fill on arrival against a book that stopped updating: a retry may succeed. */
+export function bookStale(
+  market: { exchange: string; symbol: string },
+  ageMs: number,
+  staleAfterMs: number,
+): TradingFailure {
+  return rejected(
+    'BOOK_STALE',
+    `The book of ${market.symbol} on ${market.exchange} is stale (last update ${ageMs} ms ago, more than ${staleAfterMs} ms): no fill against it. Try again when it updates.`,
+  );
 }
 
 export function isFailure(value: object): value is TradingFailure {

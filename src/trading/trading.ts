@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { BookHub } from '../pubsub/book-hub.ts';
 import type { BookStore } from '../redis/book-store.ts';
 import { OrderUpdateStreams } from './order-updates.ts';
-import { PaperVenue } from './paper-venue.ts';
+import { DEFAULT_STALE_AFTER_MS, PaperVenue } from './paper-venue.ts';
 import { TradingService } from './trading-service.ts';
 import { DEFAULT_STORE_LIMITS, type StoreLimits, TradingStore } from './trading-store.ts';
 import type { ExternalVenue } from './venue.ts';
@@ -24,6 +24,11 @@ export interface TradingOptions {
   limits?: Partial<StoreLimits> & { maxOrdersPerSession?: number };
   /** Real venues (`EXECUTION_VENUES`), one per exchange id; every other exchange trades on paper. */
   venues?: readonly ExternalVenue[];
+  /**
+   * A book's staleness threshold (`BOOK_STALE_MS` and its overrides): paper orders never fill
+   * against a book older than it. @default 5000 for every book
+   */
+  staleAfterMs?: (exchange: string, symbol: string) => number;
 }
 
 export function createTrading(options: TradingOptions): Trading {
@@ -37,7 +42,10 @@ export function createTrading(options: TradingOptions): Trading {
     now: options.now,
     maxOrdersPerSession: options.limits?.maxOrdersPerSession,
   });
-  const venue = new PaperVenue(hub, (resting, fill) => service.applyVenueFill(resting, fill), log);
+  const venue = new PaperVenue(hub, (resting, fill) => service.applyVenueFill(resting, fill), log, {
+    now: options.now ?? Date.now,
+    staleAfterMs: options.staleAfterMs ?? (() => DEFAULT_STALE_AFTER_MS),
+  });
   service.useVenue(venue);
   for (const external of options.venues ?? []) service.useExternalVenue(external);
   // The region's resting paper orders that no process may be watching (a restart).

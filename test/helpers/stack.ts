@@ -10,6 +10,7 @@ import { BookStore } from '../../src/redis/book-store.ts';
 import { createRedis } from '../../src/redis/connection.ts';
 import { bookChannel } from '../../src/redis/keys.ts';
 import type { ApiLimits } from '../../src/resolvers/deps.ts';
+import { staleAfterMs } from '../../src/resolvers/orderbook.ts';
 import { type App, createApp } from '../../src/server/app.ts';
 import { createTrading } from '../../src/trading/trading.ts';
 import type { ExternalVenue } from '../../src/trading/venue.ts';
@@ -83,6 +84,14 @@ export async function startStack(testRedis: TestRedis, options: StackOptions = {
     log: silentLog,
     onReset: (reason) => resets.push(reason),
   });
+  const limits: ApiLimits = {
+    maxDepth: 100,
+    minThrottleMs: 10,
+    maxThrottleMs: 60_000,
+    staleAfterMs: 5_000,
+    subscriberQueueMax: 1_000,
+    ...options.limits,
+  };
   const app = createApp({
     log: silentLog,
     ...(options.auth ? { auth: options.auth } : {}),
@@ -94,6 +103,7 @@ export async function startStack(testRedis: TestRedis, options: StackOptions = {
             log: silentLog,
             now: options.now,
             venues: options.venues,
+            staleAfterMs: (exchange, symbol) => staleAfterMs({ limits }, exchange, symbol),
           }),
         }
       : {}),
@@ -101,14 +111,7 @@ export async function startStack(testRedis: TestRedis, options: StackOptions = {
       region,
       store,
       hub,
-      limits: {
-        maxDepth: 100,
-        minThrottleMs: 10,
-        maxThrottleMs: 60_000,
-        staleAfterMs: 5_000,
-        subscriberQueueMax: 1_000,
-        ...options.limits,
-      },
+      limits,
       now: options.now ?? Date.now,
       redisReady: () => commands.status === 'ready',
     },

@@ -17,6 +17,7 @@ import {
   orderInput,
   PLACE_ORDER,
   type PlaceResult,
+  SCRIPTED_BOOK_LIMITS,
   ScriptedMarket,
   type UpdateView,
   wsClient,
@@ -77,7 +78,7 @@ describe('trading across regions: readable everywhere, written only in the home 
 
   beforeAll(async () => {
     redis = await startTestRedis();
-    home = await startStack(redis, { ingest: false });
+    home = await startStack(redis, { ingest: false, limits: SCRIPTED_BOOK_LIMITS });
     away = await startStack(redis, { ingest: false, region: OTHER });
     await new ScriptedMarket(new BookStore(redis.client(), REGION)).start();
     alice = await createClientWithCli(redis.url, 'alice');

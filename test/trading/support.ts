@@ -198,6 +198,12 @@ export class ScriptedMarket {
   }
 }
 
+/**
+ * Limits of a stack trading on the scripted `lab` book: it moves only when a test says so, so it
+ * must never count as stale (paper orders do not fill against a stale book).
+ */
+export const SCRIPTED_BOOK_LIMITS = { staleOverrides: { lab: 3_600_000 } };
+
 export const OPEN_SESSION = `mutation Open($balances: [BalanceInput!]!) {
   openSession(balances: $balances) { id status region balances { asset total locked available } }
 }`;

@@ -100,6 +100,7 @@ export type PlaceOrderInput = {
 };
 
 export type RejectReason =
+  | 'BOOK_STALE'
   | 'BOOK_UNAVAILABLE'
   | 'MARKET_INACTIVE'
   | 'ORDER_NOT_OPEN'
