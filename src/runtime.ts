@@ -223,6 +223,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           limits: { sessionTtlMs: config.trading.sessionTtlMs },
           venues,
           staleAfterMs: (exchange, symbol) => staleAfterMs(config, exchange, symbol),
+          metrics,
         }),
         deps: {
           region: config.region,

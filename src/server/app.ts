@@ -112,6 +112,7 @@ export function createApp(options: AppOptions): App {
       log,
       now: deps.now,
       staleAfterMs: (exchange, symbol) => staleAfterMs(deps, exchange, symbol),
+      metrics,
     });
   const yoga = createYoga<Record<string, never>, Context>({
     schema,

@@ -13,7 +13,7 @@ import { createWrite, newSession } from './session-write.ts';
 import type { AuditEntry, TradingStore } from './trading-store.ts';
 import type { Order, OrderRequest, Session } from './types.ts';
 import type { ExecutionVenue, ExternalVenue, RestingOrder, VenueOrderReport } from './venue.ts';
-import { VenueReconciliation } from './venue-reconciliation.ts';
+import { VenueReconciliation, type VenueReconciliationOptions } from './venue-reconciliation.ts';
 
 // Resolvers name a command's result by this module, where the commands are.
 export type { Outcome } from './failures.ts';
@@ -27,6 +27,8 @@ export interface TradingServiceOptions {
   now?: () => number;
   /** Orders one session may hold; past it, placement is rejected. @default 10000 */
   maxOrdersPerSession?: number;
+  /** Where venue reports for orders no longer open are counted. @default not counted */
+  metrics?: VenueReconciliationOptions['metrics'];
 }
 
 /**
@@ -59,7 +61,8 @@ export class TradingService {
     // The paper venue is set after construction (it reports fills back into this service).
     const execution = () => this.execution;
     const venues = this.external;
-    this.reconciliation = new VenueReconciliation({ store, log, now, venues });
+    const { metrics } = options;
+    this.reconciliation = new VenueReconciliation({ store, log, now, venues, metrics });
     this.paper = new PaperOrders({ store, region, now, execution });
     const reconciliation = this.reconciliation;
     this.venueOrders = new ExternalVenueOrders({

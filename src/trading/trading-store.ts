@@ -67,7 +67,14 @@ export interface SessionWrite {
 export type WriteOutcome = 'ok' | 'stale' | 'duplicate';
 
 export interface AuditEntry {
-  action: 'openSession' | 'closeSession' | 'placeOrder' | 'cancelOrder' | 'cancelAllOrders';
+  action:
+    | 'openSession'
+    | 'closeSession'
+    | 'placeOrder'
+    | 'cancelOrder'
+    | 'cancelAllOrders'
+    /** A venue report the order could not take (it is no longer open): kept for reconciliation. */
+    | 'venueReport';
   sessionId: string;
   orderId?: string | null;
   clientOrderId?: string | null;

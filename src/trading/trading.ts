@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Metrics } from '../observability/metrics.ts';
 import type { BookHub } from '../pubsub/book-hub.ts';
 import type { BookStore } from '../redis/book-store.ts';
 import { OrderUpdateStreams } from './order-updates.ts';
@@ -29,6 +30,8 @@ export interface TradingOptions {
    * against a book older than it. @default 5000 for every book
    */
   staleAfterMs?: (exchange: string, symbol: string) => number;
+  /** The process's metrics (venue reports for orders no longer open). @default not counted */
+  metrics?: Metrics;
 }
 
 export function createTrading(options: TradingOptions): Trading {
@@ -41,6 +44,7 @@ export function createTrading(options: TradingOptions): Trading {
     log,
     now: options.now,
     maxOrdersPerSession: options.limits?.maxOrdersPerSession,
+    metrics: options.metrics,
   });
   const venue = new PaperVenue(hub, (resting, fill) => service.applyVenueFill(resting, fill), log, {
     now: options.now ?? Date.now,
