@@ -207,11 +207,28 @@ export class TradingStore {
     );
   }
 
-  /** The session's kept updates, oldest first (for a subscriber resuming after a seq). */
-  async readUpdates(clientId: string, sessionId: string): Promise<OrderUpdate[]> {
-    return streamValues<OrderUpdate>(
-      await this.redis.xrange(sessionKeys(clientId, sessionId).events, '-', '+'),
-    );
+  /**
+   * The session's kept updates after `seq`, oldest first (a subscriber resuming, or repairing a
+   * gap): read newest first, a page at a time, back to `seq`, so a small gap reads little.
+   */
+  async readUpdatesAfter(
+    clientId: string,
+    sessionId: string,
+    seq: number,
+    page = 100,
+  ): Promise<OrderUpdate[]> {
+    const key = sessionKeys(clientId, sessionId).events;
+    const out: OrderUpdate[] = [];
+    let end = '+';
+    for (;;) {
+      const entries = await this.redis.xrevrange(key, end, '-', 'COUNT', page);
+      for (const update of streamValues<OrderUpdate>(entries)) {
+        if (update.seq <= seq) return out.reverse();
+        out.push(update);
+      }
+      if (entries.length < page) return out.reverse();
+      end = `(${entries.at(-1)![0]}`;
+    }
   }
 
   /** Activity keeps a session alive: every key of it gets its full TTL again. */

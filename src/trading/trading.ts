@@ -55,5 +55,13 @@ export function createTrading(options: TradingOptions): Trading {
   // The region's resting paper orders that no process may be watching (a restart).
   service.start().catch((err: unknown) => log.error({ err }, 'open paper orders not taken over'));
   const updates = new OrderUpdateStreams(hub.channels, store, log);
-  return { service, venue, updates, close: () => service.close() };
+  return {
+    service,
+    venue,
+    updates,
+    close: () => {
+      updates.close();
+      service.close();
+    },
+  };
 }

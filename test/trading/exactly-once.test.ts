@@ -13,7 +13,7 @@ import {
   createClientWithCli,
   gql,
   gqlOk,
-  OPEN_SESSION,
+  openSessionOver,
   orderInput,
   PLACE_ORDER,
   type PlaceResult,
@@ -54,13 +54,7 @@ describe('exactly once: a trading write whose reply was lost is applied once (io
     stack = await startStack(redis, { ingest: false, redisUrl: proxy.url, limits: SCRIPTED_BOOK_LIMITS });
     await new ScriptedMarket(new BookStore(redis.client(), REGION)).start();
     alice = await createClientWithCli(redis.url, 'alice');
-    const opened = await gqlOk<{ openSession: { id: string } }>(
-      stack.app,
-      OPEN_SESSION,
-      { balances: [{ asset: 'USDT', amount: '10000' }] },
-      alice.key,
-    );
-    sessionId = opened.openSession.id;
+    sessionId = await openSessionOver(stack.app, alice);
   });
 
   afterAll(async () => {

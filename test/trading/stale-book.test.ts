@@ -6,7 +6,7 @@ import {
   type CreatedClient,
   createClientWithCli,
   gqlOk,
-  OPEN_SESSION,
+  openSessionOver,
   orderInput,
   PLACE_ORDER,
   type PlaceResult,
@@ -48,13 +48,7 @@ describe('paper orders never fill against a stale book', () => {
       limits: { staleAfterMs: STALE_AFTER_MS },
     });
     alice = await createClientWithCli(redis.url, 'alice');
-    const opened = await gqlOk<{ openSession: { id: string } }>(
-      stack.app,
-      OPEN_SESSION,
-      { balances: [{ asset: 'USDT', amount: '1000000' }] },
-      alice.key,
-    );
-    sessionId = opened.openSession.id;
+    sessionId = await openSessionOver(stack.app, alice, [{ asset: 'USDT', amount: '1000000' }]);
   });
 
   afterAll(async () => {

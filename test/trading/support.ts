@@ -208,6 +208,16 @@ export const OPEN_SESSION = `mutation Open($balances: [BalanceInput!]!) {
   openSession(balances: $balances) { id status region balances { asset total locked available } }
 }`;
 
+/** A session opened over HTTP by `client` on `app`, with `balances` (10000 USDT); its id. */
+export async function openSessionOver(
+  app: App,
+  client: CreatedClient,
+  balances: { asset: string; amount: string }[] = [{ asset: 'USDT', amount: '10000' }],
+): Promise<string> {
+  const opened = await gqlOk<{ openSession: { id: string } }>(app, OPEN_SESSION, { balances }, client.key);
+  return opened.openSession.id;
+}
+
 export const ORDER_FIELDS = `id clientOrderId sessionId status side type price amount filled remaining averagePrice fee timeInForce postOnly rejectReason`;
 
 export const PLACE_ORDER = `mutation Place($input: PlaceOrderInput!) {
