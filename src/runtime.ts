@@ -242,6 +242,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           log,
           limits: { sessionTtlMs: config.trading.sessionTtlMs },
           venues,
+          staleAfterMs: (exchange, symbol) => staleAfterMs(config, exchange, symbol),
+          metrics,
         }),
         deps: {
           region: config.region,

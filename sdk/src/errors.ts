@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   'SESSION_NOT_FOUND',
   'SUBSCRIBER_TOO_SLOW',
   'UNAUTHENTICATED',
+  'WRONG_REGION',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

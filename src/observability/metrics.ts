@@ -187,6 +187,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly venueReportsIgnored = new Counter({
+    name: 'bookgraph_venue_reports_ignored_total',
+    help: 'Venue reports for orders no longer open, which change nothing, by exchange and kind (duplicate: as recorded; more_filled: fills the order does not have; other_end: another end, or still open at the venue)',
+    labelNames: ['exchange', 'kind'] as const,
+    registers: [this.registry],
+  });
+
   readonly feedErrors = new Counter({
     name: 'bookgraph_feed_errors_total',
     help: 'Errors a feed reported (failed watch, bad checksum, …), by exchange',

@@ -133,11 +133,22 @@ export interface SessionKeys {
   fills: string;
   /** STREAM of order updates (the `orderUpdates` messages with their seq), capped by MAXLEN. */
   events: string;
+  /**
+   * HASH: the operations applied to the session, so a write resent after its reply was lost is
+   * recognised: `o:<op id>` -> outcome, `v:<version>` -> op id; the last 1000 versions are kept.
+   */
+  ops: string;
 }
 
 export function sessionKeys(clientId: string, sessionId: string): SessionKeys {
   const base = `${KEY_PREFIX}:trade:${clientTag(clientId)}:session:${sessionId}`;
-  return { session: base, orders: `${base}:orders`, fills: `${base}:fills`, events: `${base}:events` };
+  return {
+    session: base,
+    orders: `${base}:orders`,
+    fills: `${base}:fills`,
+    events: `${base}:events`,
+    ops: `${base}:ops`,
+  };
 }
 
 /** ZSET (score = opened at, ms) of the client's session ids. */

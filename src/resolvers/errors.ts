@@ -15,6 +15,7 @@ export const ErrorCode = {
   Forbidden: 'FORBIDDEN',
   SessionNotFound: 'SESSION_NOT_FOUND',
   OrderNotFound: 'ORDER_NOT_FOUND',
+  WrongRegion: 'WRONG_REGION',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

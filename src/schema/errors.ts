@@ -28,5 +28,9 @@ builder.enumType('ErrorCode', {
     [ErrorCode.OrderNotFound]: {
       description: "No such order for this client (also what another client's order looks like).",
     },
+    [ErrorCode.WrongRegion]: {
+      description:
+        "A write on a session owned by another region (the `WrongRegion` result of placeOrder, cancelOrder, cancelAllOrders and closeSession). Nothing was written; send it to a server of the session's home region.",
+    },
   },
 });

@@ -3,7 +3,15 @@ import { averagePrice, remaining } from '../trading/accounting.ts';
 import { isFailure, type TradingFailure } from '../trading/failures.ts';
 import type { Order, OrderUpdate } from '../trading/types.ts';
 import { builder } from './builder.ts';
-import { type FailureOf, FillRef, OrderSide, SessionNotFound, SessionRef, TradingError } from './session.ts';
+import {
+  type FailureOf,
+  FillRef,
+  OrderSide,
+  SessionNotFound,
+  SessionRef,
+  TradingError,
+  WrongRegion,
+} from './session.ts';
 
 const OrderType = builder.enumType('OrderType', { values: ['LIMIT', 'MARKET'] as const });
 const TimeInForce = builder.enumType('TimeInForce', {
@@ -25,6 +33,7 @@ const RejectReason = builder.enumType('RejectReason', {
     'SESSION_ORDER_LIMIT',
     'MARKET_INACTIVE',
     'BOOK_UNAVAILABLE',
+    'BOOK_STALE',
     'ORDER_NOT_OPEN',
     'VENUE_REJECTED',
   ] as const,
@@ -150,12 +159,13 @@ const PlaceOrderResult = builder.unionType('PlaceOrderResult', {
     InsufficientBalance,
     OrderRejected,
     IdempotencyConflict,
+    WrongRegion,
   ],
   resolveType: kindOf,
 });
 
 const CancelOrderResult = builder.unionType('CancelOrderResult', {
-  types: [OrderRef, OrderNotFound, OrderRejected],
+  types: [OrderRef, OrderNotFound, OrderRejected, WrongRegion],
   resolveType: kindOf,
 });
 
@@ -164,7 +174,7 @@ const CanceledOrders = builder.objectRef<{ orders: Order[] }>('CanceledOrders').
 });
 
 const CancelAllOrdersResult = builder.unionType('CancelAllOrdersResult', {
-  types: [CanceledOrders, SessionNotFound],
+  types: [CanceledOrders, SessionNotFound, WrongRegion],
   resolveType: (value) => (isFailure(value) ? value.kind : 'CanceledOrders'),
 });
 
@@ -262,7 +272,7 @@ builder.mutationFields((t) => ({
   placeOrder: t.field({
     type: PlaceOrderResult,
     description:
-      'Places an order in a session. Needs the `trade` scope. Malformed input is BAD_USER_INPUT; broken market rules are typed results.',
+      "Places an order in a session. Needs the `trade` scope. Malformed input is BAD_USER_INPUT; broken market rules are typed results; WrongRegion from a server outside the session's home region.",
     args: { input: t.arg({ type: PlaceOrderInput, required: true }) },
     resolve: (_root, args, ctx) =>
       resolvers.placeOrder(ctx, {
@@ -277,7 +287,9 @@ builder.mutationFields((t) => ({
       resolvers.cancelOrder(ctx, {
         id: args.id === null || args.id === undefined ? null : String(args.id),
         clientOrderId: args.clientOrderId,
-      }) as Promise<Order | FailureOf<'OrderNotFound'> | FailureOf<'OrderRejected'>>,
+      }) as Promise<
+        Order | FailureOf<'OrderNotFound'> | FailureOf<'OrderRejected'> | FailureOf<'WrongRegion'>
+      >,
   }),
   cancelAllOrders: t.field({
     type: CancelAllOrdersResult,
@@ -285,7 +297,7 @@ builder.mutationFields((t) => ({
     args: { sessionId: t.arg.id({ required: true }), exchange: t.arg.string(), symbol: t.arg.string() },
     resolve: (_root, args, ctx) =>
       resolvers.cancelAllOrders(ctx, { ...args, sessionId: String(args.sessionId) }) as Promise<
-        { orders: Order[] } | FailureOf<'SessionNotFound'>
+        { orders: Order[] } | FailureOf<'SessionNotFound'> | FailureOf<'WrongRegion'>
       >,
   }),
 }));

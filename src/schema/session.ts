@@ -21,6 +21,16 @@ export const SessionNotFound = builder.objectRef<FailureOf<'SessionNotFound'>>('
   fields: (t) => ({ sessionId: t.exposeID('sessionId') }),
 });
 
+export const WrongRegion = builder.objectRef<FailureOf<'WrongRegion'>>('WrongRegion').implement({
+  description:
+    'The session belongs to another region, the only one that accepts its writes (code WRONG_REGION). Nothing was written; reads work from every region. Send the write to a server of `homeRegion`.',
+  interfaces: [TradingError],
+  fields: (t) => ({
+    homeRegion: t.exposeString('homeRegion', { description: 'The region that owns the session.' }),
+    region: t.exposeString('region', { description: 'The region of the server that refused.' }),
+  }),
+});
+
 const Balance = builder.objectRef<resolvers.BalanceView>('Balance').implement({
   description: 'One asset of a paper session. `available` = `total` − `locked` (reserved by open orders).',
   fields: (t) => ({
@@ -118,8 +128,8 @@ const BalanceInput = builder.inputType('BalanceInput', {
 });
 
 const CloseSessionResult = builder.unionType('CloseSessionResult', {
-  types: [SessionRef, SessionNotFound],
-  resolveType: (value) => (isFailure(value) ? 'SessionNotFound' : 'Session'),
+  types: [SessionRef, SessionNotFound, WrongRegion],
+  resolveType: (value) => (isFailure(value) ? value.kind : 'Session'),
 });
 
 builder.mutationFields((t) => ({
@@ -131,10 +141,13 @@ builder.mutationFields((t) => ({
   }),
   closeSession: t.field({
     type: CloseSessionResult,
-    description: 'Cancels every open order of the session and closes it.',
+    description:
+      "Cancels every open order of the session and closes it. WrongRegion from a server outside the session's home region.",
     args: { id: t.arg.id({ required: true }) },
     resolve: (_root, args, ctx) =>
-      resolvers.closeSession(ctx, { id: String(args.id) }) as Promise<Session | FailureOf<'SessionNotFound'>>,
+      resolvers.closeSession(ctx, { id: String(args.id) }) as Promise<
+        Session | FailureOf<'SessionNotFound'> | FailureOf<'WrongRegion'>
+      >,
   }),
 }));
 

@@ -14,6 +14,7 @@ import { Metrics } from '../observability/metrics.ts';
 import type { Tracing } from '../observability/tracing.ts';
 import type { SubscriberTransport } from '../pubsub/slow-subscriber.ts';
 import type { ResolverDeps } from '../resolvers/deps.ts';
+import { staleAfterMs } from '../resolvers/orderbook.ts';
 import type { Context } from '../schema/builder.ts';
 import { schema } from '../schema/index.ts';
 import { createTrading, type Trading } from '../trading/trading.ts';
@@ -103,7 +104,16 @@ export function createApp(options: AppOptions): App {
     now: deps.now,
     recheckMs: options.auth?.recheckMs,
   });
-  const trading = options.trading ?? createTrading({ books: deps.store, hub: deps.hub, log, now: deps.now });
+  const trading =
+    options.trading ??
+    createTrading({
+      books: deps.store,
+      hub: deps.hub,
+      log,
+      now: deps.now,
+      staleAfterMs: (exchange, symbol) => staleAfterMs(deps, exchange, symbol),
+      metrics,
+    });
   const yoga = createYoga<Record<string, never>, Context>({
     schema,
     context: async (initial) => ({

@@ -91,7 +91,7 @@ export class ExternalVenueOrders {
     } else {
       let worst: string | undefined;
       try {
-        const estimate = await this.options.execution().place(order);
+        const estimate = await this.options.execution().estimate(order);
         if (estimate.kind === 'execute') worst = estimate.fills.at(-1)?.price;
       } catch (error) {
         if (!(error instanceof VenueUnavailableError)) throw error;

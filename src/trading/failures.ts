@@ -48,6 +48,15 @@ export type TradingFailure =
       order: Order | null;
     }
   | {
+      kind: 'WrongRegion';
+      code: 'WRONG_REGION';
+      message: string;
+      /** The region that owns the session: the only one that accepts its writes. */
+      homeRegion: string;
+      /** This server's region. */
+      region: string;
+    }
+  | {
       kind: 'IdempotencyConflict';
       code: 'IDEMPOTENCY_CONFLICT';
       message: string;
@@ -64,6 +73,7 @@ export type RejectReason =
   | 'SESSION_ORDER_LIMIT'
   | 'MARKET_INACTIVE'
   | 'BOOK_UNAVAILABLE'
+  | 'BOOK_STALE'
   | 'ORDER_NOT_OPEN'
   | 'VENUE_REJECTED';
 
@@ -116,9 +126,35 @@ export function insufficientBalance(asset: string, required: string, free: strin
   };
 }
 
+/**
+ * A write on a session owned by another region: Active-Active keeps one writer per session, so
+ * it is refused before anything is written, and names where to send it.
+ */
+export function wrongRegion(id: string, homeRegion: string, region: string): TradingFailure {
+  return {
+    kind: 'WrongRegion',
+    code: 'WRONG_REGION',
+    message: `${id} belongs to region ${homeRegion}; send writes to a server of ${homeRegion} (this is ${region}).`,
+    homeRegion,
+    region,
+  };
+}
+
 /** The order's book is not live here (never written, or resynchronising): a retry may succeed. */
 export function bookUnavailable(market: { exchange: string; symbol: string }): TradingFailure {
   return rejected('BOOK_UNAVAILABLE', `No live book for ${market.symbol} on ${market.exchange}; try again.`);
+}
+
+/** The order would fill on arrival against a book that stopped updating: a retry may succeed. */
+export function bookStale(
+  market: { exchange: string; symbol: string },
+  ageMs: number,
+  staleAfterMs: number,
+): TradingFailure {
+  return rejected(
+    'BOOK_STALE',
+    `The book of ${market.symbol} on ${market.exchange} is stale (last update ${ageMs} ms ago, more than ${staleAfterMs} ms): no fill against it. Try again when it updates.`,
+  );
 }
 
 export function isFailure(value: object): value is TradingFailure {

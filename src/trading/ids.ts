@@ -27,3 +27,11 @@ export function parseOrderId(id: string): { sessionId: string; n: number } | nul
 export function sessionRegion(sessionId: string): string | null {
   return isSessionId(sessionId) ? sessionId.slice(4, sessionId.lastIndexOf('_')) : null;
 }
+
+/**
+ * The home region a session or order id names (`ses_<region>_…`, `<sessionId>_<n>`): the only
+ * region that writes it. Null for anything that is neither.
+ */
+export function homeRegion(id: string): string | null {
+  return sessionRegion(parseOrderId(id)?.sessionId ?? id);
+}

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { ExternalVenueOrders } from './external-venue-orders.ts';
 import {
   isFailure,
@@ -34,6 +35,8 @@ export class OrderCancellation {
 
   async cancelOne(clientId: string, ref: OrderRef): Promise<Outcome<Order>> {
     const { store } = this.options;
+    // One key for the command: a cancel resent after its lost reply answers CANCELED again.
+    const opId = `cancel:${randomUUID()}`;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const where = await findOrder(store, clientId, ref);
       if (!where) return orderNotFound(ref);
@@ -48,7 +51,7 @@ export class OrderCancellation {
       const write = beginWrite(session);
       recordCancel(write, session, order, now);
       write.orders = [order];
-      if ((await store.write(clientId, write)) === 'ok') {
+      if ((await store.write(clientId, { ...write, opId })) === 'ok') {
         this.options.paper.forget(order);
         return order;
       }

@@ -1,3 +1,4 @@
+import { homeRegion } from './ids.ts';
 import type { Order, OrderStatus } from './types.ts';
 
 /**
@@ -35,11 +36,8 @@ export function transition(order: Order, to: OrderStatus, now: number): void {
   order.updatedAt = now;
 }
 
-/** The region an order or session id names: `ses_<region>_<random>`, `<sessionId>_<n>`. */
-export function homeRegion(id: string): string | null {
-  const parts = id.split('_');
-  return parts[0] === 'ses' && parts.length >= 3 ? (parts[1] ?? null) : null;
-}
+// One parser of home regions, next to the ids it reads; re-exported for the machine's callers.
+export { homeRegion };
 
 /**
  * Active-Active keeps one writer per order: only the region named in the id may write its

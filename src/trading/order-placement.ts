@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Market } from '../marketdata/types.ts';
 import type { BookStore } from '../redis/book-store.ts';
 import type { ExternalVenueOrders } from './external-venue-orders.ts';
@@ -63,6 +63,9 @@ export class OrderPlacement {
     if (!isSessionId(request.sessionId)) return sessionNotFound(request.sessionId);
     const { store, paper, venueOrders } = this.options;
     const print = fingerprint(request);
+    // The placement's idempotency key inside Redis (a clientOrderId is the client's): a write
+    // resent after its reply was lost is recognised, never decided again as a second order.
+    const opId = `place:${randomUUID()}`;
     let market: Market | null | undefined;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const session = await store.readSession(clientId, request.sessionId);
@@ -96,7 +99,7 @@ export class OrderPlacement {
       const toPlan = { session, market, request, fingerprint: print };
       const plan = venue ? await venueOrders.plan(toPlan) : await paper.plan(toPlan);
       if (isFailure(plan)) return plan;
-      const outcome = await store.write(clientId, plan.write);
+      const outcome = await store.write(clientId, { ...plan.write, opId });
       if (outcome === 'ok') {
         if (venue) return venueOrders.submit(clientId, plan.order, venue);
         if ('rests' in plan && plan.rests) await paper.watch(clientId, plan.order);

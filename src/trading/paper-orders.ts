@@ -1,6 +1,6 @@
 import { addDecimal, compareDecimal, multiplyDecimal, subtractDecimal } from '../marketdata/decimal.ts';
 import { available, buyLockPerUnit, releaseLock } from './accounting.ts';
-import { bookUnavailable, insufficientBalance, type TradingFailure } from './failures.ts';
+import { bookStale, bookUnavailable, insufficientBalance, type TradingFailure } from './failures.ts';
 import type { PlannedFill } from './matching.ts';
 import { maxFeeRate, newOrder, type OrderToPlan, recordNewOrder, storeNewOrder } from './new-order.ts';
 import { checkNotional } from './order-input.ts';
@@ -15,7 +15,7 @@ import {
 } from './session-write.ts';
 import type { SessionWrite, TradingStore } from './trading-store.ts';
 import { isOpen, type Order } from './types.ts';
-import { type ExecutionVenue, type RestingOrder, VenueUnavailableError } from './venue.ts';
+import { type ExecutionVenue, type RestingOrder, StaleBookError, VenueUnavailableError } from './venue.ts';
 
 export interface PaperOrdersOptions {
   store: TradingStore;
@@ -46,6 +46,7 @@ export class PaperOrders {
       placement = await this.options.execution().place(order);
     } catch (error) {
       if (error instanceof VenueUnavailableError) return bookUnavailable(market);
+      if (error instanceof StaleBookError) return bookStale(market, error.ageMs, error.staleAfterMs);
       throw error;
     }
     // What the order needs: limit buys reserve price × (1 + fee) per unit; sells reserve the

@@ -5,7 +5,23 @@ import type { BookHub, ViewLease } from '../pubsub/book-hub.ts';
 import { remaining } from './accounting.ts';
 import { type Placement, placeAgainstBook, restingFill } from './matching.ts';
 import type { Order } from './types.ts';
-import { type ExecutionVenue, type FillReporter, type RestingOrder, VenueUnavailableError } from './venue.ts';
+import {
+  type ExecutionVenue,
+  type FillReporter,
+  type RestingOrder,
+  StaleBookError,
+  VenueUnavailableError,
+} from './venue.ts';
+
+/** When a book is too old to trade against: the rule that makes the API say `stale: true`. */
+export interface BookFreshness {
+  now: () => number;
+  /** The book's staleness threshold (`BOOK_STALE_MS` and its overrides). */
+  staleAfterMs: (exchange: string, symbol: string) => number;
+}
+
+/** Books older than this are stale when no threshold is given (`BOOK_STALE_MS`'s default). */
+export const DEFAULT_STALE_AFTER_MS = 5_000;
 
 interface Watched {
   lease: ViewLease;
@@ -29,15 +45,34 @@ export class PaperVenue implements ExecutionVenue {
     private readonly hub: BookHub,
     private readonly report: FillReporter,
     private readonly log: Logger,
+    private readonly freshness: BookFreshness = {
+      now: Date.now,
+      staleAfterMs: () => DEFAULT_STALE_AFTER_MS,
+    },
   ) {}
 
-  async place(order: Order): Promise<Placement> {
+  place(order: Order): Promise<Placement> {
+    return this.against(order, true);
+  }
+
+  estimate(order: Order): Promise<Placement> {
+    return this.against(order, false);
+  }
+
+  private async against(order: Order, fills: boolean): Promise<Placement> {
     const lease = await this.hub.acquire(order.exchange, order.symbol, 1);
     try {
       const replica = lease.view.replica;
       if (!replica.live)
         throw new VenueUnavailableError(`no live book for ${order.symbol} on ${order.exchange}`);
-      return placeAgainstBook(order, replica.book);
+      const placement = placeAgainstBook(order, replica.book);
+      // Never fill against a book that stopped moving: its prices may be long gone. An order
+      // that only rests (or expires, or is refused as post-only) does not trade on it.
+      if (fills && placement.kind === 'execute' && placement.fills.length > 0) {
+        const age = this.age(order.exchange, order.symbol, replica.receiveTs);
+        if (age !== null) throw new StaleBookError(age.ageMs, age.staleAfterMs);
+      }
+      return placement;
     } finally {
       lease.release();
     }
@@ -129,9 +164,23 @@ export class PaperVenue implements ExecutionVenue {
     })();
   }
 
+  /** How old the book is, if older than its threshold; null while it is fresh. */
+  private age(
+    exchange: string,
+    symbol: string,
+    receiveTs: number,
+  ): { ageMs: number; staleAfterMs: number } | null {
+    const staleAfterMs = this.freshness.staleAfterMs(exchange, symbol);
+    const ageMs = this.freshness.now() - receiveTs;
+    return ageMs > staleAfterMs ? { ageMs, staleAfterMs } : null;
+  }
+
   private async matchPass(watched: Watched): Promise<void> {
     const replica = watched.lease.view.replica;
     if (!replica.live) return;
+    // A stale book fills nothing; its next update (fresh by definition) runs the pass again.
+    const { exchange, symbol } = replica;
+    if (this.age(exchange, symbol, replica.receiveTs)) return;
     // Price priority: best bids and best asks first; each consumes the crossing size it takes.
     const orders = [...watched.orders.values()].sort((a, b) => {
       const c = compareDecimal(a.order.price ?? '0', b.order.price ?? '0');

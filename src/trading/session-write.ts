@@ -1,4 +1,5 @@
 import { applyFill, releaseLock } from './accounting.ts';
+import { newSessionId } from './ids.ts';
 import type { PlannedFill } from './matching.ts';
 import { transition } from './order-machine.ts';
 import type { SessionWrite, TradingStore } from './trading-store.ts';
@@ -21,6 +22,37 @@ export async function readSessionAndOrder(
   const session = await store.readSession(clientId, sessionId);
   const order = session && (await store.readOrder(clientId, sessionId, orderId));
   return session && order ? { session, order } : null;
+}
+
+/** A new session of `region`, OPEN, holding `balances`. */
+export function newSession(
+  clientId: string,
+  region: string,
+  balances: ReadonlyMap<string, string>,
+  now: number,
+): Session {
+  return {
+    id: newSessionId(region, now),
+    clientId,
+    region,
+    venue: 'PAPER',
+    status: 'OPEN',
+    createdAt: now,
+    updatedAt: now,
+    closedAt: null,
+    version: 1,
+    seq: 0,
+    orderCount: 0,
+    initialBalances: new Map(balances),
+    totals: new Map(balances),
+    locked: new Map(),
+    positions: new Map(),
+  };
+}
+
+/** The write that creates the session: it fails ('stale') if the session exists. */
+export function createWrite(session: Session): SessionWrite {
+  return { session, expectedVersion: null, orders: [], fills: [], events: [] };
 }
 
 /** The write of the session's next version: it succeeds only if the session is still at the one read. */

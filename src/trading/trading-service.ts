@@ -1,18 +1,19 @@
 import type { Logger } from 'pino';
 import type { BookStore } from '../redis/book-store.ts';
 import { ExternalVenueOrders } from './external-venue-orders.ts';
-import { isFailure, type Outcome } from './failures.ts';
-import { isSessionId, newSessionId, parseOrderId } from './ids.ts';
+import { isFailure, type Outcome, type TradingFailure, wrongRegion } from './failures.ts';
+import { isSessionId, parseOrderId, sessionRegion } from './ids.ts';
 import type { PlannedFill } from './matching.ts';
 import { openOrders } from './open-orders.ts';
 import { OrderCancellation } from './order-cancellation.ts';
 import { OrderPlacement } from './order-placement.ts';
 import { findOrder, type OrderRef, type OrdersPageArgs, pageOrders } from './order-queries.ts';
 import { PaperOrders } from './paper-orders.ts';
+import { createWrite, newSession } from './session-write.ts';
 import type { AuditEntry, TradingStore } from './trading-store.ts';
 import type { Order, OrderRequest, Session } from './types.ts';
 import type { ExecutionVenue, ExternalVenue, RestingOrder, VenueOrderReport } from './venue.ts';
-import { VenueReconciliation } from './venue-reconciliation.ts';
+import { VenueReconciliation, type VenueReconciliationOptions } from './venue-reconciliation.ts';
 
 // Resolvers name a command's result by this module, where the commands are.
 export type { Outcome } from './failures.ts';
@@ -26,6 +27,8 @@ export interface TradingServiceOptions {
   now?: () => number;
   /** Orders one session may hold; past it, placement is rejected. @default 10000 */
   maxOrdersPerSession?: number;
+  /** Where venue reports for orders no longer open are counted. @default not counted */
+  metrics?: VenueReconciliationOptions['metrics'];
 }
 
 /**
@@ -58,7 +61,8 @@ export class TradingService {
     // The paper venue is set after construction (it reports fills back into this service).
     const execution = () => this.execution;
     const venues = this.external;
-    this.reconciliation = new VenueReconciliation({ store, log, now, venues });
+    const { metrics } = options;
+    this.reconciliation = new VenueReconciliation({ store, log, now, venues, metrics });
     this.paper = new PaperOrders({ store, region, now, execution });
     const reconciliation = this.reconciliation;
     this.venueOrders = new ExternalVenueOrders({
@@ -143,31 +147,8 @@ export class TradingService {
   }
 
   async openSession(clientId: string, balances: ReadonlyMap<string, string>): Promise<Session> {
-    const now = this.now();
-    const session: Session = {
-      id: newSessionId(this.options.region, now),
-      clientId,
-      region: this.options.region,
-      venue: 'PAPER',
-      status: 'OPEN',
-      createdAt: now,
-      updatedAt: now,
-      closedAt: null,
-      version: 1,
-      seq: 0,
-      orderCount: 0,
-      initialBalances: new Map(balances),
-      totals: new Map(balances),
-      locked: new Map(),
-      positions: new Map(),
-    };
-    const outcome = await this.store.write(clientId, {
-      session,
-      expectedVersion: null,
-      orders: [],
-      fills: [],
-      events: [],
-    });
+    const session = newSession(clientId, this.options.region, balances, this.now());
+    const outcome = await this.store.write(clientId, createWrite(session));
     if (outcome !== 'ok') throw new Error(`session ${session.id} could not be created (${outcome})`);
     await this.audit(clientId, { action: 'openSession', sessionId: session.id, result: 'accepted' });
     return session;
@@ -177,11 +158,15 @@ export class TradingService {
   async session(clientId: string, sessionId: string): Promise<Session | null> {
     if (!isSessionId(sessionId)) return null;
     const session = await this.store.readSession(clientId, sessionId);
-    if (session) await this.store.touch(clientId, sessionId);
+    // Only the home region extends a session's life: its keys keep one writer (Active-Active).
+    if (session && sessionRegion(sessionId) === this.options.region)
+      await this.store.touch(clientId, sessionId);
     return session;
   }
 
   async closeSession(clientId: string, sessionId: string): Promise<Outcome<Session>> {
+    const refused = await this.foreign(clientId, 'closeSession', sessionId);
+    if (refused) return refused;
     const result = await this.cancellation.cancelMatching(clientId, sessionId, () => true, true);
     if (isFailure(result)) {
       await this.audit(clientId, { action: 'closeSession', sessionId, result: result.kind });
@@ -197,6 +182,8 @@ export class TradingService {
   }
 
   async placeOrder(clientId: string, request: OrderRequest): Promise<Outcome<Order>> {
+    const refused = await this.foreign(clientId, 'placeOrder', request.sessionId);
+    if (refused) return refused;
     const result = await this.placement.place(clientId, request);
     const order = isFailure(result) ? (result.kind === 'OrderRejected' ? result.order : null) : result;
     await this.audit(clientId, {
@@ -224,6 +211,13 @@ export class TradingService {
   }
 
   async cancelOrder(clientId: string, ref: OrderRef): Promise<Outcome<Order>> {
+    const where = await findOrder(this.store, clientId, ref);
+    // Another region's order is refused only once it is known to exist (else: ORDER_NOT_FOUND).
+    if (where && sessionRegion(where.sessionId) !== this.options.region) {
+      const order = await this.store.readOrder(clientId, where.sessionId, where.id);
+      const refused = order && (await this.foreign(clientId, 'cancelOrder', where.sessionId));
+      if (refused) return refused;
+    }
     const result = await this.cancellation.cancelOne(clientId, ref);
     await this.audit(clientId, {
       action: 'cancelOrder',
@@ -239,6 +233,8 @@ export class TradingService {
     clientId: string,
     args: { sessionId: string; exchange?: string | null; symbol?: string | null },
   ): Promise<Outcome<Order[]>> {
+    const refused = await this.foreign(clientId, 'cancelAllOrders', args.sessionId);
+    if (refused) return refused;
     const matches = (o: Order) =>
       (!args.exchange || o.exchange === args.exchange) && (!args.symbol || o.symbol === args.symbol);
     const result = await this.cancellation.cancelMatching(clientId, args.sessionId, matches, false);
@@ -269,6 +265,27 @@ export class TradingService {
     const session = await this.session(clientId, args.sessionId);
     if (!session) return null;
     return pageOrders(this.store, clientId, session, args, scanLimit);
+  }
+
+  /**
+   * WRONG_REGION when the client's session `sessionId` exists and another region owns it, else
+   * null (a missing session is the command's own SESSION_NOT_FOUND). It only reads: a refused
+   * command writes nothing, not even an audit entry, so it is logged instead.
+   */
+  private async foreign(
+    clientId: string,
+    action: AuditEntry['action'],
+    sessionId: string,
+  ): Promise<TradingFailure | null> {
+    const { region, log } = this.options;
+    const home = sessionRegion(sessionId);
+    if (home === null || home === region) return null;
+    if (!(await this.store.readSession(clientId, sessionId))) return null;
+    log.info(
+      { clientId, action, sessionId, homeRegion: home },
+      'trading write refused: another region owns the session',
+    );
+    return wrongRegion(sessionId, home, region);
   }
 
   private async audit(clientId: string, entry: AuditEntry): Promise<void> {

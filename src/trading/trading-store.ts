@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import {
   apiClientsKey,
@@ -15,8 +16,14 @@ import { type Fill, isOpen, type Order, type OrderUpdate, type Position, type Se
 type ScriptArg = string | number;
 
 interface ScriptedClient {
-  bookgraphWriteSession(...args: ScriptArg[]): Promise<number>;
+  bookgraphWriteSession(...args: ScriptArg[]): Promise<number | [number, string]>;
 }
+
+/**
+ * Versions of a session whose operation ids are kept: a resent write arrives within a reconnect
+ * (seconds), far fewer writes of one session than this.
+ */
+export const OPS_KEPT = 1000;
 
 export interface StoreLimits {
   /** Idle time after which a session and its orders, fills and updates expire. @default 86400000 */
@@ -48,12 +55,26 @@ export interface SessionWrite {
   claim?: { clientOrderId: string; orderId: string };
   /** clientOrderIds to forget (a closed session's). */
   release?: readonly string[];
+  /**
+   * The command's operation id (idempotency key). A write carrying an id the session already
+   * applied (ioredis resent it after its reply was lost) writes nothing and answers 'ok' again.
+   * One id per command, the same on each of its attempts: only an applied attempt records it.
+   * @default a fresh id for this write
+   */
+  opId?: string;
 }
 
 export type WriteOutcome = 'ok' | 'stale' | 'duplicate';
 
 export interface AuditEntry {
-  action: 'openSession' | 'closeSession' | 'placeOrder' | 'cancelOrder' | 'cancelAllOrders';
+  action:
+    | 'openSession'
+    | 'closeSession'
+    | 'placeOrder'
+    | 'cancelOrder'
+    | 'cancelAllOrders'
+    /** A venue report the order could not take (it is no longer open): kept for reconciliation. */
+    | 'venueReport';
   sessionId: string;
   orderId?: string | null;
   clientOrderId?: string | null;
@@ -144,7 +165,7 @@ export class TradingStore {
     readonly limits: StoreLimits = DEFAULT_STORE_LIMITS,
   ) {
     if (!('bookgraphWriteSession' in redis)) {
-      redis.defineCommand('bookgraphWriteSession', { numberOfKeys: 7, lua: WRITE_SESSION });
+      redis.defineCommand('bookgraphWriteSession', { numberOfKeys: 8, lua: WRITE_SESSION });
     }
     this.scripted = redis as unknown as ScriptedClient;
   }
@@ -186,11 +207,28 @@ export class TradingStore {
     );
   }
 
-  /** The session's kept updates, oldest first (for a subscriber resuming after a seq). */
-  async readUpdates(clientId: string, sessionId: string): Promise<OrderUpdate[]> {
-    return streamValues<OrderUpdate>(
-      await this.redis.xrange(sessionKeys(clientId, sessionId).events, '-', '+'),
-    );
+  /**
+   * The session's kept updates after `seq`, oldest first (a subscriber resuming, or repairing a
+   * gap): read newest first, a page at a time, back to `seq`, so a small gap reads little.
+   */
+  async readUpdatesAfter(
+    clientId: string,
+    sessionId: string,
+    seq: number,
+    page = 100,
+  ): Promise<OrderUpdate[]> {
+    const key = sessionKeys(clientId, sessionId).events;
+    const out: OrderUpdate[] = [];
+    let end = '+';
+    for (;;) {
+      const entries = await this.redis.xrevrange(key, end, '-', 'COUNT', page);
+      for (const update of streamValues<OrderUpdate>(entries)) {
+        if (update.seq <= seq) return out.reverse();
+        out.push(update);
+      }
+      if (entries.length < page) return out.reverse();
+      end = `(${entries.at(-1)![0]}`;
+    }
   }
 
   /** Activity keeps a session alive: every key of it gets its full TTL again. */
@@ -202,6 +240,7 @@ export class TradingStore {
       k.orders,
       k.fills,
       k.events,
+      k.ops,
       clientOrderIdsKey(clientId),
       clientSessionsKey(clientId),
     ];
@@ -214,6 +253,9 @@ export class TradingStore {
   async write(clientId: string, w: SessionWrite): Promise<WriteOutcome> {
     const s = w.session;
     const k = sessionKeys(clientId, s.id);
+    const opId = w.opId ?? randomUUID();
+    // What the operation did, stored with its id: the same write resent finds the same outcome.
+    const outcome = w.orders.length > 0 ? w.orders.map((o) => o.id).join(' ') : s.id;
     const args: ScriptArg[] = [
       k.session,
       k.orders,
@@ -222,6 +264,7 @@ export class TradingStore {
       clientOrderIdsKey(clientId),
       clientSessionsKey(clientId),
       openOrdersKey(clientId, s.region),
+      k.ops,
       w.expectedVersion === null ? '' : String(w.expectedVersion),
       this.limits.sessionTtlMs,
       this.limits.fillsMaxlen,
@@ -231,6 +274,10 @@ export class TradingStore {
       w.claim?.orderId ?? '',
       s.id,
       s.createdAt,
+      opId,
+      outcome,
+      s.version,
+      OPS_KEPT,
     ];
     const fields = sessionFields(s);
     args.push(fields.length / 2, ...fields);
@@ -246,6 +293,14 @@ export class TradingStore {
     for (const order of opened) args.push(order.id, order.createdAt);
     args.push(ended.length, ...ended.map((o) => o.id));
     const result = await this.scripted.bookgraphWriteSession(...args);
+    if (Array.isArray(result)) {
+      // Applied already: by this very write (resent), since an attempt that is not applied
+      // records nothing and a command stops at its applied attempt.
+      if (result[1] !== outcome) {
+        throw new Error(`operation ${opId} was applied as ${result[1]}, not as ${outcome}`);
+      }
+      return 'ok';
+    }
     return result === 1 ? 'ok' : result === -1 ? 'duplicate' : 'stale';
   }
 

@@ -12,6 +12,19 @@ import type { Order } from './types.ts';
 import type { VenueOrderReport } from './venue.ts';
 
 /**
+ * How a venue report differs from an order that is no longer open (which it cannot change):
+ * `duplicate` says what is recorded (a late or repeated report), `more_filled` reports fills the
+ * order does not have (a real fill the session would miss), `other_end` another end than the
+ * recorded one, or the order still open at the venue.
+ */
+export type TerminalReportKind = 'duplicate' | 'more_filled' | 'other_end';
+
+export function terminalReportKind(order: Order, report: VenueOrderReport): TerminalReportKind {
+  if (compareDecimal(report.filled, order.filled) > 0) return 'more_filled';
+  return report.status === order.status ? 'duplicate' : 'other_end';
+}
+
+/**
  * The fills a venue report adds to what the order has recorded: its listed executions past the
  * recorded amount when it lists them, else one fill of the difference, at the last execution's
  * price when that is the whole difference, else at the difference's average price.

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Metrics } from '../observability/metrics.ts';
 import { releaseLock } from './accounting.ts';
 import { parseOrderId } from './ids.ts';
 import { transition } from './order-machine.ts';
@@ -14,7 +15,7 @@ import {
 import type { SessionWrite, TradingStore } from './trading-store.ts';
 import { isOpen, type Order, type Session } from './types.ts';
 import type { ExternalVenue, VenueOrderReport } from './venue.ts';
-import { newFills } from './venue-fills.ts';
+import { newFills, type TerminalReportKind, terminalReportKind } from './venue-fills.ts';
 
 /** First reconciliation of an unanswered placement after this long, doubling up to 5 s. */
 const RECONCILE_FIRST_MS = 250;
@@ -42,6 +43,8 @@ export interface VenueReconciliationOptions {
   now: () => number;
   /** The real venues by exchange id; an order of any other exchange is not reconciled. */
   venues: ReadonlyMap<string, ExternalVenue>;
+  /** Where reports for orders no longer open are counted. @default not counted */
+  metrics?: Pick<Metrics, 'venueReportsIgnored'>;
 }
 
 /**
@@ -97,8 +100,10 @@ export class VenueReconciliation {
    */
   async applyReport(clientId: string, orderId: string, report: VenueOrderReport): Promise<Order | null> {
     const contended = `venue update of ${orderId}: session too contended`;
-    return this.changeOrder(clientId, orderId, contended, (session, order) => {
-      if (!isOpen(order.status)) return null;
+    let ended: { order: Order; kind: TerminalReportKind } | null = null;
+    const after = await this.changeOrder(clientId, orderId, contended, (session, order) => {
+      ended = isOpen(order.status) ? null : { order, kind: terminalReportKind(order, report) };
+      if (ended) return null;
       const now = this.options.now();
       const write = beginWrite(session);
       let changed = false;
@@ -129,6 +134,43 @@ export class VenueReconciliation {
       write.orders = [order];
       return write;
     });
+    if (ended) await this.recordIgnored(clientId, ended, report);
+    return after;
+  }
+
+  /**
+   * A report the order cannot take, being no longer open. Never silent: a `more_filled` one is a
+   * real fill the session does not have. Logged (one line), counted, and kept in the client's
+   * audit stream with what the venue and the session each say, for reconciliation by hand.
+   */
+  private async recordIgnored(
+    clientId: string,
+    { order, kind }: { order: Order; kind: TerminalReportKind },
+    report: VenueOrderReport,
+  ): Promise<void> {
+    const { log, metrics, store, now } = this.options;
+    metrics?.venueReportsIgnored.inc({ exchange: order.exchange, kind });
+    const detail = `venue ${report.status} filled ${report.filled} cost ${report.cost}; recorded ${order.status} filled ${order.filled} cost ${order.cost}`;
+    log.warn(
+      { order: order.id, exchange: order.exchange, kind, venueOrderId: report.venueOrderId, detail },
+      'venue report for an order no longer open ignored',
+    );
+    try {
+      await store.audit(
+        clientId,
+        {
+          action: 'venueReport',
+          sessionId: order.sessionId,
+          orderId: order.id,
+          clientOrderId: order.clientOrderId,
+          result: `ignored:${kind}`,
+          detail,
+        },
+        now(),
+      );
+    } catch (err) {
+      log.error({ err, order: order.id }, 'ignored venue report not recorded');
+    }
   }
 
   /** The venue refused the order (or never got it): NEW -> REJECTED, its reservation released. */

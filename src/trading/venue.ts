@@ -22,6 +22,11 @@ export interface ExecutionVenue {
   readonly name: VenueName;
   /** What the order does against the venue now: fill, rest, expire or be rejected. */
   place(order: Order): Promise<Placement>;
+  /**
+   * What the order would take from the venue's book as it is, however old: a price estimate (a
+   * real venue's market buy reserves by it), never a fill.
+   */
+  estimate(order: Order): Promise<Placement>;
   /** Watches a resting order, reporting fills until the reporter says it is no longer open. */
   watch(resting: RestingOrder): Promise<void>;
   /** Stops watching an order (canceled, expired). */
@@ -32,6 +37,17 @@ export interface ExecutionVenue {
 /** The book of an order's market is not available (never written, or resynchronising). */
 export class VenueUnavailableError extends Error {
   override readonly name = 'VenueUnavailableError';
+}
+
+/** The order would fill on arrival, but its book had no update within its staleness threshold. */
+export class StaleBookError extends Error {
+  override readonly name = 'StaleBookError';
+  constructor(
+    readonly ageMs: number,
+    readonly staleAfterMs: number,
+  ) {
+    super(`the book's last update is ${ageMs} ms old (stale after ${staleAfterMs} ms)`);
+  }
 }
 
 /**

@@ -59,6 +59,7 @@ const BOOKGRAPH_METRICS = new Set([
   'bookgraph_feed_gaps_total',
   'bookgraph_feed_resyncs_total',
   'bookgraph_feed_errors_total',
+  'bookgraph_venue_reports_ignored_total',
 ]);
 const DEFAULT_METRIC = /^(nodejs_|process_|kube_)/;
 
@@ -76,6 +77,7 @@ const REQUIRED_ALERTS = [
   'BookgraphHighLatencyP99',
   'BookgraphWebSocketSaturation',
   'BookgraphHpaAtMax',
+  'BookgraphVenueReportIgnored',
 ];
 
 /** The server drains for at most this long after SIGTERM by default (src/config.ts, src/server/app.ts). */

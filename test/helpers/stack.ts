@@ -39,6 +39,8 @@ export interface StackOptions {
   regions?: readonly string[];
   /** How often the server looks again at which copy of each watched book to serve. @default 1000 */
   copyCheckMs?: number;
+  /** Where the server and ingester connect (a fault proxy in front of the test's Redis). @default its URL */
+  redisUrl?: string;
 }
 
 /**
@@ -74,7 +76,7 @@ export async function startStack(
 ): Promise<Stack> {
   const clients: RedisClient[] = [];
   const client = (role: 'command' | 'subscriber' | 'writer') => {
-    const c = createRedis(testRedis.url, role);
+    const c = createRedis(options.redisUrl ?? testRedis.url, role);
     c.on('error', () => {});
     clients.push(c);
     return c;
@@ -125,6 +127,7 @@ export async function startStack(
             log: silentLog,
             now: options.now,
             venues: options.venues,
+            staleAfterMs: (exchange, symbol) => staleAfterMs({ limits }, exchange, symbol),
           }),
         }
       : {}),

@@ -26,6 +26,7 @@ import {
   type CreatedClient,
   createClientWithCli,
   LAB_LIMIT_BUY,
+  SCRIPTED_BOOK_LIMITS,
   ScriptedMarket,
 } from '../trading/support.ts';
 
@@ -45,6 +46,7 @@ beforeAll(async () => {
   redis = await startTestRedis();
   stack = await startStack(redis, {
     simulator: { venues: ['sim1'], symbols: ['BTC/USDT'], updatesPerSecond: 20 },
+    limits: SCRIPTED_BOOK_LIMITS,
   });
   lab = new ScriptedMarket(new BookStore(redis.client(), REGION));
   await lab.start();

@@ -20,6 +20,7 @@ import {
   orderInput,
   PLACE_ORDER,
   type PlaceResult,
+  SCRIPTED_BOOK_LIMITS,
   ScriptedMarket,
   wsClient,
 } from './support.ts';
@@ -60,7 +61,11 @@ async function place(key: string, input: Record<string, unknown>): Promise<Place
 
 beforeAll(async () => {
   redis = await startTestRedis();
-  stack = await startStack(redis, { ingest: false, auth: { recheckMs: RECHECK_MS } });
+  stack = await startStack(redis, {
+    ingest: false,
+    auth: { recheckMs: RECHECK_MS },
+    limits: SCRIPTED_BOOK_LIMITS,
+  });
   await new ScriptedMarket(new BookStore(redis.client(), REGION)).start(
     [['100', '1']],
     [

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { multiplyDecimal } from '../../src/marketdata/decimal.ts';
 import { BookStore } from '../../src/redis/book-store.ts';
 import { openOrdersKey } from '../../src/redis/keys.ts';
+import type { ApiLimits } from '../../src/resolvers/deps.ts';
 import { subscribe } from '../helpers/graphql-clients.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
 import { REGION, type Stack, startStack } from '../helpers/stack.ts';
@@ -16,6 +17,7 @@ import {
   orderInput,
   PLACE_ORDER,
   type PlaceResult,
+  SCRIPTED_BOOK_LIMITS,
   ScriptedMarket,
   type UpdateView,
   waitFor,
@@ -35,8 +37,8 @@ describe('resting paper orders across a server restart', () => {
   let ws: Client | undefined;
   let sessionId: string;
 
-  const start = async () => {
-    stack = await startStack(redis, { ingest: false });
+  const start = async (limits: Partial<ApiLimits> = SCRIPTED_BOOK_LIMITS) => {
+    stack = await startStack(redis, { ingest: false, limits });
     ws = wsClient(stack.wsUrl, alice.key);
     return { stack, ws };
   };
@@ -142,6 +144,39 @@ describe('resting paper orders across a server restart', () => {
       },
     );
     expect(filledNow.data!.order).toMatchObject({ status: 'FILLED', filled: '0.2' });
+  });
+
+  it('does not fill a resting order against a stale book on takeover, only on the next fresh update', async () => {
+    const first = await start();
+    const resting = await place(first.ws, orderInput(sessionId, { price: '99.4', amount: '0.2' }));
+    expect(resting).toMatchObject({ __typename: 'Order', status: 'NEW' });
+    await stop();
+    // While no server watches it, the book crosses it, then stops moving.
+    await lab.delta([], [['99.4', '1']]);
+    const crossedAt = Date.now();
+    const staleAfterMs = 1_000;
+    await new Promise((r) => setTimeout(r, staleAfterMs + 100 - (Date.now() - crossedAt)));
+
+    const second = await start({ staleOverrides: { lab: staleAfterMs } });
+    await waitUntil(() => second.stack.app.trading.venue.restingCount === 1, 'the order watched again');
+    // The takeover's matching pass sees a crossing but stale book: no fill, for as long as we look.
+    for (let i = 0; i < 10; i++) {
+      const now = await wsRequest<{ order: { status: string } }>(second.ws, ORDER_STATUS, { id: resting.id });
+      expect(now.data!.order.status).toBe('NEW');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const freshAt = Date.now();
+    await lab.delta([], [['99.4', '1']]);
+    await waitForOrder(second.ws, resting.id, 'FILLED');
+    const fills = await wsRequest<{ order: { fills: { price: string; timestamp: number }[] } }>(
+      second.ws,
+      `query($id: ID!) { order(id: $id) { fills { price timestamp } } }`,
+      { id: resting.id },
+    );
+    expect(fills.data!.order.fills).toHaveLength(1);
+    expect(fills.data!.order.fills[0]!.price).toBe('99.4');
+    expect(fills.data!.order.fills[0]!.timestamp).toBeGreaterThanOrEqual(freshAt);
+    await lab.delta([], [['99.4', '0']]);
   });
 });
 

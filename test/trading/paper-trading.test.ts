@@ -19,6 +19,7 @@ import {
   orderInput,
   PLACE_ORDER,
   type PlaceResult,
+  SCRIPTED_BOOK_LIMITS,
   ScriptedMarket,
   type UpdateView,
   waitFor,
@@ -49,7 +50,10 @@ describe('paper trading over graphql-ws, against live books', () => {
 
   beforeAll(async () => {
     redis = await startTestRedis();
-    stack = await startStack(redis, { simulator: { updatesPerSecond: 20 } });
+    stack = await startStack(redis, {
+      simulator: { updatesPerSecond: 20 },
+      limits: SCRIPTED_BOOK_LIMITS,
+    });
     lab = new ScriptedMarket(new BookStore(redis.client(), REGION));
     await lab.start();
     alice = await createClientWithCli(redis.url, 'alice');

@@ -198,9 +198,25 @@ export class ScriptedMarket {
   }
 }
 
+/**
+ * Limits of a stack trading on the scripted `lab` book: it moves only when a test says so, so it
+ * must never count as stale (paper orders do not fill against a stale book).
+ */
+export const SCRIPTED_BOOK_LIMITS = { staleOverrides: { lab: 3_600_000 } };
+
 export const OPEN_SESSION = `mutation Open($balances: [BalanceInput!]!) {
   openSession(balances: $balances) { id status region balances { asset total locked available } }
 }`;
+
+/** A session opened over HTTP by `client` on `app`, with `balances` (10000 USDT); its id. */
+export async function openSessionOver(
+  app: App,
+  client: CreatedClient,
+  balances: { asset: string; amount: string }[] = [{ asset: 'USDT', amount: '10000' }],
+): Promise<string> {
+  const opened = await gqlOk<{ openSession: { id: string } }>(app, OPEN_SESSION, { balances }, client.key);
+  return opened.openSession.id;
+}
 
 export const ORDER_FIELDS = `id clientOrderId sessionId status side type price amount filled remaining averagePrice fee timeInForce postOnly rejectReason`;
 

@@ -100,6 +100,7 @@ export type PlaceOrderInput = {
 };
 
 export type RejectReason =
+  | 'BOOK_STALE'
   | 'BOOK_UNAVAILABLE'
   | 'MARKET_INACTIVE'
   | 'ORDER_NOT_OPEN'
@@ -314,6 +315,7 @@ export type CloseSessionMutationVariables = Exact<{
 export type CloseSessionMutation = { closeSession:
     | { __typename: 'Session', id: string, region: string, venue: Venue, status: SessionStatus, createdAt: number, closedAt: number | null, lastSeq: number, balances: Array<{ asset: string, initial: string, total: string, locked: string, available: string }>, positions: Array<{ exchange: string, symbol: string, asset: string, quoteAsset: string, quantity: string, cost: string, fees: string, realisedPnl: string, markPrice: string | null, unrealisedPnl: string | null }> }
     | { __typename: 'SessionNotFound', code: string, message: string, sessionId: string }
+    | { __typename: 'WrongRegion' }
    };
 
 export type SessionQueryVariables = Exact<{
@@ -348,6 +350,7 @@ export type PlaceOrderMutation = { placeOrder:
     | { __typename: 'Order', id: string, clientOrderId: string | null, sessionId: string, region: string, exchange: string, symbol: string, side: OrderSide, type: OrderType, timeInForce: TimeInForce, postOnly: boolean, price: string | null, amount: string, filled: string, remaining: string, averagePrice: string | null, cost: string, fee: string, feeAsset: string, status: OrderStatus, rejectReason: RejectReason | null, createdAt: number, updatedAt: number, fills: Array<{ id: string, orderId: string, sessionId: string, exchange: string, symbol: string, side: OrderSide, price: string, amount: string, fee: string, feeAsset: string, liquidity: FillLiquidity, timestamp: number }> }
     | { __typename: 'OrderRejected', code: string, message: string, reason: RejectReason, order: { id: string, clientOrderId: string | null, sessionId: string, region: string, exchange: string, symbol: string, side: OrderSide, type: OrderType, timeInForce: TimeInForce, postOnly: boolean, price: string | null, amount: string, filled: string, remaining: string, averagePrice: string | null, cost: string, fee: string, feeAsset: string, status: OrderStatus, rejectReason: RejectReason | null, createdAt: number, updatedAt: number } | null }
     | { __typename: 'SessionNotFound', code: string, message: string, sessionId: string }
+    | { __typename: 'WrongRegion', code: string, message: string }
    };
 
 export type CancelOrderMutationVariables = Exact<{
@@ -360,6 +363,7 @@ export type CancelOrderMutation = { cancelOrder:
     | { __typename: 'Order', id: string, clientOrderId: string | null, sessionId: string, region: string, exchange: string, symbol: string, side: OrderSide, type: OrderType, timeInForce: TimeInForce, postOnly: boolean, price: string | null, amount: string, filled: string, remaining: string, averagePrice: string | null, cost: string, fee: string, feeAsset: string, status: OrderStatus, rejectReason: RejectReason | null, createdAt: number, updatedAt: number }
     | { __typename: 'OrderNotFound', code: string, message: string }
     | { __typename: 'OrderRejected', code: string, message: string, reason: RejectReason, order: { id: string, clientOrderId: string | null, sessionId: string, region: string, exchange: string, symbol: string, side: OrderSide, type: OrderType, timeInForce: TimeInForce, postOnly: boolean, price: string | null, amount: string, filled: string, remaining: string, averagePrice: string | null, cost: string, fee: string, feeAsset: string, status: OrderStatus, rejectReason: RejectReason | null, createdAt: number, updatedAt: number } | null }
+    | { __typename: 'WrongRegion', code: string, message: string }
    };
 
 export type CancelAllOrdersMutationVariables = Exact<{
@@ -372,6 +376,7 @@ export type CancelAllOrdersMutationVariables = Exact<{
 export type CancelAllOrdersMutation = { cancelAllOrders:
     | { __typename: 'CanceledOrders', orders: Array<{ id: string, clientOrderId: string | null, sessionId: string, region: string, exchange: string, symbol: string, side: OrderSide, type: OrderType, timeInForce: TimeInForce, postOnly: boolean, price: string | null, amount: string, filled: string, remaining: string, averagePrice: string | null, cost: string, fee: string, feeAsset: string, status: OrderStatus, rejectReason: RejectReason | null, createdAt: number, updatedAt: number }> }
     | { __typename: 'SessionNotFound', code: string, message: string, sessionId: string }
+    | { __typename: 'WrongRegion' }
    };
 
 export type OrderQueryVariables = Exact<{
