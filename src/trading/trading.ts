@@ -39,7 +39,8 @@ export function createTrading(options: TradingOptions): Trading {
   const store = new TradingStore(books.redis, { ...DEFAULT_STORE_LIMITS, ...options.limits });
   const service = new TradingService({
     store,
-    markets: books,
+    // Every listed region's markets: a venue ingested only in another region trades here too.
+    markets: hub.copies,
     region: books.region,
     log,
     now: options.now,

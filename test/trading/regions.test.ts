@@ -79,7 +79,12 @@ describe('trading across regions: readable everywhere, written only in the home 
   beforeAll(async () => {
     redis = await startTestRedis();
     home = await startStack(redis, { ingest: false, limits: SCRIPTED_BOOK_LIMITS });
-    away = await startStack(redis, { ingest: false, region: OTHER });
+    away = await startStack(redis, {
+      ingest: false,
+      region: OTHER,
+      regions: [OTHER, REGION],
+      limits: SCRIPTED_BOOK_LIMITS,
+    });
     await new ScriptedMarket(new BookStore(redis.client(), REGION)).start();
     alice = await createClientWithCli(redis.url, 'alice');
     const opened = await gqlOk<{ openSession: { id: string; region: string } }>(
@@ -198,5 +203,21 @@ describe('trading across regions: readable everywhere, written only in the home 
       alice.key,
     );
     expect(canceled.data?.cancelOrder).toMatchObject({ __typename: 'OrderNotFound' });
+  });
+  it('a session at home in the other region trades a venue only this region ingests', async () => {
+    const opened = await gqlOk<{ openSession: { id: string; region: string } }>(
+      away.app,
+      OPEN_SESSION,
+      { balances: [{ asset: 'USDT', amount: '10000' }] },
+      alice.key,
+    );
+    expect(opened.openSession.region).toBe(OTHER);
+    const data = await gqlOk<{ placeOrder: PlaceResult }>(
+      away.app,
+      PLACE_ORDER,
+      { input: orderInput(opened.openSession.id, { price: '100.1', amount: '0.1' }) },
+      alice.key,
+    );
+    expect(data.placeOrder).toMatchObject({ __typename: 'Order', status: 'FILLED' });
   });
 });
