@@ -56,6 +56,8 @@ beforeAll(async () => {
     },
   );
   await stack.reference.until(() => stack.reference.count('sim3', S) >= 60, 60_000, '60 rounds');
+  // On a loaded machine the subscription may start late: let it carry a run before the stop.
+  await wakeups.until(() => messages.length > 5, 60_000, 'the consolidated stream running');
   await stack.stopIngester();
 });
 
