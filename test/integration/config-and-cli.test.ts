@@ -123,7 +123,7 @@ describe('bookgraph CLI', () => {
       }),
     );
     const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no banner: ${cli.stdout()} ${cli.stderr()}`)), 20_000);
+      const timer = setTimeout(() => reject(new Error(`no banner: ${cli.stdout()} ${cli.stderr()}`)), 60_000);
       const onData = () => {
         const match = /serving live books at http:\/\/[^:]+:(\d+)\/graphql/.exec(cli.stdout());
         if (match) {

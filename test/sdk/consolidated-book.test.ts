@@ -29,7 +29,7 @@ let stack: Stack;
 let client: BookgraphClient;
 const seen: { book: LocalConsolidatedBook; change: ConsolidatedBookChange }[] = [];
 const wakeups = new Wakeups();
-const untilSeen = (condition: () => boolean, what: string, timeoutMs = 10_000) =>
+const untilSeen = (condition: () => boolean, what: string, timeoutMs = 60_000) =>
   wakeups.until(condition, timeoutMs, what);
 
 beforeAll(async () => {

@@ -49,7 +49,7 @@ export class WatchRecorder {
   private dropAt = 0;
 
   /** Resolves once `condition` holds, checked now and after every event. */
-  until(condition: () => boolean, timeoutMs = 15_000, what = 'watch condition'): Promise<void> {
+  until(condition: () => boolean, timeoutMs = 60_000, what = 'watch condition'): Promise<void> {
     return this.wakeups.until(condition, timeoutMs, what);
   }
 

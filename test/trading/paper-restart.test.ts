@@ -190,7 +190,7 @@ async function waitForOrder(client: Client, id: string, status: string): Promise
   }
 }
 
-async function waitUntil(predicate: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+async function waitUntil(predicate: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

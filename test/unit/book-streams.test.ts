@@ -63,7 +63,7 @@ class WindowClient {
 }
 
 /** Fails fast instead of hanging the run when a message that should be queued is not. */
-async function nextWithin(iterator: AsyncIterator<BookUpdate>, ms = 1_000): Promise<BookUpdate> {
+async function nextWithin(iterator: AsyncIterator<BookUpdate>, ms = 30_000): Promise<BookUpdate> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no message within ${ms} ms`)), ms);
