@@ -243,10 +243,13 @@ export function flag(name: string, fallback: number | string): number | string {
  * machine a stray client of some earlier Redis on the same port (a reconnecting ioredis from
  * another test run) could otherwise land in ours and skew INFO commandstats and CPU figures.
  */
-export async function startPrivateRedis(): Promise<{ server: LocalRedisServer; url: string }> {
+export async function startPrivateRedis(
+  /** More redis-server arguments. @default none */
+  args: readonly string[] = [],
+): Promise<{ server: LocalRedisServer; url: string; password: string }> {
   const password = randomBytes(12).toString('hex');
-  const server = await startLocalRedis({ args: ['--requirepass', password] });
-  return { server, url: `redis://:${password}@127.0.0.1:${server.port}` };
+  const server = await startLocalRedis({ args: ['--requirepass', password, ...args] });
+  return { server, url: `redis://:${password}@127.0.0.1:${server.port}`, password };
 }
 
 /** A feed the benchmark drives by hand: it only hands the Ingester its sink and markets. */
