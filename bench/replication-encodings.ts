@@ -4,8 +4,9 @@
  * PUBLISH, so only the keys a write touches differ. They live here, not in src/redis/scripts.ts:
  * they are candidates to measure, not production code.
  */
-import type { Redis } from 'ioredis';
+
 import type { BookEvent, Level } from '../src/marketdata/types.ts';
+import type { RedisClient } from '../src/redis/connection.ts';
 import { bookChannel, bookKeys } from '../src/redis/keys.ts';
 
 /** The encodings the benchmark writes besides production's (ZSET per side + sizes HASH). */
@@ -122,7 +123,7 @@ export class AlternativeBookWriter {
   private readonly lua: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     readonly region: string,
     readonly encoding: AlternativeEncoding,
   ) {
