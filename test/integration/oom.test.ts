@@ -6,7 +6,13 @@ import type { BookEvent, Trade } from '../../src/marketdata/types.ts';
 import { BookStore } from '../../src/redis/book-store.ts';
 import { createRedis } from '../../src/redis/connection.ts';
 import { ClientBook, checkClients } from '../helpers/book-checker.ts';
-import { type Clients, followBook, subscribe, trackedClients } from '../helpers/graphql-clients.ts';
+import {
+  type Clients,
+  executeOk,
+  followBook,
+  subscribe,
+  trackedClients,
+} from '../helpers/graphql-clients.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
 import { type Stack, startStack } from '../helpers/stack.ts';
 import { SteppedFeed } from '../helpers/stepped-feed.ts';
@@ -136,6 +142,16 @@ describe('Redis out of memory', () => {
         mine.slice(start).map((t) => ({ id: t.id, lostBefore: t.lostBefore ?? 0 })),
       );
       expect(got.some((t) => t.lostBefore > 0)).toBe(true);
+      // The stream keeps the count too: the query shows the same trades with the same counts.
+      const { trades: stored } = await executeOk<{ trades: Array<{ id: string; lostBefore: number }> }>(
+        stack.app,
+        `query ($e: String!, $s: String!) { trades(exchange: $e, symbol: $s, limit: 1000) { id lostBefore } }`,
+        { e: exchange, s: symbol },
+      );
+      const announced = mine.filter((t) => (t.lostBefore ?? 0) > 0);
+      expect(stored.filter((t) => t.lostBefore > 0).reverse()).toEqual(
+        announced.map((t) => ({ id: t.id, lostBefore: t.lostBefore })),
+      );
     }
     for (const handle of [...handles, ...tradeHandles]) {
       expect(handle.errors).toEqual([]);
