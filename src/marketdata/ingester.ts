@@ -5,6 +5,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import { encodeBookEvent, encodeTrade } from '../pubsub/codec.ts';
 import { encodeCandles, encodeFeedStatuses } from '../pubsub/market-codec.ts';
 import type { BookStore } from '../redis/book-store.ts';
+import { bookKeys, feedStatusKey, marketsKey } from '../redis/keys.ts';
 import { isFencedError, newLeaseHolder, WriterLeases } from '../redis/writer-lease.ts';
 import { type Candle, CandleBuilder, type CandleInterval } from './candles.ts';
 import type { Feed, FeedHealthEvent, FeedSink } from './feed.ts';
@@ -14,6 +15,7 @@ import { Sequencer } from './sequencer.ts';
 import { type BookEvent, bookId, type Market, type RawBookUpdate, type Trade } from './types.ts';
 import { mergeBookUpdates } from './update-merge.ts';
 import { VenueWriters } from './venue-writers.ts';
+import { ReopenBackoff, type ReopenBackoffOptions, WriteFailureLog } from './write-failures.ts';
 
 export interface IngesterOptions {
   store: BookStore;
@@ -45,6 +47,10 @@ export interface IngesterOptions {
   maxInFlightPerBook?: number;
   /** Each venue's writer lease: TTL and this ingester's holder id. @default 3000 ms, newLeaseHolder() */
   lease?: { ttlMs?: number; holder?: string };
+  /** The wait per book after a failed write before a snapshot is asked for. @default 250 ms to 10 s */
+  reopenBackoff?: ReopenBackoffOptions;
+  /** Write-failure log lines per key (book, market, status hash) at most one per this. @default 1000 */
+  failureLogIntervalMs?: number;
 }
 
 export interface IngestStats {
@@ -56,6 +62,8 @@ export interface IngestStats {
   trades: number;
   rejected: number;
   writeErrors: number;
+  /** Trades Redis refused: announced to subscribers by the next trade written (`lostBefore`). */
+  tradesLost: number;
   /** When Redis last accepted a book event (ms); the start time before the first. */
   lastWriteTs: number;
 }
@@ -92,6 +100,10 @@ export class Ingester implements FeedSink {
   /** Per book at its cap: the merge of the updates that arrived meanwhile, and their feed. */
   private readonly waiting = new Map<string, { update: RawBookUpdate; feed: string }>();
   private statusFlushQueued = false;
+  private readonly reopen: ReopenBackoff;
+  private readonly failureLog: WriteFailureLog;
+  /** Per book id: trades Redis refused since the last trade written, told with the next one. */
+  private readonly tradesLost = new Map<string, number>();
   readonly stats: IngestStats = {
     written: 0,
     merged: 0,
@@ -99,12 +111,15 @@ export class Ingester implements FeedSink {
     trades: 0,
     rejected: 0,
     writeErrors: 0,
+    tradesLost: 0,
     lastWriteTs: Date.now(),
   };
 
   constructor(private readonly options: IngesterOptions) {
     this.sequencer = new Sequencer(options.store.region);
     this.feedHealth = new FeedHealthTracker(options.store.region);
+    this.reopen = new ReopenBackoff(options.reopenBackoff);
+    this.failureLog = new WriteFailureLog(options.log, options.failureLogIntervalMs);
     this.writers = new VenueWriters({
       leases: new WriterLeases(
         options.store.redis,
@@ -170,7 +185,7 @@ export class Ingester implements FeedSink {
     const written = this.options.store.writeMarkets(exchange, markets);
     if (this.feedsStarted) {
       await written.catch((error: unknown) =>
-        this.options.log.warn({ err: error, exchange }, 'market write failed after taking the writer lease'),
+        this.failureLog.failed('write_markets', marketsKey(this.options.store.region, exchange), error),
       );
       this.queueStatusFlush();
     } else await written;
@@ -239,13 +254,15 @@ export class Ingester implements FeedSink {
     const token = this.writers.token(normalised.exchange);
     // The lease was lost while this update waited.
     if (token === 0) return;
+    const id = bookId(normalised.exchange, normalised.symbol);
     if (normalised.kind === 'delta' && !this.sequencer.has(normalised.exchange, normalised.symbol)) {
       this.gap(normalised.exchange, feed);
-      this.requestSnapshot(normalised.exchange, normalised.symbol);
+      // After a failed write the book waits out its backoff: Redis refusing every write (OOM)
+      // would otherwise get a snapshot attempt per feed update.
+      if (this.reopen.ready(id)) this.requestSnapshot(normalised.exchange, normalised.symbol);
       return;
     }
     const event = this.sequencer.next(normalised);
-    const id = bookId(event.exchange, event.symbol);
     const inFlight = (this.inFlight.get(id) ?? 0) + 1;
     this.inFlight.set(id, inFlight);
     if (inFlight > this.stats.maxInFlight) this.stats.maxInFlight = inFlight;
@@ -268,6 +285,7 @@ export class Ingester implements FeedSink {
           this.stats.lastWriteTs = Date.now();
           this.options.metrics?.ingestUpdates.inc({ exchange: event.exchange });
           this.options.onWritten?.(event);
+          if (event.kind === 'snapshot') this.failureLog.recovered('write_book', this.metaKey(event));
           settled();
         },
         (error: unknown) => {
@@ -280,15 +298,18 @@ export class Ingester implements FeedSink {
           // Writes issued after the failed one fail too; only the first reopens the chain.
           if (this.sequencer.epochOf(event.exchange, event.symbol) !== event.epoch) return settled();
           this.sequencer.invalidate(event.exchange, event.symbol);
-          // Before the log: a waiting delta now finds the chain broken and asks for a snapshot.
+          // The feed's first update of this book after the wait asks for a snapshot (a new epoch).
+          // Asking here would retry at once, and while Redis is down each failure would beget
+          // another. Before settled(): a waiting delta then finds the book still waiting.
+          const retryInMs = this.reopen.failed(id);
           settled();
           this.gap(event.exchange, feed);
-          // The feed's next update of this book asks for a snapshot (a new epoch). Asking here
-          // would retry at once, and while Redis is down each failure would beget another.
-          this.options.log.error(
-            { err: error, exchange: event.exchange, symbol: event.symbol, seq: event.seq },
-            'book write failed; the next update reopens the book with a snapshot',
-          );
+          this.failureLog.failed('write_book', this.metaKey(event), error, {
+            exchange: event.exchange,
+            symbol: event.symbol,
+            seq: event.seq,
+            retryInMs,
+          });
         },
       ),
     );
@@ -324,6 +345,11 @@ export class Ingester implements FeedSink {
     const token = this.writers.token(trade.exchange);
     // The lease was lost while the market's candles were being read.
     if (token === 0) return;
+    const id = bookId(trade.exchange, trade.symbol);
+    // The trades Redis refused before this one are announced with it (Trade.lostBefore).
+    const lostBefore = this.tradesLost.get(id) ?? 0;
+    this.tradesLost.delete(id);
+    const written: Trade = lostBefore > 0 ? { ...trade, lostBefore } : trade;
     const touched = this.candles.apply(trade);
     const candles =
       touched.length > 0
@@ -335,11 +361,12 @@ export class Ingester implements FeedSink {
         : undefined;
     this.track(
       tracedWrite(this.options.tracer, 'write_trade', trade.exchange, trade.symbol, () =>
-        this.options.store.writeTrade(trade, encodeTrade(trade), candles, token),
+        this.options.store.writeTrade(written, encodeTrade(written), candles, token),
       ).then(
         () => {
           this.stats.trades += 1;
-          this.options.onTradeWritten?.(trade, touched);
+          if (lostBefore > 0) this.failureLog.recovered('write_trade', this.tradesKey(trade));
+          this.options.onTradeWritten?.(written, touched);
         },
         (error: unknown) => {
           // Redis may not hold this trade's candles: read them again before the next trade.
@@ -349,8 +376,16 @@ export class Ingester implements FeedSink {
             return;
           }
           this.stats.writeErrors += 1;
+          this.stats.tradesLost += 1;
           this.options.metrics?.ingestWriteErrors.inc({ exchange: trade.exchange });
-          this.options.log.error({ err: error }, 'trade write failed');
+          // This trade and those it was to announce are told by the next trade written.
+          const lost = (this.tradesLost.get(id) ?? 0) + lostBefore + 1;
+          this.tradesLost.set(id, lost);
+          this.failureLog.failed('write_trade', this.tradesKey(trade), error, {
+            exchange: trade.exchange,
+            symbol: trade.symbol,
+            lost,
+          });
         },
       ),
     );
@@ -426,7 +461,7 @@ export class Ingester implements FeedSink {
       try {
         await this.options.store.writeMarkets(exchange, markets);
       } catch (error) {
-        this.options.log.warn({ err: error, exchange }, 'market metadata write failed; will retry');
+        this.failureLog.failed('write_markets', marketsKey(this.options.store.region, exchange), error);
       }
     }
   }
@@ -453,7 +488,11 @@ export class Ingester implements FeedSink {
       this.options.store
         .writeFeedStatus(exchange, statuses, ttlMs, encodeFeedStatuses(statuses))
         .catch((error: unknown) =>
-          this.options.log.warn({ err: error, exchange }, 'feed status write failed'),
+          this.failureLog.failed(
+            'write_feed_status',
+            feedStatusKey(this.options.store.region, exchange),
+            error,
+          ),
         ),
     );
     await Promise.all(writes);
@@ -485,6 +524,14 @@ export class Ingester implements FeedSink {
         return;
       }
     }
+  }
+
+  private metaKey(book: { exchange: string; symbol: string }): string {
+    return bookKeys(this.options.store.region, book.exchange, book.symbol).meta;
+  }
+
+  private tradesKey(trade: Trade): string {
+    return bookKeys(this.options.store.region, trade.exchange, trade.symbol).trades;
   }
 
   private track(promise: Promise<unknown>): void {

@@ -40,6 +40,11 @@ export interface Trade {
   side: 'buy' | 'sell';
   exchangeTs: number;
   receiveTs: number;
+  /**
+   * Trades of this market the ingester received before this one but Redis refused (never stored
+   * nor published), not announced by an earlier trade. Absent = 0.
+   */
+  lostBefore?: number;
 }
 
 export interface Market {

@@ -36,6 +36,8 @@ const TradeWire = z.object({
   d: z.enum(['buy', 'sell']),
   et: z.number(),
   rt: z.number(),
+  /** Trades lost before this one (Trade.lostBefore); absent when none. */
+  l: z.number().int().nonnegative().optional(),
 });
 
 export function encodeBookEvent(event: BookEvent): string {
@@ -109,6 +111,7 @@ export function encodeTrade(trade: Trade): string {
     d: trade.side,
     et: trade.exchangeTs,
     rt: trade.receiveTs,
+    ...(trade.lostBefore ? { l: trade.lostBefore } : {}),
   });
 }
 
@@ -122,5 +125,6 @@ export function decodeTrade(raw: string | Buffer): Decoded<Trade> {
     side: w.d,
     exchangeTs: w.et,
     receiveTs: w.rt,
+    ...(w.l ? { lostBefore: w.l } : {}),
   }));
 }

@@ -196,7 +196,7 @@ export class BookStore {
       if (candle) args.push(String(candle.start), encodeCandleValue(candle), keep);
       else args.push('', '', keep);
     }
-    args.push(token);
+    args.push(trade.lostBefore ?? 0, token);
     const call = this.scripted.bookgraphWriteTrade(...args);
     return this.metrics ? this.metrics.timeRedis('write_trade', call) : call;
   }
@@ -223,6 +223,7 @@ export class BookStore {
         side: f.get('side') === 'sell' ? 'sell' : 'buy',
         exchangeTs: Number(f.get('exchangeTs')),
         receiveTs: Number(f.get('receiveTs')),
+        ...(Number(f.get('lost')) > 0 ? { lostBefore: Number(f.get('lost')) } : {}),
       };
     });
   }

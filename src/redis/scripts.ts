@@ -18,6 +18,18 @@ if fenceToken < fenceStored then
 end
 `;
 
+/**
+ * First line of the scripts that write. Measured on redis-server 7.0.15 with `--maxmemory` and
+ * `noeviction`, memory above the limit: a script without a shebang is refused only at its first
+ * write of a command flagged deny-oom (ZADD, HSET, XADD); a DEL first is let through, and once a
+ * script has written, Redis lets the rest of it write too (atomicity). So the book script's
+ * snapshot (DEL, then the levels) succeeded under OOM while every delta (ZADD first) failed: each
+ * book reset ~10 times a second. A `#!lua` script without `flags=allow-oom` is a may-write script,
+ * refused whole with `-OOM` before it runs: snapshots and deltas fail alike and nothing is
+ * published. (Redis 7.0+; Redis Enterprise 7.2+.)
+ */
+const WRITES = '#!lua\n';
+
 /** The error prefix a write refused by the fence replies with. */
 export const FENCED_ERROR = 'BOOKGRAPH_FENCED';
 
@@ -29,7 +41,7 @@ export const FENCED_ERROR = 'BOOKGRAPH_FENCED';
  * (epoch, seq) exactly; anything else is refused, which keeps a second writer (or a lost write)
  * from corrupting the book.
  */
-export const WRITE_BOOK_EVENT = `${FENCE('KEYS[4]', 'ARGV[8]')}
+export const WRITE_BOOK_EVENT = `${WRITES}${FENCE('KEYS[4]', 'ARGV[8]')}
 local kind = ARGV[3]
 local epoch = ARGV[4]
 local seq = tonumber(ARGV[5])
@@ -110,13 +122,14 @@ return { meta, bids, asks }
  * book's meta (its writer token).
  * ARGV: channel, message, maxlen, id, price, amount, side, exchangeTs, receiveTs, candle channel,
  * candle message ('' = none), then per candle key: field ('' = untouched), value, candles to keep,
- * then the writer token (last). A writer whose token is below the book's is refused (FENCE).
+ * then the trades lost before this one (Trade.lostBefore, kept in the stream entry as `lost`), then
+ * the writer token (last). A writer whose token is below the book's is refused (FENCE).
  * A candle field that is new opens a bucket; past `keep` fields the oldest are deleted.
  */
-export const WRITE_TRADE = `${FENCE('KEYS[#KEYS]', 'ARGV[#ARGV]')}
+export const WRITE_TRADE = `${WRITES}${FENCE('KEYS[#KEYS]', 'ARGV[#ARGV]')}
 if fenceToken > fenceStored then redis.call('HSET', KEYS[#KEYS], 'token', fenceToken) end
 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*',
-  'id', ARGV[4], 'price', ARGV[5], 'amount', ARGV[6], 'side', ARGV[7], 'exchangeTs', ARGV[8], 'receiveTs', ARGV[9])
+  'id', ARGV[4], 'price', ARGV[5], 'amount', ARGV[6], 'side', ARGV[7], 'exchangeTs', ARGV[8], 'receiveTs', ARGV[9], 'lost', ARGV[#ARGV - 1])
 redis.call('HSET', KEYS[2], 'price', ARGV[5], 'amount', ARGV[6], 'side', ARGV[7], 'exchangeTs', ARGV[8], 'receiveTs', ARGV[9])
 redis.call('PUBLISH', ARGV[1], ARGV[2])
 for i = 3, #KEYS - 1 do

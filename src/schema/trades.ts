@@ -18,6 +18,11 @@ export const Trade = builder.objectRef<TradeModel>('Trade').implement({
     }),
     exchangeTimestamp: t.expose('exchangeTs', { type: 'Long' }),
     receiveTimestamp: t.expose('receiveTs', { type: 'Long' }),
+    lostBefore: t.int({
+      description:
+        'Trades of this market that arrived before this one but could not be stored (Redis refused the write: out of memory, read-only, down), so no query or subscription will ever show them; not counted by an earlier trade. 0 normally. Above 0, the trade tape has a hole before this trade: volumes and candles summed from trades are short.',
+      resolve: (trade) => trade.lostBefore ?? 0,
+    }),
   }),
 });
 

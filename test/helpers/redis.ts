@@ -12,8 +12,9 @@ export interface TestRedis {
   stop(): Promise<void>;
 }
 
-export async function startTestRedis(): Promise<TestRedis> {
-  const server = await startLocalRedis();
+/** `args` go to redis-server (`--maxmemory 16mb`, say). */
+export async function startTestRedis(options: { args?: string[] } = {}): Promise<TestRedis> {
+  const server = await startLocalRedis(options);
   const clients: Redis[] = [];
   return {
     server,

@@ -1,33 +1,12 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Feed, FeedSink } from '../../src/marketdata/feed.ts';
 import { Ingester } from '../../src/marketdata/ingester.ts';
-import { MarketSimulator } from '../../src/marketdata/simulator.ts';
 import type { BookEvent } from '../../src/marketdata/types.ts';
 import { BookStore } from '../../src/redis/book-store.ts';
 import { createRedis } from '../../src/redis/connection.ts';
 import { type LocalRedisServer, startLocalRedis } from '../../src/redis/local-server.ts';
 import { silentLog } from '../helpers/stack.ts';
-
-/** The simulator, stepped by the test instead of a timer. */
-class SteppedFeed implements Feed {
-  readonly name = 'stepped';
-  readonly sim = new MarketSimulator({ seed: 7, venues: ['sim1'], symbols: ['BTC/USDT'] });
-  private sink: FeedSink | undefined;
-  markets() {
-    return this.sim.markets();
-  }
-  async start(sink: FeedSink) {
-    this.sink = sink;
-  }
-  async stop() {}
-  snapshot(exchange: string, symbol: string) {
-    return this.sim.snapshot(exchange, symbol);
-  }
-  step(rounds: number) {
-    for (let i = 0; i < rounds; i++) for (const update of this.sim.round().books) this.sink!.book(update);
-  }
-}
+import { SteppedFeed } from '../helpers/stepped-feed.ts';
 
 describe('ingest while Redis fails', () => {
   let server: LocalRedisServer;
