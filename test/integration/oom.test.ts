@@ -1,10 +1,9 @@
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.ts';
 import { Ingester } from '../../src/marketdata/ingester.ts';
 import type { BookEvent, Trade } from '../../src/marketdata/types.ts';
 import { BookStore } from '../../src/redis/book-store.ts';
-import { createRedis } from '../../src/redis/connection.ts';
+import { createRedis, type RedisClient } from '../../src/redis/connection.ts';
 import { ClientBook, checkClients } from '../helpers/book-checker.ts';
 import {
   type Clients,
@@ -57,7 +56,7 @@ afterAll(async () => {
  * its own query buffer counts), smaller when refused near the limit: from then on Redis refuses
  * every write. DEL of `test:junk` frees it.
  */
-async function fillMemory(client: Redis): Promise<void> {
+async function fillMemory(client: RedisClient): Promise<void> {
   const used = async () => Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1]);
   let chunk = 1024 * 1024;
   while ((await used()) <= MAXMEMORY) {
