@@ -12,6 +12,7 @@ import { ChannelSubscriber } from './pubsub/channel-subscriber.ts';
 import { BookStore } from './redis/book-store.ts';
 import { createRedis } from './redis/connection.ts';
 import { type LocalRedisServer, redisAnswers, startLocalRedis } from './redis/local-server.ts';
+import { RedisProbe } from './redis/probe.ts';
 import { type App, createApp, type ReadinessCheck } from './server/app.ts';
 import { createOpsServer, type OpsServer } from './server/ops-server.ts';
 import type { SharedExecutionStats } from './server/plugins/use-shared-execution.ts';
@@ -122,11 +123,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { config, log } = options;
   const { url, local } = await resolveRedis(options);
   const clients: Redis[] = [];
+  // `/ready` of every role: each of its connections answers a PING within the deadline.
+  const probes: ReadinessCheck[] = [];
   const client = (role: Parameters<typeof createRedis>[1]) => {
-    const c = createRedis(url, role);
+    const c = createRedis(url, role, { commandTimeoutMs: config.redis.commandTimeoutMs });
     c.on('error', (err) => log.warn({ err, role }, 'redis connection error'));
     clients.push(c);
     metrics.watchRedis(role, () => c.status === 'ready');
+    const probe = new RedisProbe(c, role, config.redis.readyTimeoutMs);
+    probes.push(() => probe.check());
     return c;
   };
   const metrics = options.metrics ?? new Metrics();
@@ -167,10 +172,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       await ingester.start();
       if (!options.serve) {
         // An ingest-only process still answers probes and scrapes on PORT.
-        ops = createOpsServer(metrics, [
-          () => (writer.status === 'ready' ? null : 'redis not connected'),
-          freshnessCheck(ingester, config.limits.staleAfterMs),
-        ]);
+        ops = createOpsServer(metrics, [...probes, freshnessCheck(ingester, config.limits.staleAfterMs)]);
         port = await ops.start(config.http.port, config.http.host);
       }
     }
@@ -210,7 +212,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         graphiql: config.http.graphiql,
         introspection: config.http.introspection,
         executionStats: options.executionStats,
-        readiness: feedsFresh ? [feedsFresh] : [],
+        readiness: feedsFresh ? [...probes, feedsFresh] : probes,
         drain: config.drain,
         tracing,
         // Anonymous market data: on in `start` (ingest + serve), off by default in `serve`.

@@ -28,5 +28,9 @@ builder.enumType('ErrorCode', {
     [ErrorCode.OrderNotFound]: {
       description: "No such order for this client (also what another client's order looks like).",
     },
+    [ErrorCode.Unavailable]: {
+      description:
+        "The region's Redis did not answer in time (outage, failover, restart): retry with backoff. A mutation's outcome is unknown; retry it with the same `clientOrderId`.",
+    },
   },
 });

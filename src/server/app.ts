@@ -17,11 +17,12 @@ import type { ResolverDeps } from '../resolvers/deps.ts';
 import type { Context } from '../schema/builder.ts';
 import { schema } from '../schema/index.ts';
 import { createTrading, type Trading } from '../trading/trading.ts';
+import { maskErrors } from './mask-errors.ts';
 import { usePlugins } from './plugins/index.ts';
 import type { SharedExecutionStats } from './plugins/use-shared-execution.ts';
 
-/** Returns why the process is not ready, or null when it is. */
-export type ReadinessCheck = () => string | null;
+/** Returns why the process is not ready, or null when it is (a probe of Redis answers later). */
+export type ReadinessCheck = () => string | null | Promise<string | null>;
 
 export interface DrainOptions {
   /** How long `/ready` answers 503 before the listener closes, so load balancers stop routing here. @default 0 */
@@ -115,6 +116,7 @@ export function createApp(options: AppOptions): App {
     // The GraphiQL bundle is served inline from the npm package: the page works offline
     // (yoga's default loads it from a CDN).
     renderGraphiQL,
+    maskedErrors: maskErrors,
     graphiql: options.graphiql
       ? { title: 'bookgraph', subscriptionsProtocol: 'WS', defaultQuery: GRAPHIQL_EXAMPLE }
       : false,
