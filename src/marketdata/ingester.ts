@@ -1,10 +1,12 @@
 import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.ts';
+import { RateLimitedLog } from '../observability/rate-limited-log.ts';
 import { INGEST_SPAN_PREFIX } from '../observability/tracing.ts';
 import { encodeBookEvent, encodeTrade } from '../pubsub/codec.ts';
 import { encodeCandles, encodeFeedStatuses } from '../pubsub/market-codec.ts';
 import type { BookStore } from '../redis/book-store.ts';
+import { redisErrorKind } from '../redis/command-error.ts';
 import { type Candle, CandleBuilder, type CandleInterval } from './candles.ts';
 import type { Feed, FeedHealthEvent, FeedSink } from './feed.ts';
 import { FeedHealthTracker } from './feed-health.ts';
@@ -55,6 +57,8 @@ export class Ingester implements FeedSink {
   readonly feedHealth: FeedHealthTracker;
   private statusTimer: NodeJS.Timeout | undefined;
   private statusFlushQueued = false;
+  /** Write failures come in storms (a demoted primary fails every write): one line per kind per second. */
+  private readonly errorLog: RateLimitedLog;
   readonly stats: IngestStats = {
     written: 0,
     trades: 0,
@@ -66,6 +70,7 @@ export class Ingester implements FeedSink {
   constructor(private readonly options: IngesterOptions) {
     this.sequencer = new Sequencer(options.store.region);
     this.feedHealth = new FeedHealthTracker(options.store.region);
+    this.errorLog = new RateLimitedLog(options.log);
   }
 
   async start(): Promise<void> {
@@ -153,7 +158,8 @@ export class Ingester implements FeedSink {
           this.gap(event.exchange, feed);
           // The feed's next update of this book asks for a snapshot (a new epoch). Asking here
           // would retry at once, and while Redis is down each failure would beget another.
-          this.options.log.error(
+          this.errorLog.error(
+            `book:${redisErrorKind(error)}`,
             { err: error, exchange: event.exchange, symbol: event.symbol, seq: event.seq },
             'book write failed; the next update reopens the book with a snapshot',
           );
@@ -210,7 +216,11 @@ export class Ingester implements FeedSink {
           // Redis may not hold this trade's candles: read them again before the next trade.
           this.candles.forget(trade.exchange, trade.symbol);
           this.options.metrics?.ingestWriteErrors.inc({ exchange: trade.exchange });
-          this.options.log.error({ err: error }, 'trade write failed');
+          this.errorLog.error(
+            `trade:${redisErrorKind(error)}`,
+            { err: error, exchange: trade.exchange, symbol: trade.symbol },
+            'trade write failed',
+          );
         },
       ),
     );
@@ -285,7 +295,11 @@ export class Ingester implements FeedSink {
       this.options.store
         .writeFeedStatus(exchange, statuses, ttlMs, encodeFeedStatuses(statuses))
         .catch((error: unknown) =>
-          this.options.log.warn({ err: error, exchange }, 'feed status write failed'),
+          this.errorLog.warn(
+            `status:${redisErrorKind(error)}`,
+            { err: error, exchange },
+            'feed status write failed',
+          ),
         ),
     );
     await Promise.all(writes);
