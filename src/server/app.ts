@@ -8,7 +8,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { anonymous } from '../auth/access.ts';
 import { ApiClientRegistry } from '../auth/api-keys.ts';
 import { Authenticator, type InitialContext } from '../auth/authenticator.ts';
-import { ConnectionGuard } from '../auth/connection-guard.ts';
+import { CLOSE_KEY_UNCHECKED, ConnectionGuard } from '../auth/connection-guard.ts';
 import type { Logger } from '../log.ts';
 import { Metrics } from '../observability/metrics.ts';
 import type { Tracing } from '../observability/tracing.ts';
@@ -163,9 +163,20 @@ export function createApp(options: AppOptions): App {
       onConnect: async (ctx) => {
         // A presented key must be valid; no key is allowed only while anonymous market data is.
         const key = Authenticator.keyFromConnectionParams(ctx.connectionParams);
-        const state = key === null ? anonymous(auth.anonymousMarketData) : await auth.fromKey(key);
-        if (state.rejected || (!state.principal && !state.anonymousMarketData)) return false;
         const socket = ctx.extra.socket;
+        const state =
+          key === null
+            ? anonymous(auth.anonymousMarketData)
+            : await auth.fromKey(key).catch((err: unknown) => {
+                log.warn({ err }, 'key not checked at the handshake (Redis)');
+                return null;
+              });
+        // Not a refusal: the client retries, and is refused (4403) only once the key is known bad.
+        if (state === null || state.rejected === 'unavailable') {
+          socket.close(CLOSE_KEY_UNCHECKED, 'Try again later: the key cannot be checked now');
+          return false;
+        }
+        if (state.rejected || (!state.principal && !state.anonymousMarketData)) return false;
         auth.rememberSocket(socket, state);
         const principal = state.principal;
         if (principal) {
