@@ -52,7 +52,7 @@ const EnvSchema = z.object({
     z.enum(['development', 'production', 'test']).default('development'),
   ),
   REDIS_URL: z.preprocess(emptyAsUndefined, z.string().url().startsWith('redis').optional()),
-  REDIS_COMMAND_TIMEOUT_MS: int(50, 600_000, 2_000),
+  REDIS_COMMAND_TIMEOUT_MS: int(50, 600_000, 5_000),
   READY_REDIS_TIMEOUT_MS: int(50, 60_000, 1_000),
   REGION: z.preprocess(
     emptyAsUndefined,

@@ -2,8 +2,12 @@ import { Redis, type RedisOptions } from 'ioredis';
 
 export type RedisRole = 'command' | 'subscriber' | 'writer';
 
-/** A command unanswered this long fails (`REDIS_COMMAND_TIMEOUT_MS`). */
-export const DEFAULT_COMMAND_TIMEOUT_MS = 2_000;
+/**
+ * A command unanswered this long fails (`REDIS_COMMAND_TIMEOUT_MS`). Not lower: ioredis times a
+ * command on the event loop, so a process stalled for this long (a loaded CI machine at start-up)
+ * would see its own late reads as timeouts.
+ */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 5_000;
 
 export interface RedisConnectionOptions extends RedisOptions {
   /**

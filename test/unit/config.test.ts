@@ -18,7 +18,7 @@ describe('loadConfig', () => {
       env: 'development',
       region: 'local',
       regions: ['local'],
-      redis: { url: undefined, commandTimeoutMs: 2_000, readyTimeoutMs: 1_000 },
+      redis: { url: undefined, commandTimeoutMs: 5_000, readyTimeoutMs: 1_000 },
       http: { host: '127.0.0.1', port: 4000, graphiql: true, introspection: true },
       feeds: ['sim'],
       simulator: { seed: 42, updatesPerSecond: 10 },
