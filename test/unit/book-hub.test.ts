@@ -221,7 +221,7 @@ describe('BookHub and BookReplica under churn (property)', () => {
         await settle();
         // A change at the top of every window: each held view must carry it to a listener.
         const seen = held.map(() => [] as BookUpdate[]);
-        held.forEach((lease, i) => lease.view.subscribe((u) => seen[i]!.push(u)));
+        for (const [i, lease] of held.entries()) lease.view.subscribe((u) => seen[i]!.push(u));
         world.write([['99.5', '9']], [['100.5', '9']]);
         await settle();
         for (const [i, lease] of held.entries()) {
