@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { ExecutionArgs } from 'graphql';
@@ -274,8 +274,25 @@ subscription LiveBook {
 }
 `;
 
-/** graphql-ws operations carry their socket in the context (see onSubscribe below). */
+/**
+ * The connection a subscription is sent on, for the slow-subscriber bound: graphql-ws operations
+ * carry their socket in the context (see onSubscribe above); SSE streams (Yoga's own, one
+ * `text/event-stream` response per operation) their Node response, whose `writableLength` counts
+ * what the socket has not sent yet. A stalled SSE reader is cut as a WebSocket is closed (SSE has
+ * no close code: the client sees the stream end and reconnects).
+ */
 function socketTransport(initial: object): SubscriberTransport | undefined {
+  const res = 'res' in initial ? initial.res : undefined;
+  if (res instanceof ServerResponse) {
+    return {
+      bufferedBytes: () => res.writableLength,
+      close: () => {
+        if (res.destroyed) return false;
+        res.destroy();
+        return true;
+      },
+    };
+  }
   const socket = 'socket' in initial ? initial.socket : undefined;
   if (!(socket instanceof WebSocket)) return undefined;
   return {
