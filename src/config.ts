@@ -69,6 +69,8 @@ const EnvSchema = z.object({
       })
       .optional(),
   ),
+  REDIS_COMMAND_TIMEOUT_MS: int(50, 600_000, 5_000),
+  READY_REDIS_TIMEOUT_MS: int(50, 60_000, 1_000),
   REGION: z.preprocess(
     emptyAsUndefined,
     z.string().regex(REGION_RE, 'lowercase letters, digits and "-"').default('local'),
@@ -214,7 +216,12 @@ export interface Config {
    * a server may read from its local Redis. @default [region]
    */
   regions: readonly string[];
-  redis: { url: string | undefined };
+  /**
+   * `commandTimeoutMs`: a command (not SUBSCRIBE) unanswered this long fails, and a query answers
+   * `UNAVAILABLE` instead of hanging through an outage. `readyTimeoutMs`: how long `/ready` waits
+   * for each connection's PING before it answers 503.
+   */
+  redis: { url: string | undefined; commandTimeoutMs: number; readyTimeoutMs: number };
   http: { host: string; port: number; graphiql: boolean; introspection: boolean };
   feeds: readonly string[];
   simulator: { seed: number; updatesPerSecond: number };
@@ -322,7 +329,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     env: e.NODE_ENV,
     region: e.REGION,
     regions: [e.REGION, ...new Set((e.REGIONS ?? []).filter((r) => r !== e.REGION))],
-    redis: { url: e.REDIS_URL },
+    redis: {
+      url: e.REDIS_URL,
+      commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+      readyTimeoutMs: e.READY_REDIS_TIMEOUT_MS,
+    },
     http: { host: e.HOST, port: e.PORT, graphiql, introspection },
     feeds: e.FEEDS,
     simulator: { seed: e.SIM_SEED, updatesPerSecond: e.SIM_UPDATES_PER_SEC },

@@ -1,6 +1,7 @@
 import { context, isSpanContextValid, trace } from '@opentelemetry/api';
 import { type DestinationStream, type Logger, pino } from 'pino';
 import pretty from 'pino-pretty';
+import { redisCommandOf } from './redis/command-error.ts';
 
 export interface LoggerOptions {
   /** @default 'bookgraph' */
@@ -27,6 +28,20 @@ function traceFields(): Record<string, string> {
 }
 
 /**
+ * pino's error serializer, except that a Redis error names its command and key but never the
+ * command's arguments (an EVALSHA's carry the whole encoded event), and drops the stack, which
+ * only ever points into ioredis's parser.
+ */
+export function serializeError(error: Error): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...pino.stdSerializers.err(error) };
+  const redis = redisCommandOf(error);
+  if (!redis) return out;
+  delete out.command;
+  delete out.stack;
+  return { ...out, command: redis.command, ...(redis.key === undefined ? {} : { key: redis.key }) };
+}
+
+/**
  * JSON logs (one line per event) to stdout in production; pino-pretty's colourised lines in
  * development on a terminal or with LOG_PRETTY=1. Level from config.
  */
@@ -37,7 +52,13 @@ export function createLogger(level: string, options: LoggerOptions | string = {}
     destination,
     ...rest
   } = typeof options === 'string' ? { name: options } : options;
-  const settings = { name, level, base: { pid: process.pid }, mixin: traceFields };
+  const settings = {
+    name,
+    level,
+    base: { pid: process.pid },
+    mixin: traceFields,
+    serializers: { err: serializeError },
+  };
   if (destination) return pino(settings, destination);
   if (prettyLogs(rest.pretty, env, process.stdout.isTTY === true)) {
     return pino(

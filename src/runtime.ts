@@ -11,6 +11,7 @@ import { ChannelSubscriber } from './pubsub/channel-subscriber.ts';
 import { BookStore } from './redis/book-store.ts';
 import { createRedis, type RedisClient } from './redis/connection.ts';
 import { type LocalRedisServer, redisAnswers, startLocalRedis } from './redis/local-server.ts';
+import { RedisProbe } from './redis/probe.ts';
 import { staleAfterMs } from './resolvers/orderbook.ts';
 import { type App, createApp, type ReadinessCheck } from './server/app.ts';
 import { createOpsServer, type OpsServer } from './server/ops-server.ts';
@@ -129,11 +130,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { config, log } = options;
   const { url, local } = await resolveRedis(options);
   const clients: RedisClient[] = [];
+  // `/ready` of every role: each of its connections answers a PING within the deadline.
+  const probes: ReadinessCheck[] = [];
   const client = (role: Parameters<typeof createRedis>[1]) => {
-    const c = createRedis(url, role);
+    const c = createRedis(url, role, { commandTimeoutMs: config.redis.commandTimeoutMs });
     c.on('error', (err) => log.warn({ err, role }, 'redis connection error'));
     clients.push(c);
     metrics.watchRedis(role, () => c.status === 'ready');
+    const probe = new RedisProbe(c, role, config.redis.readyTimeoutMs);
+    probes.push(() => probe.check());
     return c;
   };
   const metrics = options.metrics ?? new Metrics();
@@ -177,10 +182,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         const standby = ingester;
         ops = createOpsServer(
           metrics,
-          [
-            () => (writer.status === 'ready' ? null : 'redis not connected'),
-            freshnessCheck(ingester, config.limits.staleAfterMs),
-          ],
+          [...probes, freshnessCheck(ingester, config.limits.staleAfterMs)],
           () =>
             standby.writers
               .standbys()
@@ -231,7 +233,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         graphiql: config.http.graphiql,
         introspection: config.http.introspection,
         executionStats: options.executionStats,
-        readiness: feedsFresh ? [feedsFresh] : [],
+        readiness: feedsFresh ? [...probes, feedsFresh] : probes,
         drain: config.drain,
         tracing,
         // Anonymous market data: on in `start` (ingest + serve), off by default in `serve`.

@@ -1,6 +1,6 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { type DocumentNode, type FormattedExecutionResult, getOperationAST, print } from 'graphql';
-import { BookgraphError, errorFromGraphQL, isGraphQLErrorList } from './errors.js';
+import { BookgraphError, describeError, errorFromGraphQL, isGraphQLErrorList } from './errors.js';
 import { backoffDelay, type RetryOptions, resolveRetry, sleep } from './retry.js';
 import { createSseTransport } from './transports/sse.js';
 import type { OperationPayload, SubscriptionTransport, TokenSource } from './transports/transport.js';
@@ -289,16 +289,8 @@ function toBookgraphError(error: unknown): BookgraphError {
   if (error instanceof BookgraphError) return error;
   if (isGraphQLErrorList(error)) return errorFromGraphQL(error);
   const code = (error as { code?: unknown } | null)?.code;
-  const reason = (error as { reason?: unknown } | null)?.reason;
-  if (typeof code === 'number') {
-    return new BookgraphError(
-      `connection closed: ${code} ${typeof reason === 'string' ? reason : ''}`.trim(),
-      {
-        code: 'CONNECTION_CLOSED',
-        cause: error,
-      },
-    );
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  return new BookgraphError(message, { code: 'NETWORK_ERROR', cause: error });
+  return new BookgraphError(describeError(error), {
+    code: typeof code === 'number' ? 'CONNECTION_CLOSED' : 'NETWORK_ERROR',
+    cause: error,
+  });
 }

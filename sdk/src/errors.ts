@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   'SESSION_NOT_FOUND',
   'SUBSCRIBER_TOO_SLOW',
   'UNAUTHENTICATED',
+  'UNAVAILABLE',
   'WRONG_REGION',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -95,4 +96,25 @@ export function isGraphQLErrorList(value: unknown): value is GraphQLFormattedErr
     value.length > 0 &&
     value.every((e) => typeof e === 'object' && e !== null && typeof e.message === 'string')
   );
+}
+
+/**
+ * Readable text for anything thrown or emitted: an Error's message, a close event's code and
+ * reason, an error event's message (ws) or type (a browser's Event carries nothing more); never
+ * "[object Object]".
+ */
+export function describeError(value: unknown): string {
+  if (value instanceof Error) return value.message || value.name;
+  if (typeof value !== 'object' || value === null) return String(value);
+  const { code, reason, message, error, type } = value as Record<string, unknown>;
+  if (typeof code === 'number')
+    return `connection closed: ${code} ${typeof reason === 'string' ? reason : ''}`.trim();
+  if (typeof message === 'string' && message) return message;
+  if (error instanceof Error) return error.message;
+  if (typeof type === 'string') return `${type} event (no details)`;
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
 }

@@ -33,9 +33,10 @@ export interface LocalOrderBook {
 /**
  * Why the local book was dropped: a server RESET's reason, `CLIENT_GAP` when the client itself saw
  * a DELTA that does not continue its book (it resubscribes), `RESUBSCRIBE` when the stream ended
- * and the client subscribed again.
+ * and the client subscribed again, `RECONNECT` when the subscription connection came back after
+ * being lost (the book starts again from the SNAPSHOT that follows).
  */
-export type BookDropReason = ResetReason | 'CLIENT_GAP' | 'RESUBSCRIBE';
+export type BookDropReason = ResetReason | 'CLIENT_GAP' | 'RESUBSCRIBE' | 'RECONNECT';
 
 export interface OrderBookWatchEvents {
   /** After every SNAPSHOT and DELTA applied: the book at `update.seq`. */
@@ -44,6 +45,11 @@ export interface OrderBookWatchEvents {
   reset: (reason: BookDropReason) => void;
   /** The watch ended with an error (e.g. MARKET_NOT_FOUND, or the connection lost for good). */
   error: (error: BookgraphError) => void;
+  /**
+   * The subscription connection was lost (`false`: the book is stale, the client keeps
+   * reconnecting with backoff) or is back (`true`); graphql-ws only.
+   */
+  connection: (connected: boolean) => void;
 }
 
 export interface WatchOrderBookOptions {
@@ -95,6 +101,8 @@ class LocalBookWatch
   private readonly bids = new BookSide(true);
   private readonly asks = new BookSide(false);
   private held: { epoch: string; seq: number } | undefined;
+  /** The connection went down since the last (re)connection. */
+  private lost = false;
 
   constructor(client: BookgraphClient, options: WatchOrderBookOptions) {
     super(client);
@@ -116,6 +124,11 @@ class LocalBookWatch
 
   protected override connectionChanged(connected: boolean): void {
     if (this.value) this.value = { ...this.value, stale: this.value.stale || !connected };
+    this.events.emit('connection', connected);
+    // Back after a loss: what was held is from before the outage; the SNAPSHOT that follows
+    // (every subscription is sent again) starts the book anew.
+    if (connected && this.lost) this.drop('RECONNECT');
+    this.lost = !connected;
   }
 
   protected override streamEnded(): void {

@@ -10,6 +10,13 @@ export interface RetryOptions {
   factor?: number;
   /** Randomise each delay to 50–100 % of its value, so clients cut off together do not return together. @default true */
   jitter?: boolean;
+  /**
+   * Reconnections in a row of a lost subscription connection (graphql-ws, SSE) before its
+   * subscriptions fail with CONNECTION_CLOSED. Forever by default: a server restart or a network
+   * outage of any length is waited out, each try `maxDelayMs` apart at most.
+   * @default Infinity (0 when `attempts` is 0)
+   */
+  reconnectAttempts?: number;
 }
 
 export type ResolvedRetry = Required<RetryOptions>;
@@ -21,6 +28,7 @@ export function resolveRetry(options: RetryOptions = {}): ResolvedRetry {
     maxDelayMs: options.maxDelayMs ?? 10_000,
     factor: options.factor ?? 2,
     jitter: options.jitter ?? true,
+    reconnectAttempts: options.reconnectAttempts ?? (options.attempts === 0 ? 0 : Number.POSITIVE_INFINITY),
   };
 }
 

@@ -6,7 +6,7 @@ export interface AuthState {
   /** The authenticated client, or null when no key (or a rejected one) was presented. */
   principal: Principal | null;
   /** Why a presented key was refused; null when no key was presented or it was accepted. */
-  rejected: 'malformed' | 'unknown' | 'revoked' | 'expired' | null;
+  rejected: 'malformed' | 'unknown' | 'revoked' | 'expired' | 'unavailable' | null;
   /** Whether market data is served without a key (`ALLOW_ANONYMOUS_MARKETDATA`). */
   anonymousMarketData: boolean;
 }
@@ -37,6 +37,10 @@ export const SELF_AUTHORIZED_ROOT_FIELDS: ReadonlySet<string> = new Set([
 ]);
 
 function unauthenticated(auth: AuthState | undefined) {
+  // The key could not be checked (Redis lost the registry): a passing condition, not a refusal.
+  if (auth?.rejected === 'unavailable') {
+    return apiError(ErrorCode.Unavailable, 'The API key cannot be checked right now; retry shortly.');
+  }
   const why = auth?.rejected
     ? `The API key is ${auth.rejected === 'unknown' ? 'not valid' : auth.rejected}.`
     : 'An API key is required.';

@@ -67,9 +67,14 @@ function toClient(id: string, fields: Record<string, string>): ApiClient | null 
   };
 }
 
+/**
+ * Why a key was refused. `unavailable`: its record is missing and so is the whole registry (the
+ * set of client ids): Redis lost its data (an empty restart, a failover to an empty replica), so
+ * nothing can be said of the key yet. Retry later; it is not a refusal.
+ */
 export type AuthResult =
   | { ok: true; principal: Principal }
-  | { ok: false; reason: 'malformed' | 'unknown' | 'revoked' | 'expired' };
+  | { ok: false; reason: 'malformed' | 'unknown' | 'revoked' | 'expired' | 'unavailable' };
 
 /**
  * API clients and their keys in Redis. The key itself is returned once, by `create`, and never
@@ -114,6 +119,14 @@ export class ApiClientRegistry {
     return clients.filter((c): c is ApiClient => c !== null).sort((a, b) => a.createdAt - b.createdAt);
   }
 
+  /**
+   * Whether the registry holds any client at all. A missing record in an intact registry is an
+   * unknown key; in an empty one it says only that Redis lost its data.
+   */
+  async intact(): Promise<boolean> {
+    return (await this.redis.exists(apiClientsKey())) === 1;
+  }
+
   /** Revokes the client's key and tells every server; false if there is no such client. */
   async revoke(id: string): Promise<boolean> {
     const key = apiClientKey(id);
@@ -130,6 +143,7 @@ export class ApiClientRegistry {
     const client = toClient(id, fields);
     const presented = Buffer.from(hashApiKey(key), 'hex');
     const stored = Buffer.from(fields.keyHash ?? '', 'hex');
+    if (!client && !(await this.intact())) return { ok: false, reason: 'unavailable' };
     if (!client || stored.length !== presented.length || !timingSafeEqual(stored, presented)) {
       return { ok: false, reason: 'unknown' };
     }

@@ -1,10 +1,17 @@
 import type { Logger } from 'pino';
+import { RateLimitedLog } from '../observability/rate-limited-log.ts';
 import type { ChannelSubscriber } from '../pubsub/channel-subscriber.ts';
 import { apiKeyRevokedChannel } from '../redis/keys.ts';
 import type { ApiClientRegistry, Principal } from './api-keys.ts';
 
 /** graphql-ws's close code for a refused or withdrawn authorisation. */
 export const CLOSE_FORBIDDEN = 4403;
+
+/**
+ * RFC 6455 "Try Again Later": the key could not be checked at the handshake (Redis unreachable or
+ * its registry lost). Clients reconnect after a pause; 4403 would tell them to give up.
+ */
+export const CLOSE_KEY_UNCHECKED = 1013;
 
 /** What the guard needs of a socket. */
 export interface ClosableSocket {
@@ -37,9 +44,12 @@ export class ConnectionGuard {
   private readonly expiryTimer: NodeJS.Timeout;
   private readonly recheckTimer: NodeJS.Timeout;
   private readonly now: () => number;
+  /** A lost registry or an outage makes every re-check fail alike: one line per second. */
+  private readonly unknownLog: RateLimitedLog;
 
   constructor(private readonly options: ConnectionGuardOptions) {
     this.now = options.now ?? Date.now;
+    this.unknownLog = new RateLimitedLog(options.log);
     this.expiryTimer = setInterval(() => this.closeExpired(), options.expiryCheckMs ?? 250);
     this.expiryTimer.unref();
     this.recheckTimer = setInterval(() => void this.recheck(), options.recheckMs ?? 5_000);
@@ -80,6 +90,7 @@ export class ConnectionGuard {
   close(): void {
     clearInterval(this.expiryTimer);
     clearInterval(this.recheckTimer);
+    this.unknownLog.close();
     this.listening?.then(
       (stop) => stop(),
       () => {},
@@ -115,12 +126,19 @@ export class ConnectionGuard {
     for (const clientId of [...this.byClient.keys()]) await this.check(clientId);
   }
 
+  /**
+   * Only `revokedAt` revokes. A missing record is "unknown, retry": Redis may have restarted
+   * empty or failed over to an empty replica, and closing every socket with 4403 then would
+   * throw out every client for good (issue 14 row 9). Expiry is still enforced locally.
+   */
   private async check(clientId: string): Promise<void> {
     try {
       const client = await this.options.registry.get(clientId);
-      if (!client || client.revokedAt !== null) this.closeClient(clientId, 'key revoked');
+      if (client && client.revokedAt !== null) this.closeClient(clientId, 'key revoked');
+      else if (!client)
+        this.unknownLog.warn('missing', { clientId }, 'key record missing; connection kept, checking again');
     } catch (err) {
-      this.options.log.warn({ err, clientId }, 'key re-check failed; will retry');
+      this.unknownLog.warn('failed', { err, clientId }, 'key re-check failed; will retry');
     }
   }
 }

@@ -1,8 +1,8 @@
 /**
  * Exact decimal arithmetic on strings, for prices and sizes that reach the API.
  * A value is held as a scaled BigInt (`units / 10^scale`), so nothing is ever rounded
- * through a float. Ordering inside books uses `Number(price)`, which is exact enough to
- * order distinct decimals of fewer than 15 significant digits; the string stays the truth.
+ * through a float. Ordering inside books uses `Number(price)` as a fast key and this exact
+ * comparison where two prices are equal as doubles (`comparePrice` in order-book.ts).
  */
 const DECIMAL_RE = /^(-)?(\d+)(?:\.(\d+))?$/;
 

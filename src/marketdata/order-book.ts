@@ -1,10 +1,21 @@
+import { compareDecimal } from './decimal.ts';
 import type { BookSide, Level } from './types.ts';
 
 interface Entry {
   price: string;
   size: string;
-  /** Sort key only; the string is the value. */
+  /** Fast sort key only; the string is the value (and decides where doubles tie). */
   px: number;
+}
+
+/**
+ * Orders two prices exactly. Number() rounds monotonically, so distinct doubles already order
+ * the decimals; only equal doubles ("0.1" and "0.10000000000000000001") need the exact compare,
+ * which keeps two such prices two levels, as Redis holds them (issue 14 row 7).
+ */
+export function comparePrice(aPx: number, a: string, bPx: number, b: string): number {
+  if (aPx !== bPx) return aPx < bPx ? -1 : 1;
+  return a === b ? 0 : compareDecimal(a, b);
 }
 
 /**
@@ -15,14 +26,15 @@ class SortedSide {
   readonly entries: Entry[] = [];
   constructor(private readonly descending: boolean) {}
 
-  private indexOf(px: number): { index: number; found: boolean } {
+  private indexOf(px: number, price: string): { index: number; found: boolean } {
     let lo = 0;
     let hi = this.entries.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const other = this.entries[mid]!.px;
-      if (other === px) return { index: mid, found: true };
-      const before = this.descending ? other > px : other < px;
+      const other = this.entries[mid]!;
+      const c = comparePrice(other.px, other.price, px, price);
+      if (c === 0) return { index: mid, found: true };
+      const before = this.descending ? c > 0 : c < 0;
       if (before) lo = mid + 1;
       else hi = mid;
     }
@@ -31,7 +43,7 @@ class SortedSide {
 
   set(price: string, size: string): void {
     const px = Number(price);
-    const { index, found } = this.indexOf(px);
+    const { index, found } = this.indexOf(px, price);
     const remove = isZeroSize(size);
     if (found) {
       if (remove) this.entries.splice(index, 1);
@@ -42,7 +54,7 @@ class SortedSide {
   }
 
   get(price: string): string | undefined {
-    const { index, found } = this.indexOf(Number(price));
+    const { index, found } = this.indexOf(Number(price), price);
     return found ? this.entries[index]!.size : undefined;
   }
 

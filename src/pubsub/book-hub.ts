@@ -9,6 +9,8 @@ import { ServedBook } from './served-book.ts';
 interface Entry {
   replica: ServedBook;
   views: Map<number, DepthView>;
+  /** Leases per depth: a view lives while a lease holds it, whether or not it has listeners yet. */
+  viewLeases: Map<number, number>;
   refs: number;
   idleTimer: NodeJS.Timeout | undefined;
 }
@@ -137,6 +139,7 @@ export class BookHub {
           this.choices.get(id) ?? this.region,
         ),
         views: new Map(),
+        viewLeases: new Map(),
         refs: 0,
         idleTimer: undefined,
       };
@@ -153,13 +156,19 @@ export class BookHub {
       view = new DepthView(current.replica, depth, this.region);
       current.views.set(depth, view);
     }
+    current.viewLeases.set(depth, (current.viewLeases.get(depth) ?? 0) + 1);
     const leased = view;
     let released = false;
     const release = () => {
       if (released) return;
       released = true;
       current.refs -= 1;
-      if (leased.listenerCount === 0 && current.views.get(depth) === leased) {
+      // Counted per view, not per book or by listeners: a second lease that has not subscribed
+      // yet (its stream starts on the first read) must not find its view closed (issue 14 row 3).
+      const leases = (current.viewLeases.get(depth) ?? 1) - 1;
+      if (leases > 0) current.viewLeases.set(depth, leases);
+      else if (current.views.get(depth) === leased) {
+        current.viewLeases.delete(depth);
         leased.close();
         current.views.delete(depth);
       }

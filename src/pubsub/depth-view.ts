@@ -1,5 +1,5 @@
 import { diffLevels } from '../marketdata/level-diff.ts';
-import type { OrderBook } from '../marketdata/order-book.ts';
+import { comparePrice, type OrderBook } from '../marketdata/order-book.ts';
 import type { Level } from '../marketdata/types.ts';
 import type { ReplicaEvent, ResetReason } from './book-replica.ts';
 
@@ -166,10 +166,11 @@ export function touchesWindow(
 ): boolean {
   if (changes.length === 0) return false;
   if (window.length < depth) return true;
-  const worst = Number(window[window.length - 1]![0]);
+  const worstPrice = window[window.length - 1]![0];
+  const worst = Number(worstPrice);
   for (const [price] of changes) {
-    const px = Number(price);
-    if (descending ? px >= worst : px <= worst) return true;
+    const c = comparePrice(Number(price), price, worst, worstPrice);
+    if (descending ? c >= 0 : c <= 0) return true;
   }
   return false;
 }

@@ -15,18 +15,40 @@ const backoff = (attempt: number) =>
   Math.min(2_000, 50 * 2 ** Math.min(attempt, 6)) + Math.floor(Math.random() * 100);
 
 /**
+ * A command unanswered this long fails (`REDIS_COMMAND_TIMEOUT_MS`). Not lower: ioredis times a
+ * command on the event loop, so a process stalled for this long (a loaded CI machine at start-up)
+ * would see its own late reads as timeouts.
+ */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 5_000;
+
+export interface RedisConnectionOptions extends RedisOptions {
+  /**
+   * Fail a command unanswered after this long, so nothing waits through an outage (a paused,
+   * sleeping or blackholed Redis keeps the TCP connection "ready"). Never on the subscriber: a
+   * SUBSCRIBE connection waits for messages by design. @default DEFAULT_COMMAND_TIMEOUT_MS
+   */
+  commandTimeoutMs?: number;
+}
+
+/**
  * One ioredis client per role and process, for the topology REDIS_URL names (src/redis/redis-target.ts).
  * Reconnects with capped exponential backoff and jitter; a command waits at most a few retries
- * instead of queueing forever behind a dead server. On a Cluster the subscriber holds one
- * connection per shard, so sharded channels (SSUBSCRIBE) are read from the shard that owns them.
+ * instead of queueing forever behind a dead server, and at most `commandTimeoutMs` behind a live
+ * but silent one. On a Cluster the subscriber holds one connection per shard, so sharded channels
+ * (SSUBSCRIBE) are read from the shard that owns them.
  */
-export function createRedis(url: string, role: RedisRole, overrides: RedisOptions = {}): RedisClient {
+export function createRedis(
+  url: string,
+  role: RedisRole,
+  { commandTimeoutMs = DEFAULT_COMMAND_TIMEOUT_MS, ...overrides }: RedisConnectionOptions = {},
+): RedisClient {
   const options: RedisOptions = {
     connectionName: `bookgraph:${role}:${process.pid}`,
     maxRetriesPerRequest: role === 'subscriber' ? null : 3,
     enableAutoPipelining: role === 'command',
     keepAlive: 10_000,
     retryStrategy: backoff,
+    ...(role === 'subscriber' ? {} : { commandTimeout: commandTimeoutMs }),
     ...overrides,
   };
   const target = parseRedisTarget(url);

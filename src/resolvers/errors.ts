@@ -2,7 +2,8 @@ import { createGraphQLError } from 'graphql-yoga';
 import type { ZodError } from 'zod';
 
 /**
- * Codes of expected, client-caused errors, sent as `extensions.code`. Anything else reaching the
+ * Codes of expected errors (client-caused, or a passing outage: `UNAVAILABLE`), sent as
+ * `extensions.code`. Anything else reaching the
  * client is masked ("Unexpected error.") and logged with the request id.
  */
 export const ErrorCode = {
@@ -16,6 +17,7 @@ export const ErrorCode = {
   SessionNotFound: 'SESSION_NOT_FOUND',
   OrderNotFound: 'ORDER_NOT_FOUND',
   WrongRegion: 'WRONG_REGION',
+  Unavailable: 'UNAVAILABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

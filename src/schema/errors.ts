@@ -32,5 +32,9 @@ builder.enumType('ErrorCode', {
       description:
         "A write on a session owned by another region (the `WrongRegion` result of placeOrder, cancelOrder, cancelAllOrders and closeSession). Nothing was written; send it to a server of the session's home region.",
     },
+    [ErrorCode.Unavailable]: {
+      description:
+        "The region's Redis did not answer in time (outage, failover, restart): retry with backoff. A mutation's outcome is unknown; retry it with the same `clientOrderId`.",
+    },
   },
 });

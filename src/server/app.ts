@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { ExecutionArgs } from 'graphql';
@@ -8,7 +8,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { anonymous } from '../auth/access.ts';
 import { ApiClientRegistry } from '../auth/api-keys.ts';
 import { Authenticator, type InitialContext } from '../auth/authenticator.ts';
-import { ConnectionGuard } from '../auth/connection-guard.ts';
+import { CLOSE_KEY_UNCHECKED, ConnectionGuard } from '../auth/connection-guard.ts';
 import type { Logger } from '../log.ts';
 import { Metrics } from '../observability/metrics.ts';
 import type { Tracing } from '../observability/tracing.ts';
@@ -18,11 +18,12 @@ import { staleAfterMs } from '../resolvers/orderbook.ts';
 import type { Context } from '../schema/builder.ts';
 import { schema } from '../schema/index.ts';
 import { createTrading, type Trading } from '../trading/trading.ts';
+import { maskErrors } from './mask-errors.ts';
 import { usePlugins } from './plugins/index.ts';
 import type { SharedExecutionStats } from './plugins/use-shared-execution.ts';
 
-/** Returns why the process is not ready, or null when it is. */
-export type ReadinessCheck = () => string | null;
+/** Returns why the process is not ready, or null when it is (a probe of Redis answers later). */
+export type ReadinessCheck = () => string | null | Promise<string | null>;
 
 export interface DrainOptions {
   /** How long `/ready` answers 503 before the listener closes, so load balancers stop routing here. @default 0 */
@@ -125,6 +126,7 @@ export function createApp(options: AppOptions): App {
     // The GraphiQL bundle is served inline from the npm package: the page works offline
     // (yoga's default loads it from a CDN).
     renderGraphiQL,
+    maskedErrors: maskErrors,
     graphiql: options.graphiql
       ? { title: 'bookgraph', subscriptionsProtocol: 'WS', defaultQuery: GRAPHIQL_EXAMPLE }
       : false,
@@ -171,9 +173,20 @@ export function createApp(options: AppOptions): App {
       onConnect: async (ctx) => {
         // A presented key must be valid; no key is allowed only while anonymous market data is.
         const key = Authenticator.keyFromConnectionParams(ctx.connectionParams);
-        const state = key === null ? anonymous(auth.anonymousMarketData) : await auth.fromKey(key);
-        if (state.rejected || (!state.principal && !state.anonymousMarketData)) return false;
         const socket = ctx.extra.socket;
+        const state =
+          key === null
+            ? anonymous(auth.anonymousMarketData)
+            : await auth.fromKey(key).catch((err: unknown) => {
+                log.warn({ err }, 'key not checked at the handshake (Redis)');
+                return null;
+              });
+        // Not a refusal: the client retries, and is refused (4403) only once the key is known bad.
+        if (state === null || state.rejected === 'unavailable') {
+          socket.close(CLOSE_KEY_UNCHECKED, 'Try again later: the key cannot be checked now');
+          return false;
+        }
+        if (state.rejected || (!state.principal && !state.anonymousMarketData)) return false;
         auth.rememberSocket(socket, state);
         const principal = state.principal;
         if (principal) {
@@ -271,8 +284,25 @@ subscription LiveBook {
 }
 `;
 
-/** graphql-ws operations carry their socket in the context (see onSubscribe below). */
+/**
+ * The connection a subscription is sent on, for the slow-subscriber bound: graphql-ws operations
+ * carry their socket in the context (see onSubscribe above); SSE streams (Yoga's own, one
+ * `text/event-stream` response per operation) their Node response, whose `writableLength` counts
+ * what the socket has not sent yet. A stalled SSE reader is cut as a WebSocket is closed (SSE has
+ * no close code: the client sees the stream end and reconnects).
+ */
 function socketTransport(initial: object): SubscriberTransport | undefined {
+  const res = 'res' in initial ? initial.res : undefined;
+  if (res instanceof ServerResponse) {
+    return {
+      bufferedBytes: () => res.writableLength,
+      close: () => {
+        if (res.destroyed) return false;
+        res.destroy();
+        return true;
+      },
+    };
+  }
   const socket = 'socket' in initial ? initial.socket : undefined;
   if (!(socket instanceof WebSocket)) return undefined;
   return {

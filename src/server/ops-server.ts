@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Metrics } from '../observability/metrics.ts';
 import type { ReadinessCheck } from './app.ts';
+import { unreadyReasons } from './readiness.ts';
 
 export interface OpsServer {
   server: Server;
@@ -23,10 +24,11 @@ export function createOpsServer(
     if (path === '/health') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     } else if (path === '/ready') {
-      const reasons = readiness.map((check) => check()).filter((r): r is string => r !== null);
-      if (reasons.length === 0)
-        res.writeHead(200, { 'content-type': 'text/plain' }).end(['ready', ...notes(), ''].join('\n'));
-      else res.writeHead(503, { 'content-type': 'text/plain' }).end(`not ready:\n${reasons.join('\n')}\n`);
+      unreadyReasons(readiness).then((reasons) => {
+        if (reasons.length === 0)
+          res.writeHead(200, { 'content-type': 'text/plain' }).end(['ready', ...notes(), ''].join('\n'));
+        else res.writeHead(503, { 'content-type': 'text/plain' }).end(`not ready:\n${reasons.join('\n')}\n`);
+      });
     } else if (path === '/metrics') {
       metrics.registry.metrics().then(
         (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),

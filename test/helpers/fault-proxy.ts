@@ -22,6 +22,8 @@ export interface FaultProxy {
   dropNextReply(matches: (command: RedisCommand) => boolean): Promise<RedisCommand>;
   /** Nothing passes either way for `ms`; then what was held is delivered in order (as TCP would). */
   blackhole(ms: number): void;
+  /** Ends a blackhole early; what it held is delivered in order. */
+  endBlackhole(): void;
   /** Delays every chunk, both ways, by `ms` from now on (0 ends it). */
   latency(ms: number): void;
   /** Cuts every open connection (clients see a reset and reconnect). */
@@ -89,7 +91,7 @@ class Link {
   constructor(
     readonly client: Socket,
     readonly server: Socket,
-    private readonly proxy: { armed: Armed | null; delayUntil(): number },
+    private readonly proxy: { armed: Armed | null; sendAt(): number; held(): Promise<void> | null },
   ) {
     client.on('data', (chunk) => this.fromClient(chunk));
     server.on('data', (chunk) => this.fromServer(chunk));
@@ -149,10 +151,11 @@ class Link {
 
   private forward(chain: Promise<void>, to: Socket, bytes: Buffer): Promise<void> {
     if (bytes.length === 0) return chain;
-    const until = this.proxy.delayUntil();
+    const until = this.proxy.sendAt();
     return chain.then(async () => {
       const wait = until - Date.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      for (let hold = this.proxy.held(); hold; hold = this.proxy.held()) await hold;
       if (!to.destroyed) to.write(bytes);
     });
   }
@@ -161,11 +164,20 @@ class Link {
 export async function startFaultProxy(target: { host: string; port: number }): Promise<FaultProxy> {
   const links = new Set<Link>();
   let latencyMs = 0;
-  let heldUntil = 0;
+  /** While a blackhole lasts: settles when it ends (its time is up, or `endBlackhole`). */
+  let hold: { done: Promise<void>; end: () => void; timer: NodeJS.Timeout } | null = null;
+  const endHold = () => {
+    if (!hold) return;
+    clearTimeout(hold.timer);
+    const { end } = hold;
+    hold = null;
+    end();
+  };
   let opened = 0;
   const state = {
     armed: null as Armed | null,
-    delayUntil: () => Math.max(Date.now() + latencyMs, heldUntil),
+    sendAt: () => Date.now() + latencyMs,
+    held: () => hold?.done ?? null,
   };
   const server: Server = createServer((client) => {
     opened += 1;
@@ -191,7 +203,15 @@ export async function startFaultProxy(target: { host: string; port: number }): P
       });
     },
     blackhole(ms) {
-      heldUntil = Date.now() + ms;
+      endHold();
+      let end: () => void = () => {};
+      const done = new Promise<void>((resolve) => {
+        end = resolve;
+      });
+      hold = { done, end, timer: setTimeout(endHold, ms) };
+    },
+    endBlackhole() {
+      endHold();
     },
     latency(ms) {
       latencyMs = ms;
@@ -200,6 +220,7 @@ export async function startFaultProxy(target: { host: string; port: number }): P
       for (const link of links) link.cut();
     },
     async stop() {
+      endHold();
       for (const link of links) link.cut();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

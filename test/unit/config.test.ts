@@ -21,7 +21,7 @@ describe('loadConfig', () => {
       env: 'development',
       region: 'local',
       regions: ['local'],
-      redis: { url: undefined },
+      redis: { url: undefined, commandTimeoutMs: 5_000, readyTimeoutMs: 1_000 },
       http: { host: '127.0.0.1', port: 4000, graphiql: true, introspection: true },
       feeds: ['sim'],
       simulator: { seed: 42, updatesPerSecond: 10 },
@@ -61,6 +61,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ BOOK_STALE_MS_OVERRIDES: 'sim3=fast,sim1=5' })).toThrow(
       /BOOK_STALE_MS_OVERRIDES: .*"sim3=fast".*"sim1=5"/,
     );
+  });
+
+  it('reads the Redis command and readiness timeouts', () => {
+    const config = loadConfig({ REDIS_COMMAND_TIMEOUT_MS: '750', READY_REDIS_TIMEOUT_MS: '300' });
+    expect(config.redis).toEqual({ url: undefined, commandTimeoutMs: 750, readyTimeoutMs: 300 });
+    expect(problemsOf({ REDIS_COMMAND_TIMEOUT_MS: '0', READY_REDIS_TIMEOUT_MS: 'soon' })).toHaveLength(2);
   });
 
   it('treats empty strings as unset', () => {

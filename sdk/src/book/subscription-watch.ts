@@ -1,5 +1,5 @@
 import type { BookgraphClient } from '../client.js';
-import { BookgraphError } from '../errors.js';
+import { BookgraphError, describeError } from '../errors.js';
 import { backoffDelay, resolveRetry, sleep } from '../retry.js';
 import { Emitter } from './emitter.js';
 import { Latest } from './latest.js';
@@ -58,6 +58,8 @@ export abstract class SubscriptionWatch<
   /** Follows the subscription until closed, aborted or failed. */
   protected start(signal: AbortSignal | undefined): void {
     this.stopListening = this.client.onConnectionChange((connected) => {
+      // Changes only: each failed reconnection try closes again, which is no news.
+      if (connected === this.connected) return;
       this.connected = connected;
       this.connectionChanged(connected);
     });
@@ -120,7 +122,15 @@ export abstract class SubscriptionWatch<
         const failure =
           error instanceof BookgraphError
             ? error
-            : new BookgraphError(String(error), { code: 'UNEXPECTED', cause: error });
+            : new BookgraphError(describeError(error), { code: 'UNEXPECTED', cause: error });
+        // The server could not reach its Redis just then: a passing condition, subscribe again.
+        if (failure.code === 'UNAVAILABLE') {
+          this.resubscriptions += 1;
+          this.streamEnded();
+          await sleep(backoffDelay(backoff, failures));
+          failures += 1;
+          continue;
+        }
         // Events has this `error` (the constraint says so); TypeScript cannot see it through a generic.
         (this.events as unknown as Emitter<WatchErrorEvents>).emit('error', failure);
         this.latest.end(failure);

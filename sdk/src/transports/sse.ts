@@ -27,7 +27,7 @@ export function createSseTransport(options: SseTransportOptions): SubscriptionTr
     singleConnection: options.singleConnection,
     headers,
     ...(options.fetch ? { fetchFn: options.fetch } : {}),
-    retryAttempts: options.retry.attempts,
+    retryAttempts: options.retry.reconnectAttempts,
     retry: (retries) => sleep(backoffDelay(options.retry, retries)),
   });
   return {

@@ -29,8 +29,9 @@ async function resolveWebSocket(given: unknown): Promise<unknown> {
 /**
  * graphql-ws (`graphql-transport-ws`): one socket per client, opened on the first subscription and
  * closed after the last. The token goes in `connectionParams.authorization` as `Bearer <token>`.
- * A socket closed by the server (1012 on a restart) or lost is reopened with backoff and every
- * active subscription is sent again, so each one restarts with a fresh SNAPSHOT.
+ * A socket closed by the server (1012 on a restart) or lost is reopened with capped, jittered
+ * backoff (forever by default) and every active subscription is sent again, so each one restarts
+ * with a fresh SNAPSHOT.
  */
 export function createWebSocketTransport(options: WebSocketTransportOptions): SubscriptionTransport {
   let client: Promise<Client> | undefined;
@@ -44,9 +45,10 @@ export function createWebSocketTransport(options: WebSocketTransportOptions): Su
           const token = await options.token();
           return token ? { authorization: `Bearer ${token}` } : {};
         },
-        retryAttempts: options.retry.attempts,
+        retryAttempts: options.retry.reconnectAttempts,
         retryWait: (retries) => sleep(backoffDelay(options.retry, retries)),
-        // Everything but the protocol's own 44xx refusals is worth another try.
+        // Everything but the protocol's own 44xx refusals is worth another try: a lost socket,
+        // 1012 (server restart), 1013 (try again later: too slow, or the key not checkable now).
         shouldRetry: (closeOrError) => !isFatalClose(closeOrError),
       });
       if (options.onConnectionChange) {

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from '../../log.ts';
+import { RateLimitedLog } from '../../observability/rate-limited-log.ts';
+import { redisErrorKind } from '../../redis/command-error.ts';
+import { isRedisUnavailable } from '../../redis/unavailable.ts';
 
 const REQUEST_ID_RE = /^[\w.:-]{1,64}$/;
 
@@ -16,6 +19,8 @@ export function requestIdOf(request: Request): string {
  */
 export function useRequestId(log: Logger): Plugin<{ requestId?: string }> {
   const ids = new WeakMap<Request, string>();
+  // Every query fails alike during a Redis outage (UNAVAILABLE): one line per kind per second.
+  const outageLog = new RateLimitedLog(log);
   const idFor = (request: Request) => {
     let id = ids.get(request);
     if (!id) {
@@ -32,17 +37,17 @@ export function useRequestId(log: Logger): Plugin<{ requestId?: string }> {
       return {
         onExecuteDone({ result }) {
           if (!('errors' in result) || !result.errors) return;
+          const requestId = (args.contextValue as { requestId?: string }).requestId;
           for (const error of result.errors) {
-            if (error.originalError && !('extensions' in error.originalError)) {
-              log.error(
-                {
-                  err: error.originalError,
-                  requestId: (args.contextValue as { requestId?: string }).requestId,
-                  path: error.path,
-                },
-                'unexpected error',
+            if (!error.originalError || 'extensions' in error.originalError) continue;
+            const fields = { err: error.originalError, requestId, path: error.path };
+            if (isRedisUnavailable(error.originalError)) {
+              outageLog.warn(
+                `unavailable:${redisErrorKind(error.originalError)}`,
+                fields,
+                'redis unavailable',
               );
-            }
+            } else log.error(fields, 'unexpected error');
           }
         },
       };
