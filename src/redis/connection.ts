@@ -49,6 +49,10 @@ export function createRedis(
     keepAlive: 10_000,
     retryStrategy: backoff,
     ...(role === 'subscriber' ? {} : { commandTimeout: commandTimeoutMs }),
+    // A command whose reply was lost may have run: resent, a trade would be written twice. The
+    // ingester treats such a write as failed instead (a book reopens with a snapshot, a trade is
+    // counted lost). Trading writes carry operation ids and may be resent.
+    ...(role === 'writer' ? { autoResendUnfulfilledCommands: false } : {}),
     ...overrides,
   };
   const target = parseRedisTarget(url);

@@ -19,7 +19,12 @@ export class SteppedFeed implements Feed {
     this.snapshotsAsked += 1;
     return this.sim.snapshot(exchange, symbol);
   }
-  step(rounds: number) {
-    for (let i = 0; i < rounds; i++) for (const update of this.sim.round().books) this.sink!.book(update);
+  /** `rounds` rounds of book updates; with `trades`, their trades too. */
+  step(rounds: number, { trades = false } = {}) {
+    for (let i = 0; i < rounds; i++) {
+      const round = this.sim.round();
+      for (const update of round.books) this.sink!.book(update);
+      if (trades) for (const trade of round.trades) this.sink!.trade(trade);
+    }
   }
 }

@@ -5,6 +5,7 @@ import type { BookEvent } from '../../src/marketdata/types.ts';
 import { BookStore } from '../../src/redis/book-store.ts';
 import { createRedis } from '../../src/redis/connection.ts';
 import { type LocalRedisServer, startLocalRedis } from '../../src/redis/local-server.ts';
+import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.ts';
 import { silentLog } from '../helpers/stack.ts';
 import { SteppedFeed } from '../helpers/stepped-feed.ts';
 
@@ -107,6 +108,55 @@ describe('ingest while Redis is slow but connected', () => {
     expect(stored?.bids).toEqual(expected.bids);
     expect(stored?.asks).toEqual(expected.asks);
     expect(stored?.seq).toBe(written.length);
+    await ingester.stop();
+    writer.disconnect();
+    admin.disconnect();
+  });
+});
+
+describe('ingest when a reply is lost', () => {
+  let server: LocalRedisServer;
+  let proxy: FaultProxy;
+
+  beforeAll(async () => {
+    server = await startLocalRedis();
+    proxy = await startFaultProxy({ host: '127.0.0.1', port: server.port });
+  });
+  afterAll(async () => {
+    await proxy?.stop();
+    await server?.stop();
+  });
+
+  it('writes a trade whose reply was lost once: the writer connection never resends a command', async () => {
+    const writer = createRedis(proxy.url, 'writer');
+    writer.on('error', () => {});
+    const admin = new Redis(server.url);
+    const feed = new SteppedFeed();
+    const ingester = new Ingester({ store: new BookStore(writer, 'test'), feeds: [feed], log: silentLog });
+    await ingester.start();
+    feed.step(3);
+    await ingester.drain();
+
+    const dropped = proxy.dropNextReply((command) => command.some((arg) => arg.includes(':trades:')));
+    let lost = false;
+    void dropped.then(() => {
+      lost = true;
+    });
+    for (let round = 0; !lost && round < 10_000; round++) {
+      feed.step(1, { trades: true });
+      await ingester.drain();
+    }
+    expect(lost, 'a trade write lost its reply').toBe(true);
+    await new Promise<void>((resolve) =>
+      writer.status === 'ready' ? resolve() : writer.once('ready', () => resolve()),
+    );
+    feed.step(20, { trades: true });
+    await ingester.drain();
+
+    const stream = await admin.xrange('bg:test:trades:{sim1:BTC/USDT}', '-', '+');
+    const ids = stream.map(([, fields]) => fields[fields.indexOf('id') + 1]);
+    expect(ids.length).toBeGreaterThan(1);
+    expect(new Set(ids).size, `trade ids written: ${ids.join(',')}`).toBe(ids.length);
     await ingester.stop();
     writer.disconnect();
     admin.disconnect();
