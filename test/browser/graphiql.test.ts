@@ -1,10 +1,9 @@
 import { existsSync } from 'node:fs';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/log.ts';
-import { type Runtime, startRuntime } from '../../src/runtime.ts';
+import type { Runtime } from '../../src/runtime.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
+import { startTestRuntime } from '../helpers/runtime.ts';
 
 /**
  * GraphiQL as a first-time user meets it, in a real headless Chromium with every request that
@@ -27,18 +26,8 @@ describe.skipIf(!haveBrowser)('GraphiQL in a headless browser, offline', () => {
 
   beforeAll(async () => {
     redis = await startTestRedis();
-    const config = loadConfig({
-      REDIS_URL: redis.url,
-      PORT: '0',
-      LOG_LEVEL: 'silent',
+    runtime = await startTestRuntime(redis.url, {
       SIM_UPDATES_PER_SEC: '20',
-    });
-    runtime = await startRuntime({
-      config,
-      log: createLogger('silent'),
-      ingest: true,
-      serve: true,
-      launchRedis: false,
     });
     browser = await chromium.launch({
       executablePath: CHROMIUM,

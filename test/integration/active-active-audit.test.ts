@@ -1,10 +1,8 @@
 import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClientRegistry, SCOPES } from '../../src/auth/api-keys.ts';
-import { loadConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/log.ts';
 import { createRedis, type RedisClient } from '../../src/redis/connection.ts';
-import { type Runtime, startRuntime } from '../../src/runtime.ts';
+import type { Runtime } from '../../src/runtime.ts';
 import { ClientBook } from '../helpers/book-checker.ts';
 import {
   activeActiveCommands,
@@ -15,6 +13,7 @@ import {
 } from '../helpers/command-audit.ts';
 import { followBook, subscribe } from '../helpers/graphql-clients.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
+import { startTestRuntime } from '../helpers/runtime.ts';
 import {
   CANCEL_ORDER,
   gqlOk,
@@ -58,20 +57,11 @@ const MARKET_QUERIES = `query($x: String!, $s: String!) {
 beforeAll(async () => {
   redis = await startTestRedis();
   capture = await captureCommands(redis.server.port, 'bookgraph:');
-  const config = loadConfig({
-    REDIS_URL: redis.url,
-    PORT: '0',
+  runtime = await startTestRuntime(redis.url, {
     FEEDS: 'sim',
     SIM_UPDATES_PER_SEC: '20',
     FEED_STATUS_INTERVAL_MS: '200',
     NODE_ENV: 'test',
-  });
-  runtime = await startRuntime({
-    config,
-    log: createLogger('silent'),
-    ingest: true,
-    serve: true,
-    launchRedis: false,
   });
   // The operator's `bookgraph clients create`: the same registry on a connection of its own.
   admin = createRedis(redis.url, 'command');

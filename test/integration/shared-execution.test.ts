@@ -1,11 +1,10 @@
 import { type Client, createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { loadConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/log.ts';
-import { type Runtime, startRuntime } from '../../src/runtime.ts';
+import type { Runtime } from '../../src/runtime.ts';
 import type { SharedExecutionStats } from '../../src/server/plugins/use-shared-execution.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
+import { startTestRuntime } from '../helpers/runtime.ts';
 
 const QUERY = `subscription { orderBookUpdates(exchange: "sim1", symbol: "BTC/USDT", depth: 10) {
   type seq prevSeq bids { price size } asks { price size } } }`;
@@ -24,20 +23,15 @@ describe('subscription fan-out executes each event once', () => {
 
   beforeAll(async () => {
     redis = await startTestRedis();
-    const config = loadConfig({
-      REDIS_URL: redis.url,
-      PORT: '0',
-      LOG_LEVEL: 'silent',
-      SIM_UPDATES_PER_SEC: '40',
-    });
-    runtime = await startRuntime({
-      config,
-      log: createLogger('silent'),
-      ingest: true,
-      serve: true,
-      launchRedis: false,
-      executionStats: stats,
-    });
+    runtime = await startTestRuntime(
+      redis.url,
+      {
+        SIM_UPDATES_PER_SEC: '40',
+      },
+      {
+        executionStats: stats,
+      },
+    );
   });
   afterAll(async () => {
     for (const c of clients) await c.dispose();

@@ -2,11 +2,10 @@ import type { Socket } from 'node:net';
 import { type Client, createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { loadConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/log.ts';
 import { SIM_SYMBOLS } from '../../src/marketdata/simulator.ts';
-import { type Runtime, startRuntime } from '../../src/runtime.ts';
+import type { Runtime } from '../../src/runtime.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
+import { startTestRuntime } from '../helpers/runtime.ts';
 
 const BIG_BOOK = (exchange: string, symbol: string) =>
   `subscription { orderBook(exchange: "${exchange}", symbol: "${symbol}", depth: 100, throttleMs: 10) {
@@ -40,20 +39,10 @@ describe('a subscriber that stops reading its WebSocket', () => {
 
   beforeAll(async () => {
     redis = await startTestRedis();
-    const config = loadConfig({
-      REDIS_URL: redis.url,
-      PORT: '0',
-      LOG_LEVEL: 'silent',
+    runtime = await startTestRuntime(redis.url, {
       SIM_UPDATES_PER_SEC: '100',
       SUBSCRIBER_BUFFER_MAX_BYTES: String(64 * 1024),
       SLOW_SUBSCRIBER_DISCONNECT_MS: '1000',
-    });
-    runtime = await startRuntime({
-      config,
-      log: createLogger('silent'),
-      ingest: true,
-      serve: true,
-      launchRedis: false,
     });
   });
   afterAll(async () => {

@@ -1,10 +1,9 @@
 import { type IncomingMessage, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/log.ts';
-import { type Runtime, startRuntime } from '../../src/runtime.ts';
+import type { Runtime } from '../../src/runtime.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
+import { startTestRuntime } from '../helpers/runtime.ts';
 
 /**
  * SSE streams get the WebSocket's stall bound (slow-subscriber.test.ts): a reader that stops is cut
@@ -78,19 +77,9 @@ describe('a subscriber that stops reading its SSE stream', () => {
 
   beforeAll(async () => {
     redis = await startTestRedis();
-    const config = loadConfig({
-      REDIS_URL: redis.url,
-      PORT: '0',
-      LOG_LEVEL: 'silent',
+    runtime = await startTestRuntime(redis.url, {
       SIM_UPDATES_PER_SEC: '100',
       SLOW_SUBSCRIBER_DISCONNECT_MS: '1000',
-    });
-    runtime = await startRuntime({
-      config,
-      log: createLogger('silent'),
-      ingest: true,
-      serve: true,
-      launchRedis: false,
     });
   });
   afterAll(async () => {

@@ -10,6 +10,7 @@ import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { type LocalRedisServer, startLocalRedis } from '../../src/redis/local-server.ts';
 import { type Runtime, startRuntime } from '../../src/runtime.ts';
+import { startTestRuntime } from '../helpers/runtime.ts';
 
 /** OTLP/JSON as the exporter sends it (only the fields the assertions read). */
 interface OtlpValue {
@@ -334,19 +335,9 @@ describe('tracing off (the default)', () => {
   beforeAll(async () => {
     redisServer = await startLocalRedis();
     receiver = await startReceiver();
-    const config = loadConfig({
-      REDIS_URL: redisServer.url,
-      PORT: '0',
-      LOG_LEVEL: 'silent',
+    runtime = await startTestRuntime(redisServer.url, {
       // An endpoint is configured, but OTEL_ENABLED is not set.
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-    });
-    runtime = await startRuntime({
-      config,
-      log: createLogger('silent'),
-      ingest: true,
-      serve: true,
-      launchRedis: false,
     });
   });
   afterAll(async () => {
