@@ -7,13 +7,13 @@ import { encodeCandles, encodeFeedStatuses } from '../pubsub/market-codec.ts';
 import type { BookStore } from '../redis/book-store.ts';
 import { bookKeys, feedStatusKey, marketsKey } from '../redis/keys.ts';
 import { isFencedError, newLeaseHolder, WriterLeases } from '../redis/writer-lease.ts';
+import { BookWriteQueue } from './book-write-queue.ts';
 import { type Candle, CandleBuilder, type CandleInterval } from './candles.ts';
 import type { Feed, FeedHealthEvent, FeedSink } from './feed.ts';
 import { FeedHealthTracker } from './feed-health.ts';
 import { normaliseBookUpdate, normaliseTrade } from './normaliser.ts';
 import { Sequencer } from './sequencer.ts';
 import { type BookEvent, bookId, type Market, type RawBookUpdate, type Trade } from './types.ts';
-import { mergeBookUpdates } from './update-merge.ts';
 import { VenueWriters } from './venue-writers.ts';
 import { ReopenBackoff, type ReopenBackoffOptions, WriteFailureLog } from './write-failures.ts';
 
@@ -95,10 +95,7 @@ export class Ingester implements FeedSink {
   private statusTimer: NodeJS.Timeout | undefined;
   private reassertTimer: NodeJS.Timeout | undefined;
   private readonly onReconnect = () => void this.reassert();
-  /** Book writes in flight, per book id. */
-  private readonly inFlight = new Map<string, number>();
-  /** Per book at its cap: the merge of the updates that arrived meanwhile, and their feed. */
-  private readonly waiting = new Map<string, { update: RawBookUpdate; feed: string }>();
+  private readonly writeQueue: BookWriteQueue;
   private statusFlushQueued = false;
   private readonly reopen: ReopenBackoff;
   private readonly failureLog: WriteFailureLog;
@@ -118,6 +115,7 @@ export class Ingester implements FeedSink {
   constructor(private readonly options: IngesterOptions) {
     this.sequencer = new Sequencer(options.store.region);
     this.feedHealth = new FeedHealthTracker(options.store.region);
+    this.writeQueue = new BookWriteQueue(options.maxInFlightPerBook ?? 64);
     this.reopen = new ReopenBackoff(options.reopenBackoff);
     this.failureLog = new WriteFailureLog(options.log, options.failureLogIntervalMs);
     this.writers = new VenueWriters({
@@ -231,22 +229,12 @@ export class Ingester implements FeedSink {
       );
       return;
     }
-    const id = bookId(normalised.exchange, normalised.symbol);
-    if ((this.inFlight.get(id) ?? 0) >= this.maxInFlight) {
-      const queued = this.waiting.get(id);
-      this.waiting.set(id, {
-        update: queued ? mergeBookUpdates(queued.update, normalised) : normalised,
-        feed,
-      });
+    if (!this.writeQueue.admit(bookId(normalised.exchange, normalised.symbol), normalised, feed)) {
       this.stats.merged += 1;
       this.options.metrics?.ingestMerged.inc({ exchange: normalised.exchange });
       return;
     }
     this.write(normalised, feed);
-  }
-
-  private get maxInFlight(): number {
-    return this.options.maxInFlightPerBook ?? 64;
   }
 
   /** Sequences a normalised update and issues its write (one round trip). */
@@ -263,18 +251,11 @@ export class Ingester implements FeedSink {
       return;
     }
     const event = this.sequencer.next(normalised);
-    const inFlight = (this.inFlight.get(id) ?? 0) + 1;
-    this.inFlight.set(id, inFlight);
-    if (inFlight > this.stats.maxInFlight) this.stats.maxInFlight = inFlight;
+    this.writeQueue.started(id);
+    this.stats.maxInFlight = this.writeQueue.maxInFlight;
     const settled = () => {
-      const left = (this.inFlight.get(id) ?? 1) - 1;
-      if (left > 0) this.inFlight.set(id, left);
-      else this.inFlight.delete(id);
-      const queued = this.waiting.get(id);
-      if (queued) {
-        this.waiting.delete(id);
-        this.write(queued.update, queued.feed);
-      }
+      const next = this.writeQueue.settled(id);
+      if (next) this.write(next.update, next.feed);
     };
     this.track(
       tracedWrite(this.options.tracer, 'write_book', event.exchange, event.symbol, () =>
