@@ -98,7 +98,7 @@ export class Metrics {
 
   readonly bookResets = new Counter({
     name: 'bookgraph_book_resets_total',
-    help: 'Discontinuities announced to subscribers (gap, new epoch, corrupt message, reconnect), by reason',
+    help: 'Discontinuities announced to subscribers (gap, new epoch, corrupt message, reconnect, region switch), by reason',
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
