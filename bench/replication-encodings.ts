@@ -6,8 +6,9 @@
  */
 
 import type { BookEvent, Level } from '../src/marketdata/types.ts';
+import { bookEventArgv } from '../src/redis/book-store.ts';
 import type { RedisClient } from '../src/redis/connection.ts';
-import { bookChannel, bookKeys } from '../src/redis/keys.ts';
+import { bookKeys } from '../src/redis/keys.ts';
 
 /** The encodings the benchmark writes besides production's (ZSET per side + sizes HASH). */
 export const ALTERNATIVE_ENCODINGS = ['hash-per-side', 'hash-lean-meta', 'member-zset'] as const;
@@ -143,23 +144,8 @@ export class AlternativeBookWriter {
 
   write(event: BookEvent, message: string, token: number): Promise<number> {
     const k = bookKeys(this.region, event.exchange, event.symbol);
-    const args: ScriptArg[] = [
-      k.bids,
-      k.asks,
-      k.meta,
-      bookChannel(this.region, event.exchange, event.symbol),
-      message,
-      event.kind,
-      event.epoch,
-      event.seq,
-      event.exchangeTs,
-      event.receiveTs,
-      token,
-      event.bids.length,
-    ];
-    for (const [price, size] of event.bids) args.push(price, size);
-    args.push(event.asks.length);
-    for (const [price, size] of event.asks) args.push(price, size);
+    // The production script's arguments exactly, after this encoding's three keys.
+    const args: ScriptArg[] = [k.bids, k.asks, k.meta, ...bookEventArgv(this.region, event, message, token)];
     const scripted = this.redis as unknown as Scripted;
     return scripted[this.command]!(...args);
   }

@@ -86,6 +86,28 @@ function pairs(flat: readonly string[]): Level[] {
 }
 
 /**
+ * The arguments (ARGV) of a book write script after its keys: channel, message, event fields,
+ * fencing token, then each side as a count and its price/size pairs.
+ */
+export function bookEventArgv(region: string, event: BookEvent, message: string, token: number): ScriptArg[] {
+  const args: ScriptArg[] = [
+    bookChannel(region, event.exchange, event.symbol),
+    message,
+    event.kind,
+    event.epoch,
+    event.seq,
+    event.exchangeTs,
+    event.receiveTs,
+    token,
+    event.bids.length,
+  ];
+  for (const [price, size] of event.bids) args.push(price, size);
+  args.push(event.asks.length);
+  for (const [price, size] of event.asks) args.push(price, size);
+  return args;
+}
+
+/**
  * Typed access to the book, trade and market keys of one region. Each method is one round trip.
  */
 export class BookStore {
@@ -125,25 +147,13 @@ export class BookStore {
    */
   writeBookEvent(event: BookEvent, message: string, token = 0): Promise<number> {
     const k = bookKeys(this.region, event.exchange, event.symbol);
-    const args: ScriptArg[] = [
+    const call = this.scripted.bookgraphWriteBook(
       k.bids,
       k.asks,
       k.sizes,
       k.meta,
-      bookChannel(this.region, event.exchange, event.symbol),
-      message,
-      event.kind,
-      event.epoch,
-      event.seq,
-      event.exchangeTs,
-      event.receiveTs,
-      token,
-      event.bids.length,
-    ];
-    for (const [price, size] of event.bids) args.push(price, size);
-    args.push(event.asks.length);
-    for (const [price, size] of event.asks) args.push(price, size);
-    const call = this.scripted.bookgraphWriteBook(...args);
+      ...bookEventArgv(this.region, event, message, token),
+    );
     return this.metrics ? this.metrics.timeRedis('write_book', call) : call;
   }
 
