@@ -24,6 +24,8 @@ export interface DashboardOptions {
   /** Book levels summed into the depth columns. @default 10 */
   depth?: number;
   token?: string;
+  /** How long one request may take before it fails with NETWORK_ERROR. @default the SDK's 10 s */
+  timeoutMs?: number;
   /** Where lines go. @default console.log */
   print?: (line: string) => void;
 }
@@ -47,6 +49,7 @@ export async function main(options: DashboardOptions = {}): Promise<DashboardRow
   const client = createBookgraphClient({
     url: options.url ?? 'http://127.0.0.1:4000/graphql',
     ...(options.token ? { token: options.token } : {}),
+    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
   });
   try {
     const [{ region, markets }, { tickers }] = await Promise.all([

@@ -60,6 +60,8 @@ export interface PlaceOrderOptions {
   sessionId?: string;
   /** Balances of the session opened. @default 100000 of the quote, 10 of the base */
   balances?: { asset: string; amount: string }[];
+  /** How long one request may take before it fails with NETWORK_ERROR. @default the SDK's 10 s */
+  timeoutMs?: number;
   /** @default console.log */
   print?: (line: string) => void;
 }
@@ -108,7 +110,11 @@ export async function main(options: PlaceOrderOptions = {}): Promise<PlaceOrderR
   const amount = options.amount ?? '0.01';
   const token = options.token ?? process.env.BOOKGRAPH_TOKEN;
   if (!token) throw new Error('an API key with the trade scope is needed: --token or BOOKGRAPH_TOKEN');
-  const client = createBookgraphClient({ url: options.url ?? 'http://127.0.0.1:4000/graphql', token });
+  const client = createBookgraphClient({
+    url: options.url ?? 'http://127.0.0.1:4000/graphql',
+    token,
+    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+  });
   const follower: { close(): Promise<void> }[] = [];
   try {
     const { markets } = await client.query(MarketsDocument, { exchange });

@@ -202,6 +202,7 @@ const EnvSchema = z.object({
       .optional(),
   ),
   OTEL_TRACES_SAMPLER_ARG: z.preprocess(emptyAsUndefined, z.coerce.number().min(0).max(1).default(1)),
+  OTEL_EXPORTER_OTLP_TIMEOUT: int(100, 600_000, 10_000),
   INGEST_TRACE_SAMPLE_RATIO: z.preprocess(emptyAsUndefined, z.coerce.number().min(0).max(1).default(0.001)),
   DRAIN_READY_GRACE_MS: int(0, 120_000, 0),
   DRAIN_TIMEOUT_MS: int(0, 300_000, 20_000),
@@ -242,6 +243,8 @@ export interface Config {
     sampleRatio: number;
     /** Share of ingest writes traced. */
     ingestSampleRatio: number;
+    /** OTEL_EXPORTER_OTLP_TIMEOUT: ms one export may take. */
+    exportTimeoutMs: number;
   };
   limits: {
     maxDepth: number;
@@ -348,6 +351,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       serviceName: e.OTEL_SERVICE_NAME,
       sampleRatio: e.OTEL_TRACES_SAMPLER_ARG,
       ingestSampleRatio: e.INGEST_TRACE_SAMPLE_RATIO,
+      exportTimeoutMs: e.OTEL_EXPORTER_OTLP_TIMEOUT,
     },
     limits: {
       maxDepth: e.MAX_DEPTH,

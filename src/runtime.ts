@@ -106,6 +106,7 @@ function startTracing(options: RuntimeOptions): Tracing {
     serviceName: tracing.serviceName ?? `bookgraph-${role}`,
     sampleRatio: tracing.sampleRatio,
     ingestSampleRatio: tracing.ingestSampleRatio,
+    exportTimeoutMs: tracing.exportTimeoutMs,
     attributes: { 'bookgraph.region': options.config.region },
   });
 }

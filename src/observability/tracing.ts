@@ -34,6 +34,8 @@ export interface TracingOptions {
   sampleRatio: number;
   /** Share of ingest writes traced (0..1). */
   ingestSampleRatio: number;
+  /** How long one export to the collector may take before it is given up. @default 10 s */
+  exportTimeoutMs?: number;
   /** More resource attributes (region, …). */
   attributes?: Attributes;
 }
@@ -109,7 +111,10 @@ export class Tracing {
 
   static start(options: TracingOptions): Tracing {
     installContextManager();
-    const exporter = new OTLPTraceExporter({ url: `${options.endpoint.replace(/\/+$/, '')}/v1/traces` });
+    const exporter = new OTLPTraceExporter({
+      url: `${options.endpoint.replace(/\/+$/, '')}/v1/traces`,
+      timeoutMillis: options.exportTimeoutMs ?? 10_000,
+    });
     const provider = new NodeTracerProvider({
       resource: resourceFromAttributes({ ...options.attributes, 'service.name': options.serviceName }),
       sampler: new ParentBasedSampler({
@@ -118,7 +123,9 @@ export class Tracing {
           new TraceIdRatioBasedSampler(options.ingestSampleRatio),
         ),
       }),
-      spanProcessors: [new BatchSpanProcessor(exporter)],
+      spanProcessors: [
+        new BatchSpanProcessor(exporter, { exportTimeoutMillis: options.exportTimeoutMs ?? 30_000 }),
+      ],
     });
     return new Tracing(provider);
   }

@@ -124,7 +124,9 @@ describe('watchConsolidatedBook', () => {
 
     // Nothing is written any more: within the 1.5 s threshold every venue turns stale.
     await until(() => (watch.current()?.staleVenues.length ?? 0) === 3, 'every venue stale');
-    const becameStale = changes.flatMap((c) => c.change.becameStale).sort();
+    // On a loaded machine a venue can turn stale before the crossing write and fresh again with
+    // it: each venue is reported stale at least once, and they all end stale.
+    const becameStale = [...new Set(changes.flatMap((c) => c.change.becameStale))].sort();
     expect(becameStale).toEqual(VENUES);
     expect(watch.current()).toMatchObject({ stale: true, staleVenues: VENUES });
     await watch.close();

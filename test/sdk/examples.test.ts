@@ -38,7 +38,12 @@ const DECIMAL = /^\d+(\.\d+)?$/;
 describe('examples', () => {
   it('dashboard prints a table of the books and tickers of an exchange', async () => {
     const lines: string[] = [];
-    const rows = await dashboard({ url: stack.httpUrl, exchange: 'sim2', print: (l) => lines.push(l) });
+    const rows = await dashboard({
+      url: stack.httpUrl,
+      exchange: 'sim2',
+      timeoutMs: 120_000,
+      print: (l) => lines.push(l),
+    });
     expect(lines[0]).toBe('sim2 in region test: 4 markets');
     expect(lines[1]).toMatch(/^symbol\s+bid\s+ask\s+spread\s+levels\s+last trade\s+stale$/);
     expect(lines.slice(3).map((l) => l.split(/\s+/)[0])).toEqual([
@@ -63,13 +68,15 @@ describe('examples', () => {
       symbol: 'KITE/USDT',
       updates: 20,
       throttleMs: 20,
-      durationMs: 20_000,
+      // Ends after 20 changes; the duration is only a backstop (a loaded machine is slow).
+      durationMs: 240_000,
       print: (l) => lines.push(l),
     });
     expect(lines[0]).toBe(
       'KITE/USDT on sim1, sim2, sim3, top 10 levels merged (depth = bid size / ask size)',
     );
-    const changes = lines.slice(1, -1);
+    // A loaded machine can let a venue turn stale for a moment: that notice is a line of its own.
+    const changes = lines.slice(1, -1).filter((l) => !/ turned stale \(still merged\)$/.test(l));
     expect(changes).toHaveLength(20);
     const D = String.raw`[\d.]+`;
     const V = String.raw`sim[123](\+sim[123])*`;
@@ -92,6 +99,7 @@ describe('examples', () => {
     const run = await placeOrderExample({
       url: stack.httpUrl,
       token: trader.key,
+      timeoutMs: 120_000,
       exchange: 'sim1',
       symbol: 'BTC/USDT',
       amount: '0.01',
@@ -125,6 +133,7 @@ describe('examples', () => {
     const run = await placeOrderExample({
       url: stack.httpUrl,
       token: trader.key,
+      timeoutMs: 120_000,
       side: 'SELL',
       amount: '0.01',
       waitMs: 300,
@@ -146,6 +155,7 @@ describe('examples', () => {
     const run = await placeOrderExample({
       url: stack.httpUrl,
       token: trader.key,
+      timeoutMs: 120_000,
       amount: '0.000001',
       print: (l) => lines.push(l),
     });
