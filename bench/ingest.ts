@@ -18,10 +18,10 @@ import { loadavg } from 'node:os';
 import { createLogger } from '../src/log.ts';
 import { Ingester } from '../src/marketdata/ingester.ts';
 import type { BookEvent, RawBookUpdate } from '../src/marketdata/types.ts';
-import { encodeBookEvent } from '../src/pubsub/codec.ts';
 import { BookStore } from '../src/redis/book-store.ts';
 import { createRedis, type RedisClient } from '../src/redis/connection.ts';
 import { bookChannel, bookKeys } from '../src/redis/keys.ts';
+import { encodeBookEvent } from '../src/wire/codec.ts';
 import {
   callsDelta,
   commandCalls,

@@ -19,10 +19,10 @@ import { createLogger } from '../src/log.ts';
 import { Ingester } from '../src/marketdata/ingester.ts';
 import { MarketSimulator } from '../src/marketdata/simulator.ts';
 import type { BookEvent, Market } from '../src/marketdata/types.ts';
-import { encodeBookEvent } from '../src/pubsub/codec.ts';
 import { BookStore } from '../src/redis/book-store.ts';
 import { createRedis } from '../src/redis/connection.ts';
 import { bookKeys } from '../src/redis/keys.ts';
+import { encodeBookEvent } from '../src/wire/codec.ts';
 import {
   callsDelta,
   commandCalls,

@@ -1,4 +1,4 @@
-import type { Logger } from '../log.ts';
+import type { Logger } from 'pino';
 
 export interface RateLimitedLogOptions {
   /** At most one line per kind per interval. @default 1000 */

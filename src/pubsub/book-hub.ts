@@ -1,8 +1,8 @@
 import { bookId } from '../marketdata/types.ts';
 import type { RedisClient } from '../redis/connection.ts';
+import { chooseCopy } from '../redis/copy-choice.ts';
 import { RegionalBooks } from '../redis/regional-books.ts';
 import type { ReplicaDeps } from './book-replica.ts';
-import { chooseCopy } from './copy-choice.ts';
 import { DepthView } from './depth-view.ts';
 import { ServedBook } from './served-book.ts';
 

@@ -1,9 +1,9 @@
 import type { FeedStatus } from '../marketdata/feed-health.ts';
 import type { Trade } from '../marketdata/types.ts';
+import { decodeTrade } from '../wire/codec.ts';
+import { type CandlesMessage, decodeCandles, decodeFeedStatuses } from '../wire/market-codec.ts';
 import type { BookHub } from './book-hub.ts';
 import { ChannelFanout } from './channel-fanout.ts';
-import { decodeTrade } from './codec.ts';
-import { type CandlesMessage, decodeCandles, decodeFeedStatuses } from './market-codec.ts';
 
 /** The non-book channels a server follows, each through one fan-out on the process's subscriber. */
 export interface MarketTopics {

@@ -1,9 +1,9 @@
 import type { Repeater } from '@repeaterjs/repeater';
 import type { FeedStatus } from '../marketdata/feed-health.ts';
 import { boundedStream } from '../pubsub/channel-fanout.ts';
-import { decodeFeedStatus } from '../pubsub/market-codec.ts';
 import { marketTopics } from '../pubsub/market-topics.ts';
 import { feedStatusChannel } from '../redis/keys.ts';
+import { decodeFeedStatus } from '../wire/market-codec.ts';
 import type { ResolverDeps } from './deps.ts';
 import { staleAfterMs } from './orderbook.ts';
 
