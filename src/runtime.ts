@@ -8,6 +8,7 @@ import { Metrics } from './observability/metrics.ts';
 import { Tracing } from './observability/tracing.ts';
 import { BookHub } from './pubsub/book-hub.ts';
 import { ChannelSubscriber } from './pubsub/channel-subscriber.ts';
+import { createMarketTopics } from './pubsub/market-topics.ts';
 import { BookStore } from './redis/book-store.ts';
 import { createRedis, type RedisClient } from './redis/connection.ts';
 import { type LocalRedisServer, redisAnswers, startLocalRedis } from './redis/local-server.ts';
@@ -198,9 +199,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       const commands = client('command');
       const subscriber = client('subscriber');
       const store = new BookStore(commands, config.region, metrics);
+      const channels = new ChannelSubscriber(subscriber, commands);
       const books = new BookHub({
         store,
-        channels: new ChannelSubscriber(subscriber, commands),
+        channels,
         subscriber,
         log,
         metrics,
@@ -229,6 +231,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       );
       app = createApp({
         log,
+        channels,
         metrics,
         graphiql: config.http.graphiql,
         introspection: config.http.introspection,
@@ -241,6 +244,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         trading: createTrading({
           books: store,
           hub: books,
+          channels,
           log,
           limits: { sessionTtlMs: config.trading.sessionTtlMs },
           venues,
@@ -251,6 +255,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           region: config.region,
           store,
           hub,
+          topics: createMarketTopics(channels, log),
           limits: config.limits,
           now: Date.now,
           metrics,

@@ -88,15 +88,6 @@ export class BookHub {
     return this.entries.size;
   }
 
-  /** The process's subscriber, for other channels (trades, candles, feed status) to share. */
-  get channels(): ReplicaDeps['channels'] {
-    return this.options.channels;
-  }
-
-  get log(): ReplicaDeps['log'] {
-    return this.options.log;
-  }
-
   /** Watched books that are resynchronising or whose last event is older than `staleAfterMs`. */
   staleCount(now: number, staleAfterMs: number): number {
     let stale = 0;

@@ -12,6 +12,7 @@ import { CLOSE_KEY_UNCHECKED, ConnectionGuard } from '../auth/connection-guard.t
 import type { Logger } from '../log.ts';
 import { Metrics } from '../observability/metrics.ts';
 import type { Tracing } from '../observability/tracing.ts';
+import type { ChannelSubscriber } from '../pubsub/channel-subscriber.ts';
 import type { SubscriberTransport } from '../pubsub/slow-subscriber.ts';
 import type { ResolverDeps } from '../resolvers/deps.ts';
 import { staleAfterMs } from '../resolvers/orderbook.ts';
@@ -34,6 +35,8 @@ export interface DrainOptions {
 
 export interface AppOptions {
   deps: ResolverDeps;
+  /** The process's subscriber connection (made with the BookHub): key revocations, order updates. */
+  channels: ChannelSubscriber;
   log: Logger;
   /** Serve GraphiQL at the GraphQL endpoint. Development only. @default false */
   graphiql?: boolean;
@@ -100,7 +103,7 @@ export function createApp(options: AppOptions): App {
   const auth = new Authenticator(registry, options.auth?.anonymousMarketData ?? true);
   const guard = new ConnectionGuard({
     registry,
-    channels: deps.hub.channels,
+    channels: options.channels,
     log,
     now: deps.now,
     recheckMs: options.auth?.recheckMs,
@@ -110,6 +113,7 @@ export function createApp(options: AppOptions): App {
     createTrading({
       books: deps.store,
       hub: deps.hub,
+      channels: options.channels,
       log,
       now: deps.now,
       staleAfterMs: (exchange, symbol) => staleAfterMs(deps, exchange, symbol),
