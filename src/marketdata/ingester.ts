@@ -2,6 +2,7 @@ import type { Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { tracedWrite } from '../observability/ingest-spans.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { RateLimitedLog } from '../observability/rate-limited-log.ts';
 import type { BookStore } from '../redis/book-store.ts';
 import { bookKeys, feedStatusKey, marketsKey } from '../redis/keys.ts';
 import { isFencedError, newLeaseHolder, WriterLeases } from '../redis/writer-lease.ts';
@@ -15,7 +16,12 @@ import { normaliseBookUpdate, normaliseTrade } from './normaliser.ts';
 import { Sequencer } from './sequencer.ts';
 import { type BookEvent, bookId, type Market, type RawBookUpdate, type Trade } from './types.ts';
 import { VenueWriters } from './venue-writers.ts';
-import { ReopenBackoff, type ReopenBackoffOptions, WriteFailureLog } from './write-failures.ts';
+import {
+  logWriteFailure,
+  logWriteRecovered,
+  ReopenBackoff,
+  type ReopenBackoffOptions,
+} from './write-failures.ts';
 
 export interface IngesterOptions {
   store: BookStore;
@@ -98,7 +104,7 @@ export class Ingester implements FeedSink {
   private readonly writeQueue: BookWriteQueue;
   private statusFlushQueued = false;
   private readonly reopen: ReopenBackoff;
-  private readonly failureLog: WriteFailureLog;
+  private readonly failureLog: RateLimitedLog;
   /** Per book id: trades Redis refused since the last trade written, told with the next one. */
   private readonly tradesLost = new Map<string, number>();
   readonly stats: IngestStats = {
@@ -117,7 +123,11 @@ export class Ingester implements FeedSink {
     this.feedHealth = new FeedHealthTracker(options.store.region);
     this.writeQueue = new BookWriteQueue(options.maxInFlightPerBook ?? 64);
     this.reopen = new ReopenBackoff(options.reopenBackoff);
-    this.failureLog = new WriteFailureLog(options.log, options.failureLogIntervalMs);
+    // One kind per key (book, trades, market, status hash): bounded by the markets, not by 100.
+    this.failureLog = new RateLimitedLog(options.log, {
+      intervalMs: options.failureLogIntervalMs,
+      maxKinds: 10_000,
+    });
     this.writers = new VenueWriters({
       leases: new WriterLeases(
         options.store.redis,
@@ -183,7 +193,12 @@ export class Ingester implements FeedSink {
     const written = this.options.store.writeMarkets(exchange, markets);
     if (this.feedsStarted) {
       await written.catch((error: unknown) =>
-        this.failureLog.failed('write_markets', marketsKey(this.options.store.region, exchange), error),
+        logWriteFailure(
+          this.failureLog,
+          'write_markets',
+          marketsKey(this.options.store.region, exchange),
+          error,
+        ),
       );
       this.queueStatusFlush();
     } else await written;
@@ -266,7 +281,8 @@ export class Ingester implements FeedSink {
           this.stats.lastWriteTs = Date.now();
           this.options.metrics?.ingestUpdates.inc({ exchange: event.exchange });
           this.options.onWritten?.(event);
-          if (event.kind === 'snapshot') this.failureLog.recovered('write_book', this.metaKey(event));
+          if (event.kind === 'snapshot')
+            logWriteRecovered(this.failureLog, 'write_book', this.metaKey(event));
           settled();
         },
         (error: unknown) => {
@@ -285,7 +301,7 @@ export class Ingester implements FeedSink {
           const retryInMs = this.reopen.failed(id);
           settled();
           this.gap(event.exchange, feed);
-          this.failureLog.failed('write_book', this.metaKey(event), error, {
+          logWriteFailure(this.failureLog, 'write_book', this.metaKey(event), error, {
             exchange: event.exchange,
             symbol: event.symbol,
             seq: event.seq,
@@ -346,7 +362,7 @@ export class Ingester implements FeedSink {
       ).then(
         () => {
           this.stats.trades += 1;
-          if (lostBefore > 0) this.failureLog.recovered('write_trade', this.tradesKey(trade));
+          if (lostBefore > 0) logWriteRecovered(this.failureLog, 'write_trade', this.tradesKey(trade));
           this.options.onTradeWritten?.(written, touched);
         },
         (error: unknown) => {
@@ -362,7 +378,7 @@ export class Ingester implements FeedSink {
           // This trade and those it was to announce are told by the next trade written.
           const lost = (this.tradesLost.get(id) ?? 0) + lostBefore + 1;
           this.tradesLost.set(id, lost);
-          this.failureLog.failed('write_trade', this.tradesKey(trade), error, {
+          logWriteFailure(this.failureLog, 'write_trade', this.tradesKey(trade), error, {
             exchange: trade.exchange,
             symbol: trade.symbol,
             lost,
@@ -442,7 +458,12 @@ export class Ingester implements FeedSink {
       try {
         await this.options.store.writeMarkets(exchange, markets);
       } catch (error) {
-        this.failureLog.failed('write_markets', marketsKey(this.options.store.region, exchange), error);
+        logWriteFailure(
+          this.failureLog,
+          'write_markets',
+          marketsKey(this.options.store.region, exchange),
+          error,
+        );
       }
     }
   }
@@ -469,7 +490,8 @@ export class Ingester implements FeedSink {
       this.options.store
         .writeFeedStatus(exchange, statuses, ttlMs, encodeFeedStatuses(statuses))
         .catch((error: unknown) =>
-          this.failureLog.failed(
+          logWriteFailure(
+            this.failureLog,
             'write_feed_status',
             feedStatusKey(this.options.store.region, exchange),
             error,
