@@ -14,7 +14,7 @@
 import { strict as assert } from 'node:assert';
 import { pino } from 'pino';
 import { ApiClientRegistry } from '../src/auth/api-keys.ts';
-import { Ingester } from '../src/marketdata/ingester.ts';
+import { Ingester } from '../src/ingest/ingester.ts';
 import { MarketSimulator } from '../src/marketdata/simulator.ts';
 import { BookHub } from '../src/pubsub/book-hub.ts';
 import { ChannelSubscriber } from '../src/pubsub/channel-subscriber.ts';

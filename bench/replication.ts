@@ -15,8 +15,8 @@
  */
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { Ingester } from '../src/ingest/ingester.ts';
 import { createLogger } from '../src/log.ts';
-import { Ingester } from '../src/marketdata/ingester.ts';
 import { MarketSimulator } from '../src/marketdata/simulator.ts';
 import type { BookEvent, Market } from '../src/marketdata/types.ts';
 import { BookStore } from '../src/redis/book-store.ts';

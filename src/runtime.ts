@@ -1,7 +1,7 @@
 import type { Config } from './config.ts';
+import { Ingester } from './ingest/ingester.ts';
 import type { Logger } from './log.ts';
 import type { Feed } from './marketdata/feed.ts';
-import { Ingester } from './marketdata/ingester.ts';
 import { MarketSimulator, simulatedVenues } from './marketdata/simulator.ts';
 import type { BookEvent } from './marketdata/types.ts';
 import { Metrics } from './observability/metrics.ts';

@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { Ingester, type IngesterOptions } from '../../src/marketdata/ingester.ts';
+import { Ingester, type IngesterOptions } from '../../src/ingest/ingester.ts';
 import { MarketSimulator, type SimulatorOptions } from '../../src/marketdata/simulator.ts';
 import type { BookEvent } from '../../src/marketdata/types.ts';
 import { BookHub } from '../../src/pubsub/book-hub.ts';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Ingester } from '../../src/ingest/ingester.ts';
 import { createLogger } from '../../src/log.ts';
-import { Ingester } from '../../src/marketdata/ingester.ts';
 import type { BookEvent, Trade } from '../../src/marketdata/types.ts';
 import { BookStore } from '../../src/redis/book-store.ts';
 import { createRedis, type RedisClient } from '../../src/redis/connection.ts';

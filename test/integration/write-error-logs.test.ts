@@ -5,7 +5,7 @@ import { createLogger } from '../../src/log.ts';
 import { type LocalRedisServer, startLocalRedis } from '../../src/redis/local-server.ts';
 import { type Runtime, startRuntime } from '../../src/runtime.ts';
 
-/** What the ingester logs of a failed write (src/marketdata/write-failures.ts, src/observability/rate-limited-log.ts). */
+/** What the ingester logs of a failed write (src/ingest/write-failures.ts, src/observability/rate-limited-log.ts). */
 interface LogLine {
   msg: string;
   command?: string;

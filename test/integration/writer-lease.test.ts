@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { Ingester } from '../../src/marketdata/ingester.ts';
+import { Ingester } from '../../src/ingest/ingester.ts';
 import { MarketSimulator } from '../../src/marketdata/simulator.ts';
 import type { BookEvent } from '../../src/marketdata/types.ts';
 import { Metrics } from '../../src/observability/metrics.ts';

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { ReplyError } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { logWriteFailure, logWriteRecovered, ReopenBackoff } from '../../src/ingest/write-failures.ts';
 import { createLogger } from '../../src/log.ts';
-import { logWriteFailure, logWriteRecovered, ReopenBackoff } from '../../src/marketdata/write-failures.ts';
 import { RateLimitedLog } from '../../src/observability/rate-limited-log.ts';
 import { redisErrorText } from '../../src/redis/command-error.ts';
 

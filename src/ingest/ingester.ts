@@ -1,5 +1,11 @@
 import type { Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
+import { type Candle, CandleBuilder, type CandleInterval } from '../marketdata/candles.ts';
+import type { Feed, FeedHealthEvent, FeedSink } from '../marketdata/feed.ts';
+import { FeedHealthTracker } from '../marketdata/feed-health.ts';
+import { normaliseBookUpdate, normaliseTrade } from '../marketdata/normaliser.ts';
+import { Sequencer } from '../marketdata/sequencer.ts';
+import { type BookEvent, bookId, type Market, type RawBookUpdate, type Trade } from '../marketdata/types.ts';
 import { tracedWrite } from '../observability/ingest-spans.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { RateLimitedLog } from '../observability/rate-limited-log.ts';
@@ -9,12 +15,6 @@ import { isFencedError, newLeaseHolder, WriterLeases } from '../redis/writer-lea
 import { encodeBookEvent, encodeTrade } from '../wire/codec.ts';
 import { encodeCandles, encodeFeedStatuses } from '../wire/market-codec.ts';
 import { BookWriteQueue } from './book-write-queue.ts';
-import { type Candle, CandleBuilder, type CandleInterval } from './candles.ts';
-import type { Feed, FeedHealthEvent, FeedSink } from './feed.ts';
-import { FeedHealthTracker } from './feed-health.ts';
-import { normaliseBookUpdate, normaliseTrade } from './normaliser.ts';
-import { Sequencer } from './sequencer.ts';
-import { type BookEvent, bookId, type Market, type RawBookUpdate, type Trade } from './types.ts';
 import { VenueWriters } from './venue-writers.ts';
 import {
   logWriteFailure,
