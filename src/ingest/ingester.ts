@@ -1,78 +1,18 @@
-import type { Tracer } from '@opentelemetry/api';
-import type { Logger } from 'pino';
-import { type Candle, CandleBuilder, type CandleInterval } from '../marketdata/candles.ts';
 import type { Feed, FeedHealthEvent, FeedSink } from '../marketdata/feed.ts';
 import { FeedHealthTracker } from '../marketdata/feed-health.ts';
 import { normaliseBookUpdate, normaliseTrade } from '../marketdata/normaliser.ts';
-import { Sequencer } from '../marketdata/sequencer.ts';
-import { type BookEvent, bookId, type Market, type RawBookUpdate, type Trade } from '../marketdata/types.ts';
-import { tracedWrite } from '../observability/ingest-spans.ts';
-import type { Metrics } from '../observability/metrics.ts';
+import type { Market, RawBookUpdate, Trade } from '../marketdata/types.ts';
 import { RateLimitedLog } from '../observability/rate-limited-log.ts';
-import type { BookStore } from '../redis/book-store.ts';
-import { bookKeys, feedStatusKey, marketsKey } from '../redis/keys.ts';
-import { isFencedError, newLeaseHolder, WriterLeases } from '../redis/writer-lease.ts';
-import { encodeBookEvent, encodeTrade } from '../wire/codec.ts';
-import { encodeCandles, encodeFeedStatuses } from '../wire/market-codec.ts';
-import { BookWriteQueue } from './book-write-queue.ts';
+import { feedStatusKey, marketsKey } from '../redis/keys.ts';
+import { newLeaseHolder, WriterLeases } from '../redis/writer-lease.ts';
+import { encodeFeedStatuses } from '../wire/market-codec.ts';
+import { BookWriter } from './book-writer.ts';
+import type { IngestContext, IngesterOptions, IngestStats } from './ingest-options.ts';
+import { TradeWriter } from './trade-writer.ts';
 import { VenueWriters } from './venue-writers.ts';
-import {
-  logWriteFailure,
-  logWriteRecovered,
-  ReopenBackoff,
-  type ReopenBackoffOptions,
-} from './write-failures.ts';
+import { logWriteFailure } from './write-failures.ts';
 
-export interface IngesterOptions {
-  store: BookStore;
-  feeds: readonly Feed[];
-  log: Logger;
-  metrics?: Metrics;
-  /** Called with every event after Redis accepted it: record, metrics, reference logs in tests. */
-  onWritten?: (event: BookEvent) => void;
-  /** Called with every trade after Redis accepted it, with the candles it touched. */
-  onTradeWritten?: (trade: Trade, candles: readonly Candle[]) => void;
-  /** Candles kept per interval. @default CANDLE_RETENTION */
-  candleRetention?: Partial<Record<CandleInterval, number>>;
-  /** How often feed statuses are written to Redis, and how long they live unrenewed. @default 1000, 5000 */
-  feedStatus?: { intervalMs?: number; ttlMs?: number };
-  /** Traces a sample of writes (`ingest write_book`, `ingest write_trade`) with their Redis call. */
-  tracer?: Tracer;
-  /**
-   * How often the ingester writes again what it owns besides books (market metadata, the exchange
-   * set), so a Redis that came back empty serves queries again without a restart. It is also
-   * written each time the connection comes back. @default 10000
-   */
-  reassertMs?: number;
-  /**
-   * Book writes in flight per book at most. While a book is at the cap (Redis slow but connected),
-   * its further updates are merged into one waiting update (last size per price wins), written
-   * when a write completes: memory stays bounded and the book in Redis still ends exact.
-   * @default 64
-   */
-  maxInFlightPerBook?: number;
-  /** Each venue's writer lease: TTL and this ingester's holder id. @default 3000 ms, newLeaseHolder() */
-  lease?: { ttlMs?: number; holder?: string };
-  /** The wait per book after a failed write before a snapshot is asked for. @default 250 ms to 10 s */
-  reopenBackoff?: ReopenBackoffOptions;
-  /** Write-failure log lines per key (book, market, status hash) at most one per this. @default 1000 */
-  failureLogIntervalMs?: number;
-}
-
-export interface IngestStats {
-  written: number;
-  /** Book updates folded into a waiting update because their book was at its in-flight cap. */
-  merged: number;
-  /** The most book writes one book had in flight at once. */
-  maxInFlight: number;
-  trades: number;
-  rejected: number;
-  writeErrors: number;
-  /** Trades Redis refused: announced to subscribers by the next trade written (`lostBefore`). */
-  tradesLost: number;
-  /** When Redis last accepted a book event (ms); the start time before the first. */
-  lastWriteTs: number;
-}
+export type { IngesterOptions, IngestStats } from './ingest-options.ts';
 
 /**
  * The ingest pipeline: feed -> normaliser -> sequencer -> writer (one Redis round trip per update).
@@ -84,11 +24,7 @@ export interface IngestStats {
  * every book of the venue with one snapshot (one RESET for subscribers).
  */
 export class Ingester implements FeedSink {
-  private readonly sequencer: Sequencer;
   private readonly pending = new Set<Promise<unknown>>();
-  private readonly candles = new CandleBuilder();
-  /** Trades of markets whose candles are being loaded, in arrival order. */
-  private readonly candleLoads = new Map<string, Trade[]>();
   /** Feed name per exchange, for updates that reach `book`/`trade` directly. */
   private readonly feedOf = new Map<string, string>();
   /** Markets per exchange, as the feeds list them: what a new lease holder writes and snapshots. */
@@ -101,12 +37,11 @@ export class Ingester implements FeedSink {
   private statusTimer: NodeJS.Timeout | undefined;
   private reassertTimer: NodeJS.Timeout | undefined;
   private readonly onReconnect = () => void this.reassert();
-  private readonly writeQueue: BookWriteQueue;
   private statusFlushQueued = false;
-  private readonly reopen: ReopenBackoff;
   private readonly failureLog: RateLimitedLog;
-  /** Per book id: trades Redis refused since the last trade written, told with the next one. */
-  private readonly tradesLost = new Map<string, number>();
+  /** The book path (book-writer.ts) and the trade path (trade-writer.ts). */
+  private readonly books: BookWriter;
+  private readonly trades: TradeWriter;
   readonly stats: IngestStats = {
     written: 0,
     merged: 0,
@@ -119,10 +54,7 @@ export class Ingester implements FeedSink {
   };
 
   constructor(private readonly options: IngesterOptions) {
-    this.sequencer = new Sequencer(options.store.region);
     this.feedHealth = new FeedHealthTracker(options.store.region);
-    this.writeQueue = new BookWriteQueue(options.maxInFlightPerBook ?? 64);
-    this.reopen = new ReopenBackoff(options.reopenBackoff);
     // One kind per key (book, trades, market, status hash): bounded by the markets, not by 100.
     this.failureLog = new RateLimitedLog(options.log, {
       intervalMs: options.failureLogIntervalMs,
@@ -140,6 +72,18 @@ export class Ingester implements FeedSink {
       onHeld: (exchange) => this.onLeaseHeld(exchange),
       onStandby: (exchange) => this.onLeaseLost(exchange),
     });
+    const ctx: IngestContext = {
+      options,
+      writers: this.writers,
+      stats: this.stats,
+      failureLog: this.failureLog,
+      track: (promise) => this.track(promise),
+    };
+    this.books = new BookWriter(ctx, {
+      gap: (exchange, feed) => this.gap(exchange, feed),
+      requestSnapshot: (exchange, symbol) => this.requestSnapshot(exchange, symbol),
+    });
+    this.trades = new TradeWriter(ctx);
   }
 
   async start(): Promise<void> {
@@ -184,11 +128,11 @@ export class Ingester implements FeedSink {
   private async onLeaseHeld(exchange: string): Promise<void> {
     const markets = this.marketsOf.get(exchange) ?? [];
     for (const m of markets) {
-      this.sequencer.invalidate(m.exchange, m.symbol);
-      this.candles.forget(m.exchange, m.symbol);
+      this.books.invalidate(m.exchange, m.symbol);
+      this.trades.forget(m.exchange, m.symbol);
     }
     // Continue the candles in progress (the previous holder's) rather than start them again.
-    const loads = markets.map((m) => this.loadCandles(m.exchange, m.symbol));
+    const loads = markets.map((m) => this.trades.loadCandles(m.exchange, m.symbol));
     if (this.feedsStarted) for (const m of markets) this.requestSnapshot(m.exchange, m.symbol);
     const written = this.options.store.writeMarkets(exchange, markets);
     if (this.feedsStarted) {
@@ -207,7 +151,7 @@ export class Ingester implements FeedSink {
 
   /** Another ingester writes the venue now: this one forgets its chains and writes nothing more. */
   private onLeaseLost(exchange: string): void {
-    for (const m of this.marketsOf.get(exchange) ?? []) this.sequencer.invalidate(m.exchange, m.symbol);
+    for (const m of this.marketsOf.get(exchange) ?? []) this.books.invalidate(m.exchange, m.symbol);
   }
 
   book(update: RawBookUpdate): void {
@@ -244,72 +188,7 @@ export class Ingester implements FeedSink {
       );
       return;
     }
-    if (!this.writeQueue.admit(bookId(normalised.exchange, normalised.symbol), normalised, feed)) {
-      this.stats.merged += 1;
-      this.options.metrics?.ingestMerged.inc({ exchange: normalised.exchange });
-      return;
-    }
-    this.write(normalised, feed);
-  }
-
-  /** Sequences a normalised update and issues its write (one round trip). */
-  private write(normalised: RawBookUpdate, feed: string): void {
-    const token = this.writers.token(normalised.exchange);
-    // The lease was lost while this update waited.
-    if (token === 0) return;
-    const id = bookId(normalised.exchange, normalised.symbol);
-    if (normalised.kind === 'delta' && !this.sequencer.has(normalised.exchange, normalised.symbol)) {
-      this.gap(normalised.exchange, feed);
-      // After a failed write the book waits out its backoff: Redis refusing every write (OOM)
-      // would otherwise get a snapshot attempt per feed update.
-      if (this.reopen.ready(id)) this.requestSnapshot(normalised.exchange, normalised.symbol);
-      return;
-    }
-    const event = this.sequencer.next(normalised);
-    this.writeQueue.started(id);
-    this.stats.maxInFlight = this.writeQueue.maxInFlight;
-    const settled = () => {
-      const next = this.writeQueue.settled(id);
-      if (next) this.write(next.update, next.feed);
-    };
-    this.track(
-      tracedWrite(this.options.tracer, 'write_book', event.exchange, event.symbol, () =>
-        this.options.store.writeBookEvent(event, encodeBookEvent(event), token),
-      ).then(
-        () => {
-          this.stats.written += 1;
-          this.stats.lastWriteTs = Date.now();
-          this.options.metrics?.ingestUpdates.inc({ exchange: event.exchange });
-          this.options.onWritten?.(event);
-          if (event.kind === 'snapshot')
-            logWriteRecovered(this.failureLog, 'write_book', this.metaKey(event));
-          settled();
-        },
-        (error: unknown) => {
-          if (isFencedError(error)) {
-            this.writers.fenced(event.exchange, token);
-            return settled();
-          }
-          this.stats.writeErrors += 1;
-          this.options.metrics?.ingestWriteErrors.inc({ exchange: event.exchange });
-          // Writes issued after the failed one fail too; only the first reopens the chain.
-          if (this.sequencer.epochOf(event.exchange, event.symbol) !== event.epoch) return settled();
-          this.sequencer.invalidate(event.exchange, event.symbol);
-          // The feed's first update of this book after the wait asks for a snapshot (a new epoch).
-          // Asking here would retry at once, and while Redis is down each failure would beget
-          // another. Before settled(): a waiting delta then finds the book still waiting.
-          const retryInMs = this.reopen.failed(id);
-          settled();
-          this.gap(event.exchange, feed);
-          logWriteFailure(this.failureLog, 'write_book', this.metaKey(event), error, {
-            exchange: event.exchange,
-            symbol: event.symbol,
-            seq: event.seq,
-            retryInMs,
-          });
-        },
-      ),
-    );
+    this.books.accept(normalised, feed);
   }
 
   trade(trade: Trade): void {
@@ -330,85 +209,7 @@ export class Ingester implements FeedSink {
       this.options.log.warn({ err: error }, 'trade rejected');
       return;
     }
-    const queued = this.candleLoads.get(bookId(normalised.exchange, normalised.symbol));
-    if (queued) queued.push(normalised);
-    else if (!this.candles.isLoaded(normalised.exchange, normalised.symbol)) {
-      void this.loadCandles(normalised.exchange, normalised.symbol, [normalised]);
-    } else this.writeTrade(normalised);
-  }
-
-  /** One round trip: the trade, the last trade, the candles it touched, both publishes. */
-  private writeTrade(trade: Trade): void {
-    const token = this.writers.token(trade.exchange);
-    // The lease was lost while the market's candles were being read.
-    if (token === 0) return;
-    const id = bookId(trade.exchange, trade.symbol);
-    // The trades Redis refused before this one are announced with it (Trade.lostBefore).
-    const lostBefore = this.tradesLost.get(id) ?? 0;
-    this.tradesLost.delete(id);
-    const written: Trade = lostBefore > 0 ? { ...trade, lostBefore } : trade;
-    const touched = this.candles.apply(trade);
-    const candles =
-      touched.length > 0
-        ? {
-            candles: touched,
-            message: encodeCandles(trade.exchange, trade.symbol, touched),
-            retention: this.options.candleRetention,
-          }
-        : undefined;
-    this.track(
-      tracedWrite(this.options.tracer, 'write_trade', trade.exchange, trade.symbol, () =>
-        this.options.store.writeTrade(written, encodeTrade(written), candles, token),
-      ).then(
-        () => {
-          this.stats.trades += 1;
-          if (lostBefore > 0) logWriteRecovered(this.failureLog, 'write_trade', this.tradesKey(trade));
-          this.options.onTradeWritten?.(written, touched);
-        },
-        (error: unknown) => {
-          // Redis may not hold this trade's candles: read them again before the next trade.
-          this.candles.forget(trade.exchange, trade.symbol);
-          if (isFencedError(error)) {
-            this.writers.fenced(trade.exchange, token);
-            return;
-          }
-          this.stats.writeErrors += 1;
-          this.stats.tradesLost += 1;
-          this.options.metrics?.ingestWriteErrors.inc({ exchange: trade.exchange });
-          // This trade and those it was to announce are told by the next trade written.
-          const lost = (this.tradesLost.get(id) ?? 0) + lostBefore + 1;
-          this.tradesLost.set(id, lost);
-          logWriteFailure(this.failureLog, 'write_trade', this.tradesKey(trade), error, {
-            exchange: trade.exchange,
-            symbol: trade.symbol,
-            lost,
-          });
-        },
-      ),
-    );
-  }
-
-  /**
-   * Reads a market's newest candles before its first trade is written; trades arriving meanwhile
-   * wait in order. Happens once per market per process (at start for the markets feeds list).
-   */
-  private loadCandles(exchange: string, symbol: string, first: Trade[] = []): Promise<void> {
-    const id = bookId(exchange, symbol);
-    this.candleLoads.set(id, first);
-    const load = this.options.store
-      .readLatestCandles(exchange, symbol)
-      .catch((error: unknown) => {
-        this.options.log.warn({ err: error, exchange, symbol }, 'candle read failed; starting new candles');
-        return [];
-      })
-      .then((latest) => {
-        this.candles.load(exchange, symbol, latest);
-        const queue = this.candleLoads.get(id) ?? [];
-        this.candleLoads.delete(id);
-        for (const trade of queue) this.writeTrade(trade);
-      });
-    this.track(load);
-    return load;
+    this.trades.accept(normalised);
   }
 
   health(event: FeedHealthEvent): void {
@@ -527,14 +328,6 @@ export class Ingester implements FeedSink {
         return;
       }
     }
-  }
-
-  private metaKey(book: { exchange: string; symbol: string }): string {
-    return bookKeys(this.options.store.region, book.exchange, book.symbol).meta;
-  }
-
-  private tradesKey(trade: Trade): string {
-    return bookKeys(this.options.store.region, trade.exchange, trade.symbol).trades;
   }
 
   private track(promise: Promise<unknown>): void {
