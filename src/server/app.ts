@@ -19,6 +19,7 @@ import { staleAfterMs } from '../resolvers/orderbook.ts';
 import type { Context } from '../schema/builder.ts';
 import { schema } from '../schema/index.ts';
 import { createTrading, type Trading } from '../trading/trading.ts';
+import { listen } from './listen.ts';
 import { maskErrors } from './mask-errors.ts';
 import { usePlugins } from './plugins/index.ts';
 import type { SharedExecutionStats } from './plugins/use-shared-execution.ts';
@@ -238,14 +239,7 @@ export function createApp(options: AppOptions): App {
     metrics,
     trading,
     start(port, host = '127.0.0.1') {
-      return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          const address = server.address();
-          resolve(typeof address === 'object' && address ? address.port : port);
-        });
-      });
+      return listen(server, port, host);
     },
     async stop() {
       if (draining) return;
