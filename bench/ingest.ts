@@ -15,13 +15,13 @@
  * >= 30k/s at K<=4; G3 round trips per update (evalsha+eval calls / updates) == 1.00.
  */
 import { loadavg } from 'node:os';
+import { Ingester } from '../src/ingest/ingester.ts';
 import { createLogger } from '../src/log.ts';
-import { Ingester } from '../src/marketdata/ingester.ts';
 import type { BookEvent, RawBookUpdate } from '../src/marketdata/types.ts';
-import { encodeBookEvent } from '../src/pubsub/codec.ts';
 import { BookStore } from '../src/redis/book-store.ts';
 import { createRedis, type RedisClient } from '../src/redis/connection.ts';
 import { bookChannel, bookKeys } from '../src/redis/keys.ts';
+import { encodeBookEvent } from '../src/wire/codec.ts';
 import {
   callsDelta,
   commandCalls,

@@ -14,10 +14,11 @@
 import { strict as assert } from 'node:assert';
 import { pino } from 'pino';
 import { ApiClientRegistry } from '../src/auth/api-keys.ts';
-import { Ingester } from '../src/marketdata/ingester.ts';
+import { Ingester } from '../src/ingest/ingester.ts';
 import { MarketSimulator } from '../src/marketdata/simulator.ts';
 import { BookHub } from '../src/pubsub/book-hub.ts';
 import { ChannelSubscriber } from '../src/pubsub/channel-subscriber.ts';
+import { createMarketTopics } from '../src/pubsub/market-topics.ts';
 import { BookStore } from '../src/redis/book-store.ts';
 import { createRedis } from '../src/redis/connection.ts';
 import { createApp } from '../src/server/app.ts';
@@ -39,7 +40,8 @@ async function main(): Promise<void> {
   const subscriber = createRedis(url, 'subscriber');
   const writer = createRedis(url, 'writer');
   const store = new BookStore(commands, REGION);
-  const hub = new BookHub({ store, channels: new ChannelSubscriber(subscriber, commands), subscriber, log });
+  const channels = new ChannelSubscriber(subscriber, commands);
+  const hub = new BookHub({ store, channels, subscriber, log });
   const ingester = new Ingester({
     store: new BookStore(writer, REGION),
     feeds: [new MarketSimulator({ updatesPerSecond: 10 })],
@@ -48,10 +50,12 @@ async function main(): Promise<void> {
   await ingester.start();
   const app = createApp({
     log,
+    channels,
     deps: {
       region: REGION,
       store,
       hub,
+      topics: createMarketTopics(channels, log),
       limits: {
         maxDepth: 100,
         minThrottleMs: 10,

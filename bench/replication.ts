@@ -15,14 +15,14 @@
  */
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { Ingester } from '../src/ingest/ingester.ts';
 import { createLogger } from '../src/log.ts';
-import { Ingester } from '../src/marketdata/ingester.ts';
 import { MarketSimulator } from '../src/marketdata/simulator.ts';
 import type { BookEvent, Market } from '../src/marketdata/types.ts';
-import { encodeBookEvent } from '../src/pubsub/codec.ts';
 import { BookStore } from '../src/redis/book-store.ts';
 import { createRedis } from '../src/redis/connection.ts';
 import { bookKeys } from '../src/redis/keys.ts';
+import { encodeBookEvent } from '../src/wire/codec.ts';
 import {
   callsDelta,
   commandCalls,

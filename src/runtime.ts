@@ -1,13 +1,14 @@
 import type { Config } from './config.ts';
+import { Ingester } from './ingest/ingester.ts';
 import type { Logger } from './log.ts';
 import type { Feed } from './marketdata/feed.ts';
-import { Ingester } from './marketdata/ingester.ts';
 import { MarketSimulator, simulatedVenues } from './marketdata/simulator.ts';
 import type { BookEvent } from './marketdata/types.ts';
 import { Metrics } from './observability/metrics.ts';
 import { Tracing } from './observability/tracing.ts';
 import { BookHub } from './pubsub/book-hub.ts';
 import { ChannelSubscriber } from './pubsub/channel-subscriber.ts';
+import { createMarketTopics } from './pubsub/market-topics.ts';
 import { BookStore } from './redis/book-store.ts';
 import { createRedis, type RedisClient } from './redis/connection.ts';
 import { type LocalRedisServer, redisAnswers, startLocalRedis } from './redis/local-server.ts';
@@ -199,9 +200,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       const commands = client('command');
       const subscriber = client('subscriber');
       const store = new BookStore(commands, config.region, metrics);
+      const channels = new ChannelSubscriber(subscriber, commands);
       const books = new BookHub({
         store,
-        channels: new ChannelSubscriber(subscriber, commands),
+        channels,
         subscriber,
         log,
         metrics,
@@ -230,6 +232,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       );
       app = createApp({
         log,
+        channels,
         metrics,
         graphiql: config.http.graphiql,
         introspection: config.http.introspection,
@@ -242,6 +245,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         trading: createTrading({
           books: store,
           hub: books,
+          channels,
           log,
           limits: { sessionTtlMs: config.trading.sessionTtlMs },
           venues,
@@ -252,6 +256,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           region: config.region,
           store,
           hub,
+          topics: createMarketTopics(channels, log),
           limits: config.limits,
           now: Date.now,
           metrics,

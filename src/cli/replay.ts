@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.ts';
+import { Ingester } from '../ingest/ingester.ts';
 import { createLogger } from '../log.ts';
-import { Ingester } from '../marketdata/ingester.ts';
 import { ReplayFeed } from '../marketdata/recording.ts';
 import { BookStore } from '../redis/book-store.ts';
 import { createRedis } from '../redis/connection.ts';

@@ -1,8 +1,8 @@
 import { bookId } from '../marketdata/types.ts';
 import type { RedisClient } from '../redis/connection.ts';
+import { chooseCopy } from '../redis/copy-choice.ts';
 import { RegionalBooks } from '../redis/regional-books.ts';
 import type { ReplicaDeps } from './book-replica.ts';
-import { chooseCopy } from './copy-choice.ts';
 import { DepthView } from './depth-view.ts';
 import { ServedBook } from './served-book.ts';
 
@@ -86,15 +86,6 @@ export class BookHub {
 
   get size(): number {
     return this.entries.size;
-  }
-
-  /** The process's subscriber, for other channels (trades, candles, feed status) to share. */
-  get channels(): ReplicaDeps['channels'] {
-    return this.options.channels;
-  }
-
-  get log(): ReplicaDeps['log'] {
-    return this.options.log;
   }
 
   /** Watched books that are resynchronising or whose last event is older than `staleAfterMs`. */

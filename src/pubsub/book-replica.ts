@@ -4,8 +4,8 @@ import type { BookEvent, Level } from '../marketdata/types.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { BookStore } from '../redis/book-store.ts';
 import { bookChannel } from '../redis/keys.ts';
+import { decodeBookEvent } from '../wire/codec.ts';
 import type { ChannelSubscriber } from './channel-subscriber.ts';
-import { decodeBookEvent } from './codec.ts';
 
 export type ReplicaEvent =
   | { type: 'reset'; reason: ResetReason }

@@ -1,7 +1,7 @@
 import { Repeater } from '@repeaterjs/repeater';
 import type { Logger } from 'pino';
+import type { Decoded } from '../wire/codec.ts';
 import type { ChannelSubscriber } from './channel-subscriber.ts';
-import type { Decoded } from './codec.ts';
 
 interface Topic<T> {
   listeners: Set<(value: T) => void>;

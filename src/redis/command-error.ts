@@ -25,3 +25,14 @@ export function redisErrorKind(error: unknown): string {
   const code = /^[A-Z][A-Z_]+\b/.exec(message)?.[0] ?? message.slice(0, 40);
   return `${command}:${code}`;
 }
+
+/**
+ * A Redis error as one short line: its message's first line, capped. Never the error object
+ * itself: ioredis' ReplyError carries the command with every argument (an EVALSHA's whole book or
+ * trade), and a logger serialising it wrote 580 MB in two minutes of READONLY errors.
+ */
+export function redisErrorText(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  const line = text.split('\n', 1)[0] ?? '';
+  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
+}

@@ -1,7 +1,7 @@
 import type { Market } from '../marketdata/types.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import type { CopyFreshness } from '../pubsub/copy-choice.ts';
 import { BookStore } from './book-store.ts';
+import type { CopyFreshness } from './copy-choice.ts';
 import { bookKeys } from './keys.ts';
 
 /**

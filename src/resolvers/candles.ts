@@ -10,7 +10,6 @@ import {
   type CandleInterval,
 } from '../marketdata/candles.ts';
 import { boundedStream } from '../pubsub/channel-fanout.ts';
-import { marketTopics } from '../pubsub/market-topics.ts';
 import { candleChannel } from '../redis/keys.ts';
 import type { ResolverDeps } from './deps.ts';
 import { requireMarket } from './markets.ts';
@@ -88,7 +87,7 @@ export async function candleStream(
   // The copy chosen when the subscription starts: its candles only, never two writers' mixed.
   const region = await deps.hub.regionFor(exchange, symbol);
   const channel = candleChannel(region, exchange, symbol);
-  const fanout = marketTopics(deps.hub).candles;
+  const fanout = deps.topics.candles;
   let last: Candle | undefined;
   const stream = boundedStream<Candle>(
     (push) =>

@@ -1,5 +1,6 @@
 import type { Metrics } from '../observability/metrics.ts';
 import type { BookHub } from '../pubsub/book-hub.ts';
+import type { MarketTopics } from '../pubsub/market-topics.ts';
 import type { BackpressureLimits } from '../pubsub/slow-subscriber.ts';
 import type { BookStore } from '../redis/book-store.ts';
 
@@ -27,6 +28,8 @@ export interface ResolverDeps {
   region: string;
   store: BookStore;
   hub: BookHub;
+  /** Trades, candles and feed status fan-outs on the process's subscriber (`createMarketTopics`). */
+  topics: MarketTopics;
   limits: ApiLimits;
   now: () => number;
   metrics?: Metrics;

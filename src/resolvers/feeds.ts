@@ -1,9 +1,8 @@
 import type { Repeater } from '@repeaterjs/repeater';
 import type { FeedStatus } from '../marketdata/feed-health.ts';
 import { boundedStream } from '../pubsub/channel-fanout.ts';
-import { decodeFeedStatus } from '../pubsub/market-codec.ts';
-import { marketTopics } from '../pubsub/market-topics.ts';
 import { feedStatusChannel } from '../redis/keys.ts';
+import { decodeFeedStatus } from '../wire/market-codec.ts';
 import type { ResolverDeps } from './deps.ts';
 import { staleAfterMs } from './orderbook.ts';
 
@@ -76,7 +75,7 @@ export async function feedStatusStream(
   deps: ResolverDeps,
   args: { exchange?: string | null },
 ): Promise<Repeater<FeedHealth>> {
-  const fanout = marketTopics(deps.hub).feeds;
+  const fanout = deps.topics.feeds;
   const last = new Map<string, FeedHealth>();
   const wanted = (exchange: string) => !args.exchange || args.exchange === exchange;
   const remember = (h: FeedHealth) => {

@@ -2,7 +2,6 @@ import type { Repeater } from '@repeaterjs/repeater';
 import { z } from 'zod';
 import type { Trade } from '../marketdata/types.ts';
 import { boundedStream } from '../pubsub/channel-fanout.ts';
-import { marketTopics } from '../pubsub/market-topics.ts';
 import { type StoredTrade, TRADES_MAXLEN } from '../redis/book-store.ts';
 import { tradeChannel } from '../redis/keys.ts';
 import type { ResolverDeps } from './deps.ts';
@@ -46,7 +45,7 @@ export async function tradeStream(
   await requireMarket(deps, args.exchange, args.symbol);
   const region = await deps.hub.regionFor(args.exchange, args.symbol);
   const channel = tradeChannel(region, args.exchange, args.symbol);
-  const fanout = marketTopics(deps.hub).trades;
+  const fanout = deps.topics.trades;
   const metrics = deps.metrics;
   return boundedStream<Trade>(
     (push) => {

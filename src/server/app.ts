@@ -12,12 +12,14 @@ import { CLOSE_KEY_UNCHECKED, ConnectionGuard } from '../auth/connection-guard.t
 import type { Logger } from '../log.ts';
 import { Metrics } from '../observability/metrics.ts';
 import type { Tracing } from '../observability/tracing.ts';
+import type { ChannelSubscriber } from '../pubsub/channel-subscriber.ts';
 import type { SubscriberTransport } from '../pubsub/slow-subscriber.ts';
 import type { ResolverDeps } from '../resolvers/deps.ts';
 import { staleAfterMs } from '../resolvers/orderbook.ts';
 import type { Context } from '../schema/builder.ts';
 import { schema } from '../schema/index.ts';
 import { createTrading, type Trading } from '../trading/trading.ts';
+import { listen } from './listen.ts';
 import { maskErrors } from './mask-errors.ts';
 import { usePlugins } from './plugins/index.ts';
 import type { SharedExecutionStats } from './plugins/use-shared-execution.ts';
@@ -34,6 +36,8 @@ export interface DrainOptions {
 
 export interface AppOptions {
   deps: ResolverDeps;
+  /** The process's subscriber connection (made with the BookHub): key revocations, order updates. */
+  channels: ChannelSubscriber;
   log: Logger;
   /** Serve GraphiQL at the GraphQL endpoint. Development only. @default false */
   graphiql?: boolean;
@@ -100,7 +104,7 @@ export function createApp(options: AppOptions): App {
   const auth = new Authenticator(registry, options.auth?.anonymousMarketData ?? true);
   const guard = new ConnectionGuard({
     registry,
-    channels: deps.hub.channels,
+    channels: options.channels,
     log,
     now: deps.now,
     recheckMs: options.auth?.recheckMs,
@@ -110,6 +114,7 @@ export function createApp(options: AppOptions): App {
     createTrading({
       books: deps.store,
       hub: deps.hub,
+      channels: options.channels,
       log,
       now: deps.now,
       staleAfterMs: (exchange, symbol) => staleAfterMs(deps, exchange, symbol),
@@ -234,14 +239,7 @@ export function createApp(options: AppOptions): App {
     metrics,
     trading,
     start(port, host = '127.0.0.1') {
-      return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          const address = server.address();
-          resolve(typeof address === 'object' && address ? address.port : port);
-        });
-      });
+      return listen(server, port, host);
     },
     async stop() {
       if (draining) return;

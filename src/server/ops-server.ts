@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Metrics } from '../observability/metrics.ts';
 import type { ReadinessCheck } from './app.ts';
+import { listen } from './listen.ts';
 import { unreadyReasons } from './readiness.ts';
 
 export interface OpsServer {
@@ -41,14 +42,7 @@ export function createOpsServer(
   return {
     server,
     start(port, host) {
-      return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          const address = server.address();
-          resolve(typeof address === 'object' && address ? address.port : port);
-        });
-      });
+      return listen(server, port, host);
     },
     stop() {
       server.closeAllConnections();

@@ -23,14 +23,14 @@ export function parseOrderId(id: string): { sessionId: string; n: number } | nul
   return match ? { sessionId: match[1]!, n: Number(match[2]) } : null;
 }
 
-/** The home region a session id names, or null for anything that is not a session id. */
-export function sessionRegion(sessionId: string): string | null {
+/** The region a session id names, or null for anything that is not a session id. */
+function sessionRegion(sessionId: string): string | null {
   return isSessionId(sessionId) ? sessionId.slice(4, sessionId.lastIndexOf('_')) : null;
 }
 
 /**
  * The home region a session or order id names (`ses_<region>_…`, `<sessionId>_<n>`): the only
- * region that writes it. Null for anything that is neither.
+ * region that writes it. Null for anything that is neither. The one parser of home regions.
  */
 export function homeRegion(id: string): string | null {
   return sessionRegion(parseOrderId(id)?.sessionId ?? id);

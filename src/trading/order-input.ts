@@ -99,51 +99,32 @@ export function checkMarketRules(request: OrderRequest, market: Market): Trading
     (price !== null && offIncrement('price', price, market.tickSize, 'tick size', market.pricePrecision)) ||
     offIncrement('amount', amount, market.lotSize, 'lot size', market.amountPrecision);
   if (precision) return precision;
-  if (compareDecimal(amount, market.minAmount) < 0) {
-    return {
-      kind: 'BelowMinimum',
-      code: 'BELOW_MINIMUM',
-      message: `amount ${amount} is below the minimum ${market.minAmount}.`,
-      field: 'amount',
-      value: amount,
-      minimum: market.minAmount,
-    };
-  }
-  if (market.maxAmount !== undefined && compareDecimal(amount, market.maxAmount) > 0) {
-    return {
-      kind: 'AboveMaximum',
-      code: 'ABOVE_MAXIMUM',
-      message: `amount ${amount} is above the maximum ${market.maxAmount}.`,
-      field: 'amount',
-      value: amount,
-      maximum: market.maxAmount,
-    };
-  }
+  const bounds = checkBounds('amount', 'amount', amount, market.minAmount, market.maxAmount);
+  if (bounds) return bounds;
   if (price !== null) return checkNotional(multiplyDecimal(price, amount), market);
   return null;
 }
 
 /** Minimum and maximum order value (price × amount), when the market sets them. */
 export function checkNotional(notional: string, market: Market): TradingFailure | null {
-  if (market.minNotional !== undefined && compareDecimal(notional, market.minNotional) < 0) {
-    return {
-      kind: 'BelowMinimum',
-      code: 'BELOW_MINIMUM',
-      message: `order value ${notional} is below the minimum ${market.minNotional}.`,
-      field: 'notional',
-      value: notional,
-      minimum: market.minNotional,
-    };
+  return checkBounds('order value', 'notional', notional, market.minNotional, market.maxNotional);
+}
+
+/** BelowMinimum or AboveMaximum when `value` is outside the bounds the market sets, else null. */
+function checkBounds(
+  label: string,
+  field: 'amount' | 'notional',
+  value: string,
+  minimum: string | undefined,
+  maximum: string | undefined,
+): TradingFailure | null {
+  if (minimum !== undefined && compareDecimal(value, minimum) < 0) {
+    const message = `${label} ${value} is below the minimum ${minimum}.`;
+    return { kind: 'BelowMinimum', code: 'BELOW_MINIMUM', message, field, value, minimum };
   }
-  if (market.maxNotional !== undefined && compareDecimal(notional, market.maxNotional) > 0) {
-    return {
-      kind: 'AboveMaximum',
-      code: 'ABOVE_MAXIMUM',
-      message: `order value ${notional} is above the maximum ${market.maxNotional}.`,
-      field: 'notional',
-      value: notional,
-      maximum: market.maxNotional,
-    };
+  if (maximum !== undefined && compareDecimal(value, maximum) > 0) {
+    const message = `${label} ${value} is above the maximum ${maximum}.`;
+    return { kind: 'AboveMaximum', code: 'ABOVE_MAXIMUM', message, field, value, maximum };
   }
   return null;
 }

@@ -36,9 +36,6 @@ export function transition(order: Order, to: OrderStatus, now: number): void {
   order.updatedAt = now;
 }
 
-// One parser of home regions, next to the ids it reads; re-exported for the machine's callers.
-export { homeRegion };
-
 /**
  * Active-Active keeps one writer per order: only the region named in the id may write its
  * transitions, so two regions' views of one order are never merged.

@@ -2,8 +2,8 @@ import { Repeater } from '@repeaterjs/repeater';
 import type { Logger } from 'pino';
 import { boundedStream, ChannelFanout } from '../pubsub/channel-fanout.ts';
 import type { ChannelSubscriber } from '../pubsub/channel-subscriber.ts';
-import type { Decoded } from '../pubsub/codec.ts';
 import { sessionUpdatesChannel } from '../redis/keys.ts';
+import type { Decoded } from '../wire/codec.ts';
 import type { TradingStore } from './trading-store.ts';
 import type { OrderUpdate } from './types.ts';
 

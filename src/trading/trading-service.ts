@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { BookStore } from '../redis/book-store.ts';
 import { ExternalVenueOrders } from './external-venue-orders.ts';
 import { isFailure, type Outcome, type TradingFailure, wrongRegion } from './failures.ts';
-import { isSessionId, parseOrderId, sessionRegion } from './ids.ts';
+import { homeRegion, isSessionId, parseOrderId } from './ids.ts';
 import type { PlannedFill } from './matching.ts';
 import { openOrders } from './open-orders.ts';
 import { OrderCancellation } from './order-cancellation.ts';
@@ -159,8 +159,7 @@ export class TradingService {
     if (!isSessionId(sessionId)) return null;
     const session = await this.store.readSession(clientId, sessionId);
     // Only the home region extends a session's life: its keys keep one writer (Active-Active).
-    if (session && sessionRegion(sessionId) === this.options.region)
-      await this.store.touch(clientId, sessionId);
+    if (session && homeRegion(sessionId) === this.options.region) await this.store.touch(clientId, sessionId);
     return session;
   }
 
@@ -213,7 +212,7 @@ export class TradingService {
   async cancelOrder(clientId: string, ref: OrderRef): Promise<Outcome<Order>> {
     const where = await findOrder(this.store, clientId, ref);
     // Another region's order is refused only once it is known to exist (else: ORDER_NOT_FOUND).
-    if (where && sessionRegion(where.sessionId) !== this.options.region) {
+    if (where && homeRegion(where.sessionId) !== this.options.region) {
       const order = await this.store.readOrder(clientId, where.sessionId, where.id);
       const refused = order && (await this.foreign(clientId, 'cancelOrder', where.sessionId));
       if (refused) return refused;
@@ -278,7 +277,7 @@ export class TradingService {
     sessionId: string,
   ): Promise<TradingFailure | null> {
     const { region, log } = this.options;
-    const home = sessionRegion(sessionId);
+    const home = homeRegion(sessionId);
     if (home === null || home === region) return null;
     if (!(await this.store.readSession(clientId, sessionId))) return null;
     log.info(

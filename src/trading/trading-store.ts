@@ -9,7 +9,7 @@ import {
   sessionKeys,
   sessionUpdatesChannel,
 } from '../redis/keys.ts';
-import { sessionRegion } from './ids.ts';
+import { homeRegion } from './ids.ts';
 import { DROP_CLAIM, WRITE_SESSION } from './trading-scripts.ts';
 import { type Fill, isOpen, type Order, type OrderUpdate, type Position, type Session } from './types.ts';
 
@@ -245,7 +245,7 @@ export class TradingStore {
       clientSessionsKey(clientId),
     ];
     // The open orders of the session's region live as long as the session does.
-    const region = sessionRegion(sessionId);
+    const region = homeRegion(sessionId);
     if (region) keys.push(openOrdersKey(clientId, region));
     await Promise.all(keys.map((key) => this.redis.pexpire(key, ttl)));
   }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.ts';
 import type { BookHub } from '../pubsub/book-hub.ts';
+import type { ChannelSubscriber } from '../pubsub/channel-subscriber.ts';
 import type { BookStore } from '../redis/book-store.ts';
 import { OrderUpdateStreams } from './order-updates.ts';
 import { DEFAULT_STALE_AFTER_MS, PaperVenue } from './paper-venue.ts';
@@ -20,6 +21,8 @@ export interface TradingOptions {
   /** The server's BookStore: its connection, its region and market metadata. */
   books: BookStore;
   hub: BookHub;
+  /** The process's subscriber connection: order updates are published on it. */
+  channels: ChannelSubscriber;
   log: Logger;
   now?: () => number;
   limits?: Partial<StoreLimits> & { maxOrdersPerSession?: number };
@@ -55,7 +58,7 @@ export function createTrading(options: TradingOptions): Trading {
   for (const external of options.venues ?? []) service.useExternalVenue(external);
   // The region's resting paper orders that no process may be watching (a restart).
   service.start().catch((err: unknown) => log.error({ err }, 'open paper orders not taken over'));
-  const updates = new OrderUpdateStreams(hub.channels, store, log);
+  const updates = new OrderUpdateStreams(options.channels, store, log);
   return {
     service,
     venue,

@@ -1,6 +1,6 @@
+import { Ingester } from '../../src/ingest/ingester.ts';
 import { CcxtFeed, type CcxtFeedOptions } from '../../src/marketdata/ccxt-feed.ts';
 import type { Feed, FeedHealthEvent } from '../../src/marketdata/feed.ts';
-import { Ingester } from '../../src/marketdata/ingester.ts';
 import type { BookEvent, Trade } from '../../src/marketdata/types.ts';
 import { BookStore } from '../../src/redis/book-store.ts';
 import { createRedis } from '../../src/redis/connection.ts';

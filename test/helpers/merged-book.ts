@@ -1,7 +1,7 @@
 import type { BookEvent, Level } from '../../src/marketdata/types.ts';
-import { encodeBookEvent } from '../../src/pubsub/codec.ts';
 import type { BookStore } from '../../src/redis/book-store.ts';
 import { WriterLeases } from '../../src/redis/writer-lease.ts';
+import { encodeBookEvent } from '../../src/wire/codec.ts';
 import { decimal, units } from './exact.ts';
 import { REGION } from './stack.ts';
 

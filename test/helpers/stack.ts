@@ -1,10 +1,11 @@
 import { pino } from 'pino';
-import { Ingester, type IngesterOptions } from '../../src/marketdata/ingester.ts';
+import { Ingester, type IngesterOptions } from '../../src/ingest/ingester.ts';
 import { MarketSimulator, type SimulatorOptions } from '../../src/marketdata/simulator.ts';
 import type { BookEvent } from '../../src/marketdata/types.ts';
 import { BookHub } from '../../src/pubsub/book-hub.ts';
 import type { ResetReason } from '../../src/pubsub/book-replica.ts';
 import { ChannelSubscriber } from '../../src/pubsub/channel-subscriber.ts';
+import { createMarketTopics, type MarketTopics } from '../../src/pubsub/market-topics.ts';
 import { BookStore } from '../../src/redis/book-store.ts';
 import { createRedis, type RedisClient } from '../../src/redis/connection.ts';
 import { bookChannel } from '../../src/redis/keys.ts';
@@ -53,6 +54,9 @@ export interface Stack {
   httpUrl: string;
   wsUrl: string;
   hub: BookHub;
+  /** The stack's subscriber connection and its market fan-outs, for a second app on them. */
+  channels: ChannelSubscriber;
+  topics: MarketTopics;
   /** The server's pub/sub connection. */
   subscriber: RedisClient;
   /** A command connection of the test's own, for reading keys and publishing forged messages. */
@@ -96,9 +100,11 @@ export async function startStack(
     ...options.limits,
   };
   const store = new BookStore(commands, region);
+  const channels = new ChannelSubscriber(subscriber, commands);
+  const topics = createMarketTopics(channels, silentLog);
   const hub = new BookHub({
     store,
-    channels: new ChannelSubscriber(subscriber, commands),
+    channels,
     subscriber,
     log: silentLog,
     onReset: (reason) => resets.push(reason),
@@ -118,12 +124,14 @@ export async function startStack(
     });
   const app = createApp({
     log: silentLog,
+    channels,
     ...(options.auth ? { auth: options.auth } : {}),
     ...(options.venues
       ? {
           trading: createTrading({
             books: store,
             hub,
+            channels,
             log: silentLog,
             now: options.now,
             venues: options.venues,
@@ -135,6 +143,7 @@ export async function startStack(
       region,
       store,
       hub,
+      topics,
       limits,
       now: options.now ?? Date.now,
       redisReady: () => commands.status === 'ready',
@@ -148,6 +157,8 @@ export async function startStack(
     httpUrl: `http://127.0.0.1:${port}/graphql`,
     wsUrl: `ws://127.0.0.1:${port}/graphql`,
     hub,
+    channels,
+    topics,
     subscriber,
     redis: commands,
     reference,

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BookEvent } from '../../src/marketdata/types.ts';
-import { encodeBookEvent } from '../../src/pubsub/codec.ts';
+import { encodeBookEvent } from '../../src/wire/codec.ts';
 import { ClientBook, checkClients, type WireBookUpdate } from '../helpers/book-checker.ts';
 import {
   type Clients,

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Ingester } from '../../src/marketdata/ingester.ts';
+import { Ingester } from '../../src/ingest/ingester.ts';
 import type { BookEvent } from '../../src/marketdata/types.ts';
 import { BookStore } from '../../src/redis/book-store.ts';
 import { createRedis } from '../../src/redis/connection.ts';

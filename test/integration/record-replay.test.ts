@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Ingester } from '../../src/marketdata/ingester.ts';
+import { Ingester } from '../../src/ingest/ingester.ts';
 import { OrderBook } from '../../src/marketdata/order-book.ts';
 import { type RecordLine, ReplayFeed, readRecording } from '../../src/marketdata/recording.ts';
 import { bookId, type Trade } from '../../src/marketdata/types.ts';

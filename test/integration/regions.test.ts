@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
+import type { Ingester } from '../../src/ingest/ingester.ts';
 import { createLogger } from '../../src/log.ts';
-import type { Ingester } from '../../src/marketdata/ingester.ts';
 import { BookStore } from '../../src/redis/book-store.ts';
 import { type Runtime, startRuntime } from '../../src/runtime.ts';
 import {

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Candle } from '../../src/marketdata/candles.ts';
 import type { Trade } from '../../src/marketdata/types.ts';
-import { encodeTrade } from '../../src/pubsub/codec.ts';
-import { encodeCandles } from '../../src/pubsub/market-codec.ts';
 import { BookStore } from '../../src/redis/book-store.ts';
 import { candleKey } from '../../src/redis/keys.ts';
+import { encodeTrade } from '../../src/wire/codec.ts';
+import { encodeCandles } from '../../src/wire/market-codec.ts';
 import { waitForCondition } from '../helpers/book-checker.ts';
 import { decimal, product, ratio, units } from '../helpers/exact.ts';
 import { type Clients, execute, executeOk, subscribe, trackedClients } from '../helpers/graphql-clients.ts';

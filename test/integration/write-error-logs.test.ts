@@ -5,7 +5,7 @@ import { createLogger } from '../../src/log.ts';
 import { type LocalRedisServer, startLocalRedis } from '../../src/redis/local-server.ts';
 import { type Runtime, startRuntime } from '../../src/runtime.ts';
 
-/** What the ingester logs of a failed write (src/marketdata/write-failures.ts). */
+/** What the ingester logs of a failed write (src/ingest/write-failures.ts, src/observability/rate-limited-log.ts). */
 interface LogLine {
   msg: string;
   command?: string;
@@ -51,7 +51,7 @@ describe('a storm of failing writes (a demoted primary) makes a bounded number o
       .toBeGreaterThan(1_000);
     const seconds = Math.ceil((Date.now() - demotedAt) / 1_000);
     const failures = ingester.stats.writeErrors - errorsBefore;
-    const failed = (l: LogLine) => /^write_\w+ failed$/.test(l.msg);
+    const failed = (l: LogLine) => /^write_\w+ failed( \(suppressed repeats\))?$/.test(l.msg);
     const lines = raw.map((l) => JSON.parse(l) as LogLine).filter(failed);
 
     expect(lines.length).toBeGreaterThan(0);

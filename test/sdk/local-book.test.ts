@@ -6,7 +6,7 @@ import {
   watchOrderBook,
 } from '../../sdk/src/index.ts';
 import type { BookEvent } from '../../src/marketdata/types.ts';
-import { encodeBookEvent } from '../../src/pubsub/codec.ts';
+import { encodeBookEvent } from '../../src/wire/codec.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
 import { lastWritten, publishToBook, type Stack, startStack } from '../helpers/stack.ts';
 import { WatchRecorder } from './support.ts';

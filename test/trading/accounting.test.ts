@@ -2,13 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { addDecimal, compareDecimal, formatDecimal, multiplyDecimal } from '../../src/marketdata/decimal.ts';
 import { applyToPosition, unrealisedPnl } from '../../src/trading/accounting.ts';
-import { newSessionId, orderId, parseOrderId } from '../../src/trading/ids.ts';
-import {
-  canTransition,
-  homeRegion,
-  IllegalTransitionError,
-  transition,
-} from '../../src/trading/order-machine.ts';
+import { homeRegion, newSessionId, orderId, parseOrderId } from '../../src/trading/ids.ts';
+import { canTransition, IllegalTransitionError, transition } from '../../src/trading/order-machine.ts';
 import type { Order, Position } from '../../src/trading/types.ts';
 
 function position(): Position {

@@ -136,10 +136,12 @@ describe('API keys', () => {
     const closed: App = createApp({
       log: silentLog,
       auth: { anonymousMarketData: false },
+      channels: stack.channels,
       deps: {
         region: REGION,
         store: new BookStore(stack.redis, REGION),
         hub: stack.hub,
+        topics: stack.topics,
         limits: {
           maxDepth: 100,
           minThrottleMs: 10,

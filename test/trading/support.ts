@@ -5,10 +5,10 @@ import type { ExecutionResult } from 'graphql';
 import { type Client, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { BookEvent, Level, Market } from '../../src/marketdata/types.ts';
-import { encodeBookEvent } from '../../src/pubsub/codec.ts';
 import type { BookStore } from '../../src/redis/book-store.ts';
 import { exchangesKey } from '../../src/redis/keys.ts';
 import type { App } from '../../src/server/app.ts';
+import { encodeBookEvent } from '../../src/wire/codec.ts';
 import { REGION } from '../helpers/stack.ts';
 
 const CLI = fileURLToPath(new URL('../../bin/bookgraph.js', import.meta.url));

@@ -7,9 +7,9 @@ import { OrderBook } from '../../src/marketdata/order-book.ts';
 import type { BookEvent, Level } from '../../src/marketdata/types.ts';
 import { BookHub, type ViewLease } from '../../src/pubsub/book-hub.ts';
 import type { ChannelSubscriber } from '../../src/pubsub/channel-subscriber.ts';
-import { encodeBookEvent } from '../../src/pubsub/codec.ts';
 import type { BookUpdate } from '../../src/pubsub/depth-view.ts';
 import type { BookStore, StoredBook } from '../../src/redis/book-store.ts';
+import { encodeBookEvent } from '../../src/wire/codec.ts';
 
 const EXCHANGE = 'fake';
 const SYMBOL = 'BTC/USDT';

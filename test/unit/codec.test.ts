@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { BookEvent, Level, Trade } from '../../src/marketdata/types.ts';
-import { decodeBookEvent, decodeTrade, encodeBookEvent, encodeTrade } from '../../src/pubsub/codec.ts';
+import { decodeBookEvent, decodeTrade, encodeBookEvent, encodeTrade } from '../../src/wire/codec.ts';
 
 const decimal = fc.tuple(fc.nat({ max: 10_000_000 }), fc.nat({ max: 8 })).map(([n, places]) => {
   const s = String(n).padStart(places + 1, '0');

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type CopyFreshness, chooseCopy, isFresh } from '../../src/pubsub/copy-choice.ts';
+import { type CopyFreshness, chooseCopy, isFresh } from '../../src/redis/copy-choice.ts';
 
 const NOW = 1_000_000;
 const STALE = 1_000;

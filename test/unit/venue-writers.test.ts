@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { VenueWriters } from '../../src/marketdata/venue-writers.ts';
+import { VenueWriters } from '../../src/ingest/venue-writers.ts';
 import { Metrics } from '../../src/observability/metrics.ts';
 import type { LeaseClaim } from '../../src/redis/writer-lease.ts';
 

@@ -1,8 +1,10 @@
 import fc from 'fast-check';
 import { ReplyError } from 'ioredis';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { logWriteFailure, logWriteRecovered, ReopenBackoff } from '../../src/ingest/write-failures.ts';
 import { createLogger } from '../../src/log.ts';
-import { ReopenBackoff, redisErrorText, WriteFailureLog } from '../../src/marketdata/write-failures.ts';
+import { RateLimitedLog } from '../../src/observability/rate-limited-log.ts';
+import { redisErrorText } from '../../src/redis/command-error.ts';
 
 function capture() {
   const raw: string[] = [];
@@ -73,10 +75,18 @@ describe('ReopenBackoff', () => {
   });
 });
 
-describe('WriteFailureLog', () => {
+describe('write failures in the log (RateLimitedLog, one kind per key)', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('logs one line with the command and key, never the arguments of the failed command', () => {
     const out = capture();
-    new WriteFailureLog(out.log).failed(
+    logWriteFailure(
+      new RateLimitedLog(out.log),
       'write_book',
       'book:{test:sim1:BTC/USDT}:meta',
       evalshaError("OOM command not allowed when used memory > 'maxmemory'.\nmore"),
@@ -90,39 +100,54 @@ describe('WriteFailureLog', () => {
       command: 'write_book',
       key: 'book:{test:sim1:BTC/USDT}:meta',
       error: "OOM command not allowed when used memory > 'maxmemory'.",
-      suppressed: 0,
       exchange: 'sim1',
       msg: 'write_book failed',
     });
   });
 
   it('logs a key at most once per interval, counting the failures it did not log', () => {
-    let now = 0;
     const out = capture();
-    const failures = new WriteFailureLog(out.log, 1_000, () => now);
+    const failures = new RateLimitedLog(out.log, { intervalMs: 1_000 });
     for (let i = 0; i < 50; i++) {
-      failures.failed('write_trade', 'k1', new Error('READONLY'));
-      failures.failed('write_trade', 'k2', new Error('READONLY'));
-      now += 100;
+      logWriteFailure(failures, 'write_trade', 'k1', new Error('READONLY'));
+      logWriteFailure(failures, 'write_trade', 'k2', new Error('READONLY'));
+      vi.advanceTimersByTime(100);
     }
-    // 5 s of failures every 100 ms on two keys: one line per key per second.
-    expect(out.lines().map((l) => [l.key, l.suppressed])).toEqual([
-      ['k1', 0],
-      ['k2', 0],
-      ['k1', 9],
-      ['k2', 9],
-      ['k1', 9],
-      ['k2', 9],
-      ['k1', 9],
-      ['k2', 9],
-      ['k1', 9],
-      ['k2', 9],
+    // 5 s of failures every 100 ms on two keys: one line per key per second, each after the
+    // first carrying, at the second's end, the failures of that second that were not logged (9 in
+    // the first, whose first failure was logged; 10 in each after it): all 100 accounted for.
+    const lines = out.lines();
+    const repeats = [9, 10, 10, 10, 10].flatMap((n) => [
+      ['k1', n, 'write_trade failed (suppressed repeats)'],
+      ['k2', n, 'write_trade failed (suppressed repeats)'],
     ]);
-    failures.recovered('write_trade', 'k1');
-    failures.recovered('write_trade', 'k1');
-    expect(out.lines().slice(10)).toEqual([
-      expect.objectContaining({ level: 30, key: 'k1', suppressed: 9, msg: 'write_trade succeeds again' }),
+    expect(lines.map((l) => [l.key, l.suppressed ?? 0, l.msg])).toEqual([
+      ['k1', 0, 'write_trade failed'],
+      ['k2', 0, 'write_trade failed'],
+      ...repeats,
     ]);
+    expect(lines.every((l) => l.command === 'write_trade' && l.error === 'READONLY')).toBe(true);
+    // One more failure of each, held back; then k1's writes succeed again: said once, with its count.
+    logWriteFailure(failures, 'write_trade', 'k1', new Error('READONLY'));
+    logWriteFailure(failures, 'write_trade', 'k2', new Error('READONLY'));
+    logWriteRecovered(failures, 'write_trade', 'k1');
+    logWriteRecovered(failures, 'write_trade', 'k1');
+    expect(out.lines().slice(12)).toEqual([
+      expect.objectContaining({ level: 30, key: 'k1', suppressed: 1, msg: 'write_trade succeeds again' }),
+    ]);
+    // k2's storm stopped without a recovery: its count still arrives, once.
+    vi.advanceTimersByTime(1_000);
+    expect(out.lines().slice(13)).toEqual([
+      expect.objectContaining({
+        level: 50,
+        key: 'k2',
+        suppressed: 1,
+        msg: 'write_trade failed (suppressed repeats)',
+      }),
+    ]);
+    vi.advanceTimersByTime(5_000);
+    expect(out.lines()).toHaveLength(14);
+    failures.close();
   });
 
   it('keeps a long error message to one short line', () => {

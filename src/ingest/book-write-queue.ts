@@ -1,5 +1,5 @@
-import type { RawBookUpdate } from './types.ts';
-import { mergeBookUpdates } from './update-merge.ts';
+import type { RawBookUpdate } from '../marketdata/types.ts';
+import { mergeBookUpdates } from '../marketdata/update-merge.ts';
 
 /** An update that waits for its book's writes in flight, and the feed it came from. */
 export interface WaitingUpdate {

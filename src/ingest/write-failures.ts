@@ -1,4 +1,5 @@
-import type { Logger } from 'pino';
+import type { RateLimitedLog } from '../observability/rate-limited-log.ts';
+import { redisErrorText } from '../redis/command-error.ts';
 
 /**
  * What the ingester does about writes Redis refused (OOM, READONLY, a connection down): it backs
@@ -68,50 +69,20 @@ export class ReopenBackoff {
 }
 
 /**
- * A Redis error as one short line: its message's first line, capped. Never the error object
- * itself: ioredis' ReplyError carries the command with every argument (an EVALSHA's whole book or
- * trade), and a logger serialising it wrote 580 MB in two minutes of READONLY errors.
+ * A write Redis refused, as one short line rate-limited per key (`RateLimitedLog`, one kind per
+ * key): the script or command name (write_book, write_trade...) and the key, never its arguments.
  */
-export function redisErrorText(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  const line = text.split('\n', 1)[0] ?? '';
-  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
+export function logWriteFailure(
+  log: RateLimitedLog,
+  command: string,
+  key: string,
+  error: unknown,
+  fields: Record<string, string | number> = {},
+): void {
+  log.error(key, { command, key, error: redisErrorText(error), ...fields }, `${command} failed`);
 }
 
-/**
- * Write-failure logs at most once per key per interval: the first failure of a key is logged at
- * once, the following ones within the interval are counted and that count (`suppressed`) goes with
- * the next line of the key, or with `recovered` when writes succeed again.
- */
-export class WriteFailureLog {
-  private readonly keys = new Map<string, { lastMs: number; suppressed: number }>();
-
-  constructor(
-    private readonly log: Logger,
-    private readonly intervalMs = 1_000,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  /** `command` is the script or command name (write_book, write_trade...), never its arguments. */
-  failed(command: string, key: string, error: unknown, fields: Record<string, string | number> = {}): void {
-    const now = this.now();
-    const entry = this.keys.get(key);
-    if (entry && now - entry.lastMs < this.intervalMs) {
-      entry.suppressed += 1;
-      return;
-    }
-    this.keys.set(key, { lastMs: now, suppressed: 0 });
-    this.log.error(
-      { command, key, error: redisErrorText(error), suppressed: entry?.suppressed ?? 0, ...fields },
-      `${command} failed`,
-    );
-  }
-
-  /** The key's writes succeed again: says so once, with the failures not logged yet. */
-  recovered(command: string, key: string): void {
-    const entry = this.keys.get(key);
-    if (!entry) return;
-    this.keys.delete(key);
-    this.log.info({ command, key, suppressed: entry.suppressed }, `${command} succeeds again`);
-  }
+/** The key's writes succeed again: says so once, with the failures not logged yet. */
+export function logWriteRecovered(log: RateLimitedLog, command: string, key: string): void {
+  log.recovered(key, { command, key }, `${command} succeeds again`);
 }
