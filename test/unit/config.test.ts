@@ -33,6 +33,7 @@ describe('loadConfig', () => {
         serviceName: undefined,
         sampleRatio: 1,
         ingestSampleRatio: 0.001,
+        exportTimeoutMs: 10_000,
       },
       limits: {
         maxDepth: 100,
@@ -120,6 +121,7 @@ describe('loadConfig', () => {
       OTEL_SERVICE_NAME: 'bookgraph-eu',
       OTEL_TRACES_SAMPLER_ARG: '0.25',
       INGEST_TRACE_SAMPLE_RATIO: '0',
+      OTEL_EXPORTER_OTLP_TIMEOUT: '30000',
       LOG_PRETTY: '0',
     });
     expect(config.tracing).toEqual({
@@ -128,6 +130,7 @@ describe('loadConfig', () => {
       serviceName: 'bookgraph-eu',
       sampleRatio: 0.25,
       ingestSampleRatio: 0,
+      exportTimeoutMs: 30_000,
     });
     expect(config.log.pretty).toBe(false);
     expect(loadConfig({ LOG_PRETTY: 'true' }).log.pretty).toBe(true);
@@ -137,6 +140,7 @@ describe('loadConfig', () => {
       OTEL_SERVICE_NAME: 'book graph',
       OTEL_TRACES_SAMPLER_ARG: '1.5',
       INGEST_TRACE_SAMPLE_RATIO: '-0.1',
+      OTEL_EXPORTER_OTLP_TIMEOUT: '5',
       LOG_PRETTY: 'maybe',
     });
     expect(problems.map((p) => p.split(':')[0]).sort()).toEqual([
@@ -144,6 +148,7 @@ describe('loadConfig', () => {
       'LOG_PRETTY',
       'OTEL_ENABLED',
       'OTEL_EXPORTER_OTLP_ENDPOINT',
+      'OTEL_EXPORTER_OTLP_TIMEOUT',
       'OTEL_SERVICE_NAME',
       'OTEL_TRACES_SAMPLER_ARG',
     ]);
