@@ -149,7 +149,7 @@ export class BookStore {
     }
     if (!('bookgraphReadLatestCandles' in redis)) {
       redis.defineCommand('bookgraphWriteTrade', {
-        numberOfKeys: 3 + CANDLE_INTERVALS.length,
+        numberOfKeys: 4 + CANDLE_INTERVALS.length,
         lua: WRITE_TRADE,
       });
       redis.defineCommand('bookgraphReadLatestCandles', {
@@ -206,6 +206,7 @@ export class BookStore {
       k.trades,
       k.ticker,
       ...CANDLE_INTERVALS.map((i) => candleKey(this.region, trade.exchange, trade.symbol, i)),
+      legacyBookKeys(this.region, trade.exchange, trade.symbol).meta,
       k.meta,
       tradeChannel(this.region, trade.exchange, trade.symbol),
       message,

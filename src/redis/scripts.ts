@@ -19,6 +19,18 @@ end
 `;
 
 /**
+ * The fence against the token a v1 book's meta holds (book encoding v1, keys.ts LegacyBookKeys):
+ * a v1 ingester that took the lease after a rollback stores its token there, and a v2 writer
+ * whose lease it took must not write the book or its trades either. Follows FENCE.
+ */
+const V1_FENCE = (legacyMeta: string) => `
+local legacyToken = tonumber(redis.call('HGET', ${legacyMeta}, 'token') or '0')
+if fenceToken < legacyToken then
+  return redis.error_reply('BOOKGRAPH_FENCED stored=' .. legacyToken .. ' got=' .. fenceToken)
+end
+`;
+
+/**
  * First line of the scripts that write. Measured on redis-server 7.0.15 with `--maxmemory` and
  * `noeviction`, memory above the limit: a script without a shebang is refused only at its first
  * write of a command flagged deny-oom (ZADD, HSET, XADD); a DEL first is let through, and once a
@@ -72,11 +84,7 @@ end`;
  * finds no book (never an old one with a new seq) and a stalled v1 writer is fenced; the v1
  * meta's token fences this script too (a v1 writer that took over after a rollback).
  */
-export const WRITE_BOOK_EVENT = `${WRITES}${FENCE('KEYS[3]', 'ARGV[8]')}
-local legacyToken = tonumber(redis.call('HGET', KEYS[7], 'token') or '0')
-if fenceToken < legacyToken then
-  return redis.error_reply('BOOKGRAPH_FENCED stored=' .. legacyToken .. ' got=' .. fenceToken)
-end
+export const WRITE_BOOK_EVENT = `${WRITES}${FENCE('KEYS[3]', 'ARGV[8]')}${V1_FENCE('KEYS[7]')}
 local kind = ARGV[3]
 local epoch = ARGV[4]
 local seq = tonumber(ARGV[5])
@@ -157,20 +165,20 @@ return { 'v2', meta, redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[
  * Appends a trade to the market's capped stream, records it as the last trade, writes the candles
  * it touched and publishes the trade and the candles: one round trip per trade.
  * KEYS: trades, ticker, then one candle HASH per interval (CANDLE_INTERVALS order), then the
- * book's meta (its writer token).
+ * book's v1 meta and its meta (their writer tokens: FENCE, V1_FENCE).
  * ARGV: channel, message, maxlen, id, price, amount, side, exchangeTs, receiveTs, candle channel,
  * candle message ('' = none), then per candle key: field ('' = untouched), value, candles to keep,
  * then the trades lost before this one (Trade.lostBefore, kept in the stream entry as `lost`), then
  * the writer token (last). A writer whose token is below the book's is refused (FENCE).
  * A candle field that is new opens a bucket; past `keep` fields the oldest are deleted.
  */
-export const WRITE_TRADE = `${WRITES}${FENCE('KEYS[#KEYS]', 'ARGV[#ARGV]')}
+export const WRITE_TRADE = `${WRITES}${FENCE('KEYS[#KEYS]', 'ARGV[#ARGV]')}${V1_FENCE('KEYS[#KEYS - 1]')}
 if fenceToken > fenceStored then redis.call('HSET', KEYS[#KEYS], 'token', fenceToken) end
 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*',
   'id', ARGV[4], 'price', ARGV[5], 'amount', ARGV[6], 'side', ARGV[7], 'exchangeTs', ARGV[8], 'receiveTs', ARGV[9], 'lost', ARGV[#ARGV - 1])
 redis.call('HSET', KEYS[2], 'price', ARGV[5], 'amount', ARGV[6], 'side', ARGV[7], 'exchangeTs', ARGV[8], 'receiveTs', ARGV[9])
 redis.call('PUBLISH', ARGV[1], ARGV[2])
-for i = 3, #KEYS - 1 do
+for i = 3, #KEYS - 2 do
   local base = 11 + (i - 3) * 3
   local field = ARGV[base + 1]
   if field ~= nil and field ~= '' then

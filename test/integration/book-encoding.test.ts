@@ -176,5 +176,21 @@ describe('a rolling deploy from encoding v1', () => {
     expect(isFencedError(refused)).toBe(true);
     expect(await commands.hget(bookKeys(region, X, S).meta, 'seq')).toBe('1');
     expect(await v2.readBook(X, S, 0)).toMatchObject({ epoch: 'back' });
+    // Its trades too (the trade keys are shared by both encodings).
+    const trade = {
+      exchange: X,
+      symbol: S,
+      id: 't1',
+      price: '300',
+      amount: '1',
+      side: 'buy' as const,
+      exchangeTs: 8_000,
+      receiveTs: 8_000,
+    };
+    const tradeRefused = await v2.writeTrade(trade, '{}', undefined, 4).catch((e: unknown) => e);
+    expect(isFencedError(tradeRefused)).toBe(true);
+    expect(await v2.readTrades(X, S, 10)).toEqual([]);
+    await v2.writeTrade(trade, '{}', undefined, 5);
+    expect((await v2.readTrades(X, S, 10)).map((t) => t.id)).toEqual(['t1']);
   });
 });
