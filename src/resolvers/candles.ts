@@ -10,7 +10,6 @@ import {
 } from '../marketdata/candles.ts';
 import { boundedStream } from '../pubsub/channel-fanout.ts';
 import { followCopyChannel } from '../pubsub/copy-following.ts';
-import type { CandlesMessage } from '../pubsub/market-codec.ts';
 import { marketTopics } from '../pubsub/market-topics.ts';
 import { candleChannel } from '../redis/keys.ts';
 import type { ResolverDeps } from './deps.ts';
@@ -122,7 +121,7 @@ export async function candleStream(
       };
       const lease = await deps.hub.followCopy(exchange, symbol);
       following = lease.region;
-      const stop = await followCopyChannel<CandlesMessage>({
+      const stop = await followCopyChannel({
         lease,
         fanout,
         channelOf: (region) => candleChannel(region, exchange, symbol),

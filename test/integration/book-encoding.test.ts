@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlternativeBookWriter } from '../../bench/replication-encodings.ts';
 import { OrderBook } from '../../src/marketdata/order-book.ts';
 import type { BookEvent, Level } from '../../src/marketdata/types.ts';
-import { encodeBookEvent } from '../../src/pubsub/codec.ts';
 import { BookStore } from '../../src/redis/book-store.ts';
 import { createRedis, type RedisClient } from '../../src/redis/connection.ts';
 import { bookKeys, legacyBookKeys } from '../../src/redis/keys.ts';
@@ -17,6 +16,8 @@ import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
  * reader of either version read the other's keys as its own.
  */
 const X = 'venue';
+/** The channel message the write script publishes: nobody listens in this file, any text will do. */
+const message = (event: BookEvent) => JSON.stringify(event);
 const S = 'BTC/USDT';
 
 let redis: TestRedis;
@@ -80,7 +81,7 @@ describe('book encoding v2', () => {
               expected.apply(bids, asks);
             }
             const e = event(region, snapshot ? 'snapshot' : 'delta', epoch, seq, bids, asks);
-            await store.writeBookEvent(e, encodeBookEvent(e));
+            await store.writeBookEvent(e, message(e));
             const all = await store.readBook(X, S, 0);
             expect(all).toMatchObject({ epoch, seq, ...expected.top(1_000) });
             const top3 = await store.readBook(X, S, 3);
@@ -98,9 +99,9 @@ describe('book encoding v2', () => {
     const store = new BookStore(commands, 'lean');
     const meta = bookKeys('lean', X, S).meta;
     const snap = event('lean', 'snapshot', 'e1', 1, [['10', '1']], [['11', '1']], 1_000);
-    await store.writeBookEvent(snap, encodeBookEvent(snap), 7);
+    await store.writeBookEvent(snap, message(snap), 7);
     const delta = event('lean', 'delta', 'e1', 2, [['10', '2']], [], 2_000);
-    await store.writeBookEvent(delta, encodeBookEvent(delta), 7);
+    await store.writeBookEvent(delta, message(delta), 7);
     expect(await commands.hgetall(meta)).toEqual({
       epoch: 'e1',
       seq: '2',
@@ -109,12 +110,10 @@ describe('book encoding v2', () => {
       token: '7',
     });
     const next = event('lean', 'delta', 'e1', 3, [['10', '3']], [], 3_000);
-    await store.writeBookEvent(next, encodeBookEvent(next), 9);
+    await store.writeBookEvent(next, message(next), 9);
     expect(await commands.hget(meta, 'token')).toBe('9');
     const stale = event('lean', 'delta', 'e1', 4, [['10', '4']], [], 4_000);
-    expect(isFencedError(await store.writeBookEvent(stale, encodeBookEvent(stale), 7).catch((e) => e))).toBe(
-      true,
-    );
+    expect(isFencedError(await store.writeBookEvent(stale, message(stale), 7).catch((e) => e))).toBe(true);
     expect(await commands.type(bookKeys('lean', X, S).bids)).toBe('hash');
   });
 });
@@ -140,7 +139,7 @@ describe('a rolling deploy from encoding v1', () => {
       [['101', '3']],
       5_000,
     );
-    await v1Writer.write(old, encodeBookEvent(old), 3);
+    await v1Writer.write(old, message(old), 3);
     expect(await v2.readBook(X, S, 1)).toMatchObject({
       epoch: 'old',
       seq: 1,
@@ -152,7 +151,7 @@ describe('a rolling deploy from encoding v1', () => {
     // The v2 ingester takes the lease (a higher token) and opens the book with a snapshot: the v1
     // keys are emptied, the v1 meta keeps only the token (a v1 reader finds no book, a v1 writer is fenced).
     const fresh = event(region, 'snapshot', 'new', 1, [['200', '1']], [['201', '1']], 6_000);
-    await v2.writeBookEvent(fresh, encodeBookEvent(fresh), 4);
+    await v2.writeBookEvent(fresh, message(fresh), 4);
     expect(await commands.exists(v1.bids, v1.asks, v1.sizes)).toBe(0);
     expect(await commands.hgetall(v1.meta)).toEqual({ token: '4' });
     expect(await v2.readBook(X, S, 0)).toMatchObject({ epoch: 'new', bids: [['200', '1']] });
@@ -160,19 +159,19 @@ describe('a rolling deploy from encoding v1', () => {
 
     // A second v2 snapshot leaves the v1 meta alone (no replicated write once the v1 book is gone).
     const again = event(region, 'snapshot', 'new2', 1, [['210', '1']], [], 6_500);
-    await v2.writeBookEvent(again, encodeBookEvent(again), 4);
+    await v2.writeBookEvent(again, message(again), 4);
     expect(await commands.hgetall(v1.meta)).toEqual({ token: '4' });
 
     // Rollback: a v1 ingester takes over (token 5) and writes a newer book: it is the one read.
     const back = event(region, 'snapshot', 'back', 1, [['300', '1']], [], 7_000);
-    await v1Writer.write(back, encodeBookEvent(back), 5);
+    await v1Writer.write(back, message(back), 5);
     await commands.hset(v1.meta, 'token', '5');
     expect(await v2.readBook(X, S, 0)).toMatchObject({ epoch: 'back', bids: [['300', '1']] });
     expect(await copies.readCopyTimes(X, S)).toEqual([{ region, lastWriteTs: 7_000 }]);
 
     // The v2 writer that lost the lease (token 4) is fenced by the v1 meta's token: nothing written.
     const stalled = event(region, 'delta', 'new2', 2, [['211', '1']], [], 8_000);
-    const refused = await v2.writeBookEvent(stalled, encodeBookEvent(stalled), 4).catch((e: unknown) => e);
+    const refused = await v2.writeBookEvent(stalled, message(stalled), 4).catch((e: unknown) => e);
     expect(isFencedError(refused)).toBe(true);
     expect(await commands.hget(bookKeys(region, X, S).meta, 'seq')).toBe('1');
     expect(await v2.readBook(X, S, 0)).toMatchObject({ epoch: 'back' });
