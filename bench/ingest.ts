@@ -7,8 +7,8 @@
  * 'writer')`), all fed the same pre-generated events (fixed seed) and all holding the same number
  * of updates in flight (`--window`), so only the commands per update differ:
  *   script     BookStore.writeBookEvent: 1 EVALSHA per update (our path)
- *   per-level  B-per-level baseline: ZADD+HSET / ZREM+HDEL per changed level, HSET meta, PUBLISH
- *              (2K+2 commands per update, pipelined, no (epoch, seq) check)
+ *   per-level  B-per-level baseline: HSET / HDEL per changed level (the side hashes), HSET meta, PUBLISH
+ *              (K+2 commands per update, pipelined, no (epoch, seq) check)
  *   ingester   the real Ingester (normalise, sequence, encode, EVALSHA) fed by a replay feed
  *   awaited-*  naive: await every command before the next (closed loop), for scale
  * Goals (performance-anchors.md §6): G4 script >= 3x per-level at K=10, >= 20k/s at K=10,
@@ -75,7 +75,10 @@ function runWindowed(count: number, window: number, issue: (i: number) => Promis
   });
 }
 
-/** The B-per-level baseline: one command per changed level and side structure, then meta + PUBLISH. */
+/**
+ * The B-per-level baseline: one command per changed level (HSET/HDEL on the side's hash, the
+ * production encoding's keys), then meta + PUBLISH.
+ */
 function writePerLevel(
   redis: RedisClient,
   region: string,
@@ -84,20 +87,14 @@ function writePerLevel(
 ): Promise<unknown> {
   const k = bookKeys(region, event.exchange, event.symbol);
   const ops: Promise<unknown>[] = [];
-  if (event.kind === 'snapshot') ops.push(redis.del(k.bids, k.asks, k.sizes));
-  const side = (levels: BookEvent['bids'], key: string, prefix: string) => {
+  if (event.kind === 'snapshot') ops.push(redis.del(k.bids, k.asks));
+  const side = (levels: BookEvent['bids'], key: string) => {
     for (const [price, size] of levels) {
-      if (Number(size) === 0) {
-        ops.push(redis.zrem(key, price));
-        ops.push(redis.hdel(k.sizes, prefix + price));
-      } else {
-        ops.push(redis.zadd(key, price, price));
-        ops.push(redis.hset(k.sizes, prefix + price, size));
-      }
+      ops.push(Number(size) === 0 ? redis.hdel(key, price) : redis.hset(key, price, size));
     }
   };
-  side(event.bids, k.bids, 'b:');
-  side(event.asks, k.asks, 'a:');
+  side(event.bids, k.bids);
+  side(event.asks, k.asks);
   ops.push(
     redis.hset(
       k.meta,
@@ -117,19 +114,14 @@ function writePerLevel(
 
 async function writePerLevelAwaited(redis: RedisClient, region: string, event: BookEvent, message: string) {
   const k = bookKeys(region, event.exchange, event.symbol);
-  if (event.kind === 'snapshot') await redis.del(k.bids, k.asks, k.sizes);
-  for (const [levels, key, prefix] of [
-    [event.bids, k.bids, 'b:'],
-    [event.asks, k.asks, 'a:'],
+  if (event.kind === 'snapshot') await redis.del(k.bids, k.asks);
+  for (const [levels, key] of [
+    [event.bids, k.bids],
+    [event.asks, k.asks],
   ] as const) {
     for (const [price, size] of levels) {
-      if (Number(size) === 0) {
-        await redis.zrem(key, price);
-        await redis.hdel(k.sizes, prefix + price);
-      } else {
-        await redis.zadd(key, price, price);
-        await redis.hset(k.sizes, prefix + price, size);
-      }
+      if (Number(size) === 0) await redis.hdel(key, price);
+      else await redis.hset(key, price, size);
     }
   }
   await redis.hset(k.meta, 'epoch', event.epoch, 'seq', event.seq, 'exchangeTs', event.exchangeTs);

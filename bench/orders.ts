@@ -56,6 +56,7 @@ async function main(): Promise<void> {
       store,
       hub,
       topics: createMarketTopics(channels, log),
+      log,
       limits: {
         maxDepth: 100,
         minThrottleMs: 10,

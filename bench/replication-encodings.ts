@@ -2,28 +2,36 @@
  * Alternative book encodings for the replication benchmark, each one Lua script (one round trip
  * per update, like the production WRITE_BOOK_EVENT) with the same (epoch, seq) check and the same
  * PUBLISH, so only the keys a write touches differ. They live here, not in src/redis/scripts.ts:
- * they are candidates to measure, not production code.
+ * they are candidates to measure, not production code. `zset-sizes` is the encoding production
+ * used until book encoding v2 (the baseline the choice was made against); `hash-lean-meta` is the
+ * one production adopted, written here independently so the run checks production's bytes equal it.
  */
 
 import type { BookEvent, Level } from '../src/marketdata/types.ts';
-import { bookEventArgv } from '../src/redis/book-store.ts';
+import { BookStore, bookEventArgv } from '../src/redis/book-store.ts';
 import type { RedisClient } from '../src/redis/connection.ts';
-import { bookKeys } from '../src/redis/keys.ts';
+import { bookKeys, legacyBookKeys } from '../src/redis/keys.ts';
+import { eachLevel } from '../src/redis/scripts.ts';
 
-/** The encodings the benchmark writes besides production's (ZSET per side + sizes HASH). */
-export const ALTERNATIVE_ENCODINGS = ['hash-per-side', 'hash-lean-meta', 'member-zset'] as const;
+/** The encodings the benchmark writes besides production's (v2: a HASH per side, lean meta). */
+export const ALTERNATIVE_ENCODINGS = [
+  'zset-sizes',
+  'hash-per-side',
+  'hash-lean-meta',
+  'member-zset',
+] as const;
 export type AlternativeEncoding = (typeof ALTERNATIVE_ENCODINGS)[number];
 
 /**
  * The same refusals as production's script: a delta must continue the stored (epoch, seq). They
  * are reads, so they cost no replication bytes; they are here so every variant does the same work.
  */
-const SEQ_CHECK = `
+const seqCheck = (meta: string) => `
 local kind = ARGV[3]
 local epoch = ARGV[4]
 local seq = tonumber(ARGV[5])
 if kind ~= 'snapshot' then
-  local stored = redis.call('HMGET', KEYS[3], 'epoch', 'seq')
+  local stored = redis.call('HMGET', ${meta}, 'epoch', 'seq')
   if stored[1] ~= epoch or tonumber(stored[2]) + 1 ~= seq then
     return redis.error_reply('BOOKGRAPH_SEQ stored=' .. tostring(stored[2]) .. ' got=' .. seq)
   end
@@ -49,26 +57,19 @@ end
 `;
 
 /** One HASH per side, price -> size; no ZSET: the reader sorts (books are tens of levels). */
-const hashPerSide = (meta: string) => `${SEQ_CHECK}
+const hashPerSide = (meta: string) => `${seqCheck('KEYS[3]')}
 if kind == 'snapshot' then redis.call('DEL', KEYS[1], KEYS[2]) end
-local idx = 9
-for side = 1, 2 do
-  local hset, hdel = {}, {}
-  local n = tonumber(ARGV[idx])
-  idx = idx + 1
-  for _ = 1, n do
-    local price, size = ARGV[idx], ARGV[idx + 1]
-    idx = idx + 2
-    if tonumber(size) == 0 then
+${eachLevel(
+  'local hset, hdel = {}, {}',
+  `if tonumber(size) == 0 then
       hdel[#hdel + 1] = price
     else
       hset[#hset + 1] = price
       hset[#hset + 1] = size
-    end
-  end
-  if #hset > 0 then redis.call('HSET', KEYS[side], unpack(hset)) end
-  if #hdel > 0 then redis.call('HDEL', KEYS[side], unpack(hdel)) end
-end
+    end`,
+  `if #hset > 0 then redis.call('HSET', KEYS[side], unpack(hset)) end
+  if #hdel > 0 then redis.call('HDEL', KEYS[side], unpack(hdel)) end`,
+)}
 ${meta}
 redis.call('PUBLISH', ARGV[1], ARGV[2])
 return seq
@@ -78,17 +79,11 @@ return seq
  * One ZSET per side whose member carries the size ("price:size", score = price); no sizes HASH.
  * A size change replaces the member: the old one is found by its score (a read) and removed.
  */
-const MEMBER_ZSET = `${SEQ_CHECK}
+const MEMBER_ZSET = `${seqCheck('KEYS[3]')}
 if kind == 'snapshot' then redis.call('DEL', KEYS[1], KEYS[2]) end
-local idx = 9
-for side = 1, 2 do
-  local zadd, zrem = {}, {}
-  local n = tonumber(ARGV[idx])
-  idx = idx + 1
-  for _ = 1, n do
-    local price, size = ARGV[idx], ARGV[idx + 1]
-    idx = idx + 2
-    if kind ~= 'snapshot' then
+${eachLevel(
+  'local zadd, zrem = {}, {}',
+  `if kind ~= 'snapshot' then
       for _, old in ipairs(redis.call('ZRANGEBYSCORE', KEYS[side], price, price)) do
         zrem[#zrem + 1] = old
       end
@@ -96,17 +91,46 @@ for side = 1, 2 do
     if tonumber(size) ~= 0 then
       zadd[#zadd + 1] = price
       zadd[#zadd + 1] = price .. ':' .. size
-    end
-  end
-  if #zrem > 0 then redis.call('ZREM', KEYS[side], unpack(zrem)) end
-  if #zadd > 0 then redis.call('ZADD', KEYS[side], unpack(zadd)) end
-end
+    end`,
+  `if #zrem > 0 then redis.call('ZREM', KEYS[side], unpack(zrem)) end
+  if #zadd > 0 then redis.call('ZADD', KEYS[side], unpack(zadd)) end`,
+)}
 ${FULL_META}
 redis.call('PUBLISH', ARGV[1], ARGV[2])
 return seq
 `;
 
+/**
+ * Encoding v1, production's until v2: a ZSET per side (member = score = price) and one sizes HASH
+ * (`b:`/`a:<price>` -> size), every meta field on every update. KEYS: bids, asks, sizes, meta.
+ */
+const ZSET_SIZES = `${seqCheck('KEYS[4]')}
+if kind == 'snapshot' then redis.call('DEL', KEYS[1], KEYS[2], KEYS[3]) end
+local prefixes = { 'b:', 'a:' }
+local hset, hdel = {}, {}
+${eachLevel(
+  'local zadd, zrem = {}, {}',
+  `if tonumber(size) == 0 then
+      zrem[#zrem + 1] = price
+      hdel[#hdel + 1] = prefixes[side] .. price
+    else
+      zadd[#zadd + 1] = price
+      zadd[#zadd + 1] = price
+      hset[#hset + 1] = prefixes[side] .. price
+      hset[#hset + 1] = size
+    end`,
+  `if #zadd > 0 then redis.call('ZADD', KEYS[side], unpack(zadd)) end
+  if #zrem > 0 then redis.call('ZREM', KEYS[side], unpack(zrem)) end`,
+)}
+if #hset > 0 then redis.call('HSET', KEYS[3], unpack(hset)) end
+if #hdel > 0 then redis.call('HDEL', KEYS[3], unpack(hdel)) end
+redis.call('HSET', KEYS[4], 'epoch', epoch, 'seq', seq, 'exchangeTs', ARGV[6], 'receiveTs', ARGV[7], 'token', ARGV[8])
+redis.call('PUBLISH', ARGV[1], ARGV[2])
+return seq
+`;
+
 const SCRIPTS: Record<AlternativeEncoding, { command: string; lua: string }> = {
+  'zset-sizes': { command: 'benchWriteZsetSizes', lua: ZSET_SIZES },
   'hash-per-side': { command: 'benchWriteHashPerSide', lua: hashPerSide(FULL_META) },
   'hash-lean-meta': { command: 'benchWriteHashLeanMeta', lua: hashPerSide(LEAN_META) },
   'member-zset': { command: 'benchWriteMemberZset', lua: MEMBER_ZSET },
@@ -115,13 +139,25 @@ const SCRIPTS: Record<AlternativeEncoding, { command: string; lua: string }> = {
 type ScriptArg = string | number;
 type Scripted = Record<string, (...args: ScriptArg[]) => Promise<number>>;
 
+/** The keys an encoding's script takes: v1's four (its own names), else production's three. */
+function keysOf(encoding: AlternativeEncoding, region: string, exchange: string, symbol: string): string[] {
+  if (encoding === 'zset-sizes') {
+    const v1 = legacyBookKeys(region, exchange, symbol);
+    return [v1.bids, v1.asks, v1.sizes, v1.meta];
+  }
+  const k = bookKeys(region, exchange, symbol);
+  return [k.bids, k.asks, k.meta];
+}
+
 /**
- * Writes book events in one alternative encoding under `region`'s book key names (bids, asks,
- * meta; the sizes key stays unused), one EVALSHA per event, and reads them back.
+ * Writes book events in one alternative encoding under `region`'s book key names (production's,
+ * or v1's for `zset-sizes`), one EVALSHA per event, and reads them back.
  */
 export class AlternativeBookWriter {
   private readonly command: string;
   private readonly lua: string;
+  /** Production's reader, which still reads a v1 book (rolling deploys): the `zset-sizes` reader. */
+  private readonly v1Reader: BookStore;
 
   constructor(
     private readonly redis: RedisClient,
@@ -131,7 +167,10 @@ export class AlternativeBookWriter {
     const { command, lua } = SCRIPTS[encoding];
     this.command = command;
     this.lua = lua;
-    if (!(command in redis)) redis.defineCommand(command, { numberOfKeys: 3, lua });
+    if (!(command in redis)) {
+      redis.defineCommand(command, { numberOfKeys: encoding === 'zset-sizes' ? 4 : 3, lua });
+    }
+    this.v1Reader = new BookStore(redis, region);
   }
 
   /**
@@ -143,9 +182,11 @@ export class AlternativeBookWriter {
   }
 
   write(event: BookEvent, message: string, token: number): Promise<number> {
-    const k = bookKeys(this.region, event.exchange, event.symbol);
-    // The production script's arguments exactly, after this encoding's three keys.
-    const args: ScriptArg[] = [k.bids, k.asks, k.meta, ...bookEventArgv(this.region, event, message, token)];
+    // The production script's arguments exactly, after this encoding's keys.
+    const args: ScriptArg[] = [
+      ...keysOf(this.encoding, this.region, event.exchange, event.symbol),
+      ...bookEventArgv(this.region, event, message, token),
+    ];
     const scripted = this.redis as unknown as Scripted;
     return scripted[this.command]!(...args);
   }
@@ -155,6 +196,10 @@ export class AlternativeBookWriter {
    * a reader of this encoding would do. The hash encodings fetch whole sides and sort them here.
    */
   async read(exchange: string, symbol: string, depth = 0): Promise<{ bids: Level[]; asks: Level[] }> {
+    if (this.encoding === 'zset-sizes') {
+      const book = await this.v1Reader.readBook(exchange, symbol, depth);
+      return { bids: book?.bids ?? [], asks: book?.asks ?? [] };
+    }
     const k = bookKeys(this.region, exchange, symbol);
     const pipeline = this.redis.pipeline();
     if (this.encoding === 'member-zset') {

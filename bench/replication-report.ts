@@ -95,7 +95,8 @@ function partsRow(label: string, cost: KindCost, parts: readonly Part[]): string
 
 export function report(runs: readonly ReplicationRun[]): void {
   const med = medianFigures(runs);
-  const base = med.get('current')!;
+  // The baseline is v1, the encoding production used before v2 (`current`).
+  const base = med.get('zset-sizes')!;
   const pct = (x: number) => `${fmt(x * 100, 1)} %`;
   console.log('');
   console.log(
@@ -109,7 +110,7 @@ export function report(runs: readonly ReplicationRun[]): void {
         'tombstones/snapshot',
         'PUBLISH share',
         'B/update (mix)',
-        'vs current',
+        'vs v1 (zset-sizes)',
         'scripts/update',
         'read top 10 µs',
         'read all µs',

@@ -6,12 +6,14 @@
  *
  * Each run: a private primary with a replication tap attached (bench/replication-tap.ts, a replica
  * that counts the stream byte for byte); the simulator (one venue, four books) through the real
- * Ingester and BookStore (the production WRITE_BOOK_EVENT and WRITE_TRADE), every
+ * Ingester and BookStore (the production WRITE_BOOK_EVENT, book encoding v2, and WRITE_TRADE), every
  * `snapshot-every` rounds a snapshot per book instead of a delta; then the very same sequenced
  * events written again in each alternative encoding (bench/replication-encodings.ts, one script
  * call per update). Every variant writes under its own region name of the same length, so key and
- * channel names cost the same. Checks: the tap saw exactly `master_repl_offset`'s advance, every
- * alternative's final books equal production's, one script call per alternative update.
+ * channel names cost the same (v1's `zset-sizes` keys lack the 3-byte `v2:` segment). Checks: the
+ * tap saw exactly `master_repl_offset`'s advance, every alternative's final books equal
+ * production's, one script call per alternative update, production's book writes replicate exactly
+ * the bytes of `hash-lean-meta` (the encoding it adopted).
  */
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -63,7 +65,8 @@ export interface ReplicationBenchOptions {
 
 /** Stored elements per book level: a ZSET member and a sizes field, or one of either. */
 const ELEMENTS_PER_LEVEL: Record<Variant, number> = {
-  current: 2,
+  current: 1,
+  'zset-sizes': 2,
   'hash-per-side': 1,
   'hash-lean-meta': 1,
   'member-zset': 1,
@@ -270,6 +273,16 @@ export async function runReplicationOnce(options: ReplicationBenchOptions): Prom
         readAllUs: readUs.get(`${variant}:0`)!,
       };
     });
+    // Production adopted hash-lean-meta (book encoding v2): its replicated book writes must be
+    // the very same bytes as the independent alternative's.
+    const lean = variants.find((v) => v.variant === 'hash-lean-meta')!;
+    for (const kind of ['delta', 'snapshot'] as const) {
+      if (variants[0]![kind].bytes !== lean[kind].bytes) {
+        problems.push(
+          `production ${kind}s replicated ${variants[0]![kind].bytes} B, hash-lean-meta's ${lean[kind].bytes} B`,
+        );
+      }
+    }
     for (const v of variants) {
       const writes = v.delta.count + v.snapshot.count;
       if (writes !== events.length)

@@ -257,6 +257,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           store,
           hub,
           topics: createMarketTopics(channels, log),
+          log,
           limits: config.limits,
           now: Date.now,
           metrics,

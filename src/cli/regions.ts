@@ -26,7 +26,18 @@ Options:
 Other configuration comes from the environment as for \`start\` (README.md); REGION, REGIONS and
 FEEDS are set per region. SIGINT (Ctrl-C) or SIGTERM stops all three.`;
 
-/** One region's configuration: its REGION, every region in REGIONS, its venues in FEEDS. */
+/** One region's REGION, every region in REGIONS, its venues in FEEDS (tests run the same split). */
+export function regionEnv(
+  split: (typeof REGION_SPLIT)[number],
+): Record<'REGION' | 'REGIONS' | 'FEEDS', string> {
+  return {
+    REGION: split.region,
+    REGIONS: REGION_NAMES.join(','),
+    FEEDS: split.venues.map((v) => `sim:${v}`).join(','),
+  };
+}
+
+/** One region's configuration: regionEnv over the environment, its port and the shared Redis. */
 function regionConfig(
   env: NodeJS.ProcessEnv,
   split: (typeof REGION_SPLIT)[number],
@@ -35,9 +46,7 @@ function regionConfig(
 ): Config {
   return loadConfig({
     ...env,
-    REGION: split.region,
-    REGIONS: REGION_NAMES.join(','),
-    FEEDS: split.venues.map((v) => `sim:${v}`).join(','),
+    ...regionEnv(split),
     PORT: String(port),
     ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
   });

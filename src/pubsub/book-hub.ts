@@ -37,6 +37,15 @@ export interface ViewLease {
   release(): void;
 }
 
+/** The copy (region) a book is served from, followed while held (BookHub.followCopy). */
+export interface CopyLease {
+  /** The region whose copy is served now. */
+  readonly region: string;
+  /** Calls `listener` with the new region at each switch of copy; returns its removal. */
+  onSwitch(listener: (region: string) => void): () => void;
+  release(): void;
+}
+
 /**
  * The hot books of this process: one replica per watched book, one shared view per (book, depth).
  * Replicas are reference-counted by leases and closed a short while after the last one ends.
@@ -118,6 +127,54 @@ export class BookHub {
   }
 
   async acquire(exchange: string, symbol: string, depth: number): Promise<ViewLease> {
+    const held = this.retain(exchange, symbol);
+    const current = held.entry;
+    let view = current.views.get(depth);
+    if (!view) {
+      view = new DepthView(current.replica, depth, this.region);
+      current.views.set(depth, view);
+    }
+    current.viewLeases.set(depth, (current.viewLeases.get(depth) ?? 0) + 1);
+    const leased = view;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      // Counted per view, not per book or by listeners: a second lease that has not subscribed
+      // yet (its stream starts on the first read) must not find its view closed (issue 14 row 3).
+      const leases = (current.viewLeases.get(depth) ?? 1) - 1;
+      if (leases > 0) current.viewLeases.set(depth, leases);
+      else if (current.views.get(depth) === leased) {
+        current.viewLeases.delete(depth);
+        leased.close();
+        current.views.delete(depth);
+      }
+      held.release();
+    };
+    await this.startServed(current, release);
+    return { view: leased, release };
+  }
+
+  /**
+   * Follows the copy the book is served from without a view: what the book's trade and candle
+   * streams use to move with the book when its copy switches region (copy-following.ts). Keeps
+   * the book's replica (and its copy checks) alive until released.
+   */
+  async followCopy(exchange: string, symbol: string): Promise<CopyLease> {
+    const held = this.retain(exchange, symbol);
+    const served = held.entry.replica;
+    await this.startServed(held.entry, held.release);
+    return {
+      get region() {
+        return served.region;
+      },
+      onSwitch: (listener) => served.onSwitch(listener),
+      release: held.release,
+    };
+  }
+
+  /** The book's entry, created if new, with one more reference; `release` gives it back once. */
+  private retain(exchange: string, symbol: string): { entry: Entry; release: () => void } {
     const id = bookId(exchange, symbol);
     let entry = this.entries.get(id);
     if (!entry) {
@@ -142,31 +199,24 @@ export class BookHub {
       clearTimeout(current.idleTimer);
       current.idleTimer = undefined;
     }
-    let view = current.views.get(depth);
-    if (!view) {
-      view = new DepthView(current.replica, depth, this.region);
-      current.views.set(depth, view);
-    }
-    current.viewLeases.set(depth, (current.viewLeases.get(depth) ?? 0) + 1);
-    const leased = view;
     let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      current.refs -= 1;
-      // Counted per view, not per book or by listeners: a second lease that has not subscribed
-      // yet (its stream starts on the first read) must not find its view closed (issue 14 row 3).
-      const leases = (current.viewLeases.get(depth) ?? 1) - 1;
-      if (leases > 0) current.viewLeases.set(depth, leases);
-      else if (current.views.get(depth) === leased) {
-        current.viewLeases.delete(depth);
-        leased.close();
-        current.views.delete(depth);
-      }
-      if (current.refs === 0) current.idleTimer = setTimeout(() => this.evict(id, current), this.idleMs);
+    return {
+      entry: current,
+      release: () => {
+        if (released) return;
+        released = true;
+        current.refs -= 1;
+        if (current.refs === 0) current.idleTimer = setTimeout(() => this.evict(id, current), this.idleMs);
+      },
     };
+  }
+
+  /** Starts the entry's served book on the copy chosen now; on failure gives the reference back. */
+  private async startServed(entry: Entry, release: () => void): Promise<void> {
+    const { exchange, symbol } = entry.replica;
+    const id = bookId(exchange, symbol);
     try {
-      await current.replica.start(
+      await entry.replica.start(
         this.copies.regions.length > 1
           ? () => this.choose(exchange, symbol, this.choices.get(id))
           : undefined,
@@ -175,7 +225,6 @@ export class BookHub {
       release();
       throw error;
     }
-    return { view: leased, release };
   }
 
   close(): void {

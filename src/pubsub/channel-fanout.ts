@@ -90,9 +90,10 @@ export interface BoundedStreamOptions<T> {
  * A subscriber's stream over a listener registration: listen first, then send `initial`, then
  * every message in order. The queue is bounded; a subscriber that falls `queueMax` behind is
  * ended with an error rather than allowed to grow memory (a trade stream cannot be conflated).
+ * `listen` may end the stream with an error of its own (`fail`), which drops what is queued.
  */
 export function boundedStream<T>(
-  listen: (push: (value: T) => void) => Promise<() => void>,
+  listen: (push: (value: T) => void, fail: (error: Error) => void) => Promise<() => void>,
   options: BoundedStreamOptions<T> = {},
 ): Repeater<T> {
   const queueMax = options.queueMax ?? 1_000;
@@ -101,19 +102,24 @@ export function boundedStream<T>(
     let wake: (() => void) | undefined;
     let stopped = false;
     let unlisten: (() => void) | undefined;
+    /** Ends the stream with `error`, dropping what is queued. */
+    const fail = (error: Error) => {
+      if (stopped) return;
+      stopped = true;
+      queue = [];
+      stop(error);
+      wake?.();
+    };
     try {
       unlisten = await listen((value) => {
         if (stopped) return;
         if (queue.length >= queueMax) {
-          stopped = true;
-          queue = [];
-          stop(options.overflowError?.() ?? new SlowSubscriberError('subscriber too slow'));
-          wake?.();
+          fail(options.overflowError?.() ?? new SlowSubscriberError('subscriber too slow'));
           return;
         }
         queue.push(value);
         wake?.();
-      });
+      }, fail);
       const first = options.initial ? await options.initial() : [];
       queue = [...first, ...queue];
       void stop.then(() => {

@@ -14,6 +14,7 @@ export class ServedBook implements BookSource {
   private replica: BookReplica;
   private pending: BookReplica | undefined;
   private readonly listeners = new Set<(event: ReplicaEvent) => void>();
+  private readonly switchListeners = new Set<(region: string) => void>();
   private readonly stops = new Map<BookReplica, () => void>();
   private started: Promise<void> | undefined;
   private closed = false;
@@ -81,6 +82,16 @@ export class ServedBook implements BookSource {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * Calls `listener` with the new region each time the served copy changes (right after the
+   * RESET + SNAPSHOT of the new copy went to the book's listeners): the trade and candle streams
+   * of the book follow the same copy. Returns the function that removes it.
+   */
+  onSwitch(listener: (region: string) => void): () => void {
+    this.switchListeners.add(listener);
+    return () => this.switchListeners.delete(listener);
+  }
+
   /** Serve `region`'s copy from its first snapshot on; a no-op if it is served or on its way. */
   switchTo(region: string): void {
     if (this.closed || region === this.target) return;
@@ -113,6 +124,7 @@ export class ServedBook implements BookSource {
   close(): void {
     this.closed = true;
     this.listeners.clear();
+    this.switchListeners.clear();
     if (this.pending) this.drop(this.pending);
     this.pending = undefined;
     this.drop(this.replica);
@@ -151,6 +163,7 @@ export class ServedBook implements BookSource {
       this.deps.onReset?.('region-switch');
     }
     this.emit({ type: 'snapshot' });
+    for (const listener of [...this.switchListeners]) listener(next.region);
   }
 
   private drop(replica: BookReplica): void {

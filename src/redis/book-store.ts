@@ -7,6 +7,7 @@ import {
   encodeCandleValue,
 } from '../marketdata/candles.ts';
 import type { FeedStatus } from '../marketdata/feed-health.ts';
+import { comparePrice } from '../marketdata/order-book.ts';
 import type { BookEvent, Level, Market, Trade } from '../marketdata/types.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { isCluster, type RedisClient } from './connection.ts';
@@ -18,6 +19,7 @@ import {
   exchangesKey,
   feedStatusChannel,
   feedStatusKey,
+  legacyBookKeys,
   marketsKey,
   tradeChannel,
 } from './keys.ts';
@@ -34,7 +36,7 @@ type ScriptArg = string | number;
 
 interface ScriptedClient {
   bookgraphWriteBook(...args: ScriptArg[]): Promise<number>;
-  bookgraphReadBook(...args: ScriptArg[]): Promise<[Array<string | null>, string[], string[]]>;
+  bookgraphReadBook(...args: ScriptArg[]): Promise<['v1' | 'v2', Array<string | null>, string[], string[]]>;
   bookgraphWriteTrade(...args: ScriptArg[]): Promise<number>;
   bookgraphReadLatestCandles(...args: ScriptArg[]): Promise<string[]>;
   bookgraphWriteFeedStatus(...args: ScriptArg[]): Promise<number>;
@@ -86,6 +88,25 @@ function pairs(flat: readonly string[]): Level[] {
 }
 
 /**
+ * A side read whole from its HASH (encoding v2), best first and cut to `depth` (0 = all): ordered
+ * by exact decimal comparison, so two prices one double apart stay two levels in order.
+ */
+export function sortedSide(flat: readonly string[], side: 'bids' | 'asks', depth: number): Level[] {
+  const levels = pairs(flat).map((level) => ({ level, px: Number(level[0]) }));
+  const sign = side === 'bids' ? -1 : 1;
+  levels.sort((a, b) => sign * comparePrice(a.px, a.level[0], b.px, b.level[0]));
+  const best = levels.map((l) => l.level);
+  return depth > 0 ? best.slice(0, depth) : best;
+}
+
+/** The keys of the book scripts: the book's v2 keys, then its v1 keys (rolling deploys, scripts.ts). */
+function bookScriptKeys(region: string, exchange: string, symbol: string): string[] {
+  const k = bookKeys(region, exchange, symbol);
+  const v1 = legacyBookKeys(region, exchange, symbol);
+  return [k.bids, k.asks, k.meta, v1.bids, v1.asks, v1.sizes, v1.meta];
+}
+
+/**
  * The arguments (ARGV) of a book write script after its keys: channel, message, event fields,
  * fencing token, then each side as a count and its price/size pairs.
  */
@@ -121,14 +142,14 @@ export class BookStore {
     if (!('bookgraphWriteBook' in redis)) {
       // On a Cluster the book's channel is sharded: SPUBLISH here, SSUBSCRIBE in ChannelSubscriber.
       redis.defineCommand('bookgraphWriteBook', {
-        numberOfKeys: 4,
+        numberOfKeys: 7,
         lua: isCluster(redis) ? WRITE_BOOK_EVENT_SHARDED : WRITE_BOOK_EVENT,
       });
-      redis.defineCommand('bookgraphReadBook', { numberOfKeys: 4, lua: READ_BOOK });
+      redis.defineCommand('bookgraphReadBook', { numberOfKeys: 7, lua: READ_BOOK });
     }
     if (!('bookgraphReadLatestCandles' in redis)) {
       redis.defineCommand('bookgraphWriteTrade', {
-        numberOfKeys: 3 + CANDLE_INTERVALS.length,
+        numberOfKeys: 4 + CANDLE_INTERVALS.length,
         lua: WRITE_TRADE,
       });
       redis.defineCommand('bookgraphReadLatestCandles', {
@@ -146,12 +167,8 @@ export class BookStore {
    * call fails with BOOKGRAPH_FENCED (isFencedError). @default 0 (a book never leased)
    */
   writeBookEvent(event: BookEvent, message: string, token = 0): Promise<number> {
-    const k = bookKeys(this.region, event.exchange, event.symbol);
     const call = this.scripted.bookgraphWriteBook(
-      k.bids,
-      k.asks,
-      k.sizes,
-      k.meta,
+      ...bookScriptKeys(this.region, event.exchange, event.symbol),
       ...bookEventArgv(this.region, event, message, token),
     );
     return this.metrics ? this.metrics.timeRedis('write_book', call) : call;
@@ -159,9 +176,10 @@ export class BookStore {
 
   /** Top `depth` levels per side (0 = all) and the meta, read atomically; null if never written. */
   async readBook(exchange: string, symbol: string, depth: number): Promise<StoredBook | null> {
-    const k = bookKeys(this.region, exchange, symbol);
-    const call = this.scripted.bookgraphReadBook(k.bids, k.asks, k.sizes, k.meta, depth);
-    const [meta, bids, asks] = await (this.metrics ? this.metrics.timeRedis('read_book', call) : call);
+    const call = this.scripted.bookgraphReadBook(...bookScriptKeys(this.region, exchange, symbol), depth);
+    const [encoding, meta, bids, asks] = await (this.metrics
+      ? this.metrics.timeRedis('read_book', call)
+      : call);
     const [epoch, seq, exchangeTs, receiveTs] = meta;
     if (!epoch || !seq) return null;
     return {
@@ -172,8 +190,9 @@ export class BookStore {
       seq: Number(seq),
       exchangeTs: Number(exchangeTs),
       receiveTs: Number(receiveTs),
-      bids: pairs(bids),
-      asks: pairs(asks),
+      // v1 (a book still written by a v1 ingester): the script cut and ordered the sides.
+      bids: encoding === 'v1' ? pairs(bids) : sortedSide(bids, 'bids', depth),
+      asks: encoding === 'v1' ? pairs(asks) : sortedSide(asks, 'asks', depth),
     };
   }
 
@@ -187,6 +206,7 @@ export class BookStore {
       k.trades,
       k.ticker,
       ...CANDLE_INTERVALS.map((i) => candleKey(this.region, trade.exchange, trade.symbol, i)),
+      legacyBookKeys(this.region, trade.exchange, trade.symbol).meta,
       k.meta,
       tradeChannel(this.region, trade.exchange, trade.symbol),
       message,

@@ -8,19 +8,39 @@
  */
 export const KEY_PREFIX = 'bg';
 
+/**
+ * The version segment of the book's level and meta keys (`…:book:{x:s}:v2:…`). Version 2 keeps
+ * each side as one HASH price -> size (1,260 -> 883 replicated bytes per update, see
+ * docs/BENCHMARKS.md). A new encoding gets new key names, never a new meaning for old ones, so a
+ * reader of another version finds no key it would misread (docs/OPERATIONS.md, "Book encoding").
+ */
+export const BOOK_ENCODING = 'v2';
+
 export interface BookKeys {
-  /** ZSET, member = price string, score = price: bid levels. */
+  /** HASH, field = price string -> size string: bid levels (unordered; readers sort). */
   bids: string;
-  /** ZSET, member = price string, score = price: ask levels. */
+  /** HASH, field = price string -> size string: ask levels. */
   asks: string;
-  /** HASH, field `b:<price>` / `a:<price>` -> size string. */
-  sizes: string;
-  /** HASH: epoch, seq, exchangeTs, receiveTs of the last applied event. */
+  /** HASH: epoch, seq, exchangeTs, receiveTs of the last applied event, token of its writer lease. */
   meta: string;
   /** STREAM of trades, capped by MAXLEN. */
   trades: string;
   /** HASH: last trade price, amount, side, timestamps. */
   ticker: string;
+}
+
+/**
+ * The keys of encoding v1 (before BOOK_ENCODING v2): a ZSET per side, one sizes HASH and the
+ * meta. Nothing writes them any more; they are read only while a region still runs a v1 ingester
+ * during a rolling deploy, and a v2 writer's first snapshot of the book empties them (scripts.ts).
+ */
+export interface LegacyBookKeys {
+  /** ZSET, member = price string, score = price. */
+  bids: string;
+  asks: string;
+  /** HASH, field `b:<price>` / `a:<price>` -> size string. */
+  sizes: string;
+  meta: string;
 }
 
 function tag(exchange: string, symbol: string): string {
@@ -30,14 +50,19 @@ function tag(exchange: string, symbol: string): string {
 export function bookKeys(region: string, exchange: string, symbol: string): BookKeys {
   const base = `${KEY_PREFIX}:${region}`;
   const t = tag(exchange, symbol);
+  const book = `${base}:book:${t}:${BOOK_ENCODING}`;
   return {
-    bids: `${base}:book:${t}:bids`,
-    asks: `${base}:book:${t}:asks`,
-    sizes: `${base}:book:${t}:sizes`,
-    meta: `${base}:book:${t}:meta`,
+    bids: `${book}:bids`,
+    asks: `${book}:asks`,
+    meta: `${book}:meta`,
     trades: `${base}:trades:${t}`,
     ticker: `${base}:ticker:${t}`,
   };
+}
+
+export function legacyBookKeys(region: string, exchange: string, symbol: string): LegacyBookKeys {
+  const book = `${KEY_PREFIX}:${region}:book:${tag(exchange, symbol)}`;
+  return { bids: `${book}:bids`, asks: `${book}:asks`, sizes: `${book}:sizes`, meta: `${book}:meta` };
 }
 
 /** Pub/sub channel carrying the book's sequenced events (snapshots and deltas). */

@@ -2,7 +2,7 @@ import type { Market } from '../marketdata/types.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { BookStore } from './book-store.ts';
 import type { CopyFreshness } from './copy-choice.ts';
-import { bookKeys } from './keys.ts';
+import { bookKeys, legacyBookKeys } from './keys.ts';
 
 /**
  * Reads across every region of the Active-Active database (`REGIONS`) from the local Redis: each
@@ -62,17 +62,27 @@ export class RegionalBooks {
 
   /**
    * When each region's copy of the book was last written (its meta `receiveTs`), in region order:
-   * one pipeline, and one slot, since every copy's keys share the book's hash tag.
+   * one pipeline, and one slot, since every copy's keys share the book's hash tag. A copy still
+   * written in encoding v1 (a region mid-way through a rolling deploy) counts by its v1 meta:
+   * whichever of the two was written last, as READ_BOOK reads it.
    */
   async readCopyTimes(exchange: string, symbol: string): Promise<CopyFreshness[]> {
     const regions = this.regions;
     const pipeline = this.local.redis.pipeline();
-    for (const region of regions) pipeline.hget(bookKeys(region, exchange, symbol).meta, 'receiveTs');
+    for (const region of regions) {
+      pipeline.hget(bookKeys(region, exchange, symbol).meta, 'receiveTs');
+      pipeline.hget(legacyBookKeys(region, exchange, symbol).meta, 'receiveTs');
+    }
     const results = (await pipeline.exec()) ?? [];
-    return regions.map((region, i) => {
+    const time = (i: number): number | null => {
       const [error, value] = results[i] ?? [null, null];
       if (error) throw error;
-      return { region, lastWriteTs: typeof value === 'string' && value !== '' ? Number(value) : null };
+      return typeof value === 'string' && value !== '' ? Number(value) : null;
+    };
+    return regions.map((region, i) => {
+      const v2 = time(2 * i);
+      const v1 = time(2 * i + 1);
+      return { region, lastWriteTs: v1 === null ? v2 : Math.max(v1, v2 ?? v1) };
     });
   }
 }

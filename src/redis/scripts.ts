@@ -19,6 +19,18 @@ end
 `;
 
 /**
+ * The fence against the token a v1 book's meta holds (book encoding v1, keys.ts LegacyBookKeys):
+ * a v1 ingester that took the lease after a rollback stores its token there, and a v2 writer
+ * whose lease it took must not write the book or its trades either. Follows FENCE.
+ */
+const V1_FENCE = (legacyMeta: string) => `
+local legacyToken = tonumber(redis.call('HGET', ${legacyMeta}, 'token') or '0')
+if fenceToken < legacyToken then
+  return redis.error_reply('BOOKGRAPH_FENCED stored=' .. legacyToken .. ' got=' .. fenceToken)
+end
+`;
+
+/**
  * First line of the scripts that write. Measured on redis-server 7.0.15 with `--maxmemory` and
  * `noeviction`, memory above the limit: a script without a shebang is refused only at its first
  * write of a command flagged deny-oom (ZADD, HSET, XADD); a DEL first is let through, and once a
@@ -34,21 +46,56 @@ const WRITES = '#!lua\n';
 export const FENCED_ERROR = 'BOOKGRAPH_FENCED';
 
 /**
- * Applies one sequenced book event and publishes it, atomically.
- * KEYS: bids, asks, sizes, meta. ARGV: channel, message, kind, epoch, seq, exchangeTs, receiveTs,
- * writer token, then nBids, price/size pairs, nAsks, price/size pairs.
+ * Lua walking the levels of a book write's ARGV (bookEventArgv: from ARGV[9], per side its count
+ * then price/size pairs): `perSide` runs before each side's levels (`side`: 1 bids, 2 asks),
+ * `perLevel` for each level (`price`, `size`), `afterSide` after them. Shared with the
+ * replication bench's alternative encodings, so every encoding walks its arguments alike.
+ */
+export function eachLevel(perSide: string, perLevel: string, afterSide: string): string {
+  return `local idx = 9
+for side = 1, 2 do
+  ${perSide}
+  local n = tonumber(ARGV[idx])
+  idx = idx + 1
+  for _ = 1, n do
+    local price, size = ARGV[idx], ARGV[idx + 1]
+    idx = idx + 2
+    ${perLevel}
+  end
+  ${afterSide}
+end`;
+}
+
+/**
+ * Applies one sequenced book event and publishes it, atomically: book encoding v2 (keys.ts), one
+ * HASH per side, price -> size.
+ * KEYS: bids, asks, meta, then the book's v1 keys (bids, asks, sizes, meta; LegacyBookKeys).
+ * ARGV: channel, message, kind, epoch, seq, exchangeTs, receiveTs, writer token, then nBids,
+ * price/size pairs, nAsks, price/size pairs.
  * A writer whose token is below the book's is refused (FENCE). A delta must continue the stored
  * (epoch, seq) exactly; anything else is refused, which keeps a second writer (or a lost write)
  * from corrupting the book.
+ * Replicated bytes: a delta writes only the level fields it changes and, in the meta, `seq
+ * exchangeTs receiveTs` (epoch and token are constant within an epoch of one lease holder; a
+ * snapshot or a new token writes all five fields). A removed level is one HDEL field (one
+ * tombstone under Active-Active), a snapshot's DEL empties two keys.
+ * Rolling deploy: the first snapshot of a book whose v1 meta still holds a book (a v1 writer wrote
+ * it) empties the v1 keys and leaves only this writer's `token` in the v1 meta, so a v1 reader
+ * finds no book (never an old one with a new seq) and a stalled v1 writer is fenced; the v1
+ * meta's token fences this script too (a v1 writer that took over after a rollback).
  */
-export const WRITE_BOOK_EVENT = `${WRITES}${FENCE('KEYS[4]', 'ARGV[8]')}
+export const WRITE_BOOK_EVENT = `${WRITES}${FENCE('KEYS[3]', 'ARGV[8]')}${V1_FENCE('KEYS[7]')}
 local kind = ARGV[3]
 local epoch = ARGV[4]
 local seq = tonumber(ARGV[5])
 if kind == 'snapshot' then
-  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+  redis.call('DEL', KEYS[1], KEYS[2])
+  if redis.call('HEXISTS', KEYS[7], 'epoch') == 1 then
+    redis.call('DEL', KEYS[4], KEYS[5], KEYS[6], KEYS[7])
+    redis.call('HSET', KEYS[7], 'token', fenceToken)
+  end
 else
-  local stored = redis.call('HMGET', KEYS[4], 'epoch', 'seq')
+  local stored = redis.call('HMGET', KEYS[3], 'epoch', 'seq')
   if stored[1] ~= epoch then
     return redis.error_reply('BOOKGRAPH_EPOCH stored=' .. tostring(stored[1]) .. ' got=' .. epoch)
   end
@@ -65,74 +112,73 @@ local function flush(cmd, key, args)
     i = j + 1
   end
 end
-local idx = 9
-local prefixes = { 'b:', 'a:' }
-local hset, hdel = {}, {}
-for side = 1, 2 do
-  local zadd, zrem = {}, {}
-  local n = tonumber(ARGV[idx])
-  idx = idx + 1
-  for _ = 1, n do
-    local price, size = ARGV[idx], ARGV[idx + 1]
-    idx = idx + 2
-    if tonumber(size) == 0 then
-      zrem[#zrem + 1] = price
-      hdel[#hdel + 1] = prefixes[side] .. price
+${eachLevel(
+  'local hset, hdel = {}, {}',
+  `if tonumber(size) == 0 then
+      hdel[#hdel + 1] = price
     else
-      zadd[#zadd + 1] = price
-      zadd[#zadd + 1] = price
-      hset[#hset + 1] = prefixes[side] .. price
+      hset[#hset + 1] = price
       hset[#hset + 1] = size
-    end
-  end
-  flush('ZADD', KEYS[side], zadd)
-  flush('ZREM', KEYS[side], zrem)
+    end`,
+  `flush('HSET', KEYS[side], hset)
+  flush('HDEL', KEYS[side], hdel)`,
+)}
+if kind == 'snapshot' or fenceToken ~= fenceStored then
+  redis.call('HSET', KEYS[3], 'epoch', epoch, 'seq', seq, 'exchangeTs', ARGV[6], 'receiveTs', ARGV[7], 'token', fenceToken)
+else
+  redis.call('HSET', KEYS[3], 'seq', seq, 'exchangeTs', ARGV[6], 'receiveTs', ARGV[7])
 end
-flush('HSET', KEYS[3], hset)
-flush('HDEL', KEYS[3], hdel)
-redis.call('HSET', KEYS[4], 'epoch', epoch, 'seq', seq, 'exchangeTs', ARGV[6], 'receiveTs', ARGV[7], 'token', fenceToken)
 redis.call('PUBLISH', ARGV[1], ARGV[2])
 return seq
 `;
 
 /**
- * Reads the top `depth` levels of both sides with the meta, as of one instant.
- * KEYS: bids, asks, sizes, meta. ARGV: depth (0 = all). Returns {meta, bids, asks}, sides flat.
+ * Reads the book with its meta, as of one instant. KEYS: bids, asks, meta, then the v1 keys
+ * (bids, asks, sizes, meta). ARGV: depth (0 = all; used for a v1 book only).
+ * Returns {encoding, meta, bids, asks}, sides flat: for `v2`, every level of each side unsorted
+ * (HGETALL; the caller sorts by exact price and cuts to depth), for `v1` (a book a v1 ingester
+ * wrote and no v2 writer has replaced yet, or wrote again after a rollback: whichever meta was
+ * written last) the top `depth` levels of each side, best first.
  */
 export const READ_BOOK = `
-local stop = tonumber(ARGV[1]) - 1
-local meta = redis.call('HMGET', KEYS[4], 'epoch', 'seq', 'exchangeTs', 'receiveTs')
-local function side(levels, prefix)
-  local out = {}
-  for _, price in ipairs(levels) do
-    out[#out + 1] = price
-    out[#out + 1] = redis.call('HGET', KEYS[3], prefix .. price)
+local fields = { 'epoch', 'seq', 'exchangeTs', 'receiveTs' }
+local meta = redis.call('HMGET', KEYS[3], unpack(fields))
+local legacy = redis.call('HMGET', KEYS[7], unpack(fields))
+if legacy[1] and (not meta[1] or (tonumber(legacy[4]) or 0) > (tonumber(meta[4]) or 0)) then
+  local stop = tonumber(ARGV[1]) - 1
+  local function side(levels, prefix)
+    local out = {}
+    for _, price in ipairs(levels) do
+      out[#out + 1] = price
+      out[#out + 1] = redis.call('HGET', KEYS[6], prefix .. price)
+    end
+    return out
   end
-  return out
+  local bids = side(redis.call('ZREVRANGE', KEYS[4], 0, stop), 'b:')
+  local asks = side(redis.call('ZRANGE', KEYS[5], 0, stop), 'a:')
+  return { 'v1', legacy, bids, asks }
 end
-local bids = side(redis.call('ZREVRANGE', KEYS[1], 0, stop), 'b:')
-local asks = side(redis.call('ZRANGE', KEYS[2], 0, stop), 'a:')
-return { meta, bids, asks }
+return { 'v2', meta, redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2]) }
 `;
 
 /**
  * Appends a trade to the market's capped stream, records it as the last trade, writes the candles
  * it touched and publishes the trade and the candles: one round trip per trade.
  * KEYS: trades, ticker, then one candle HASH per interval (CANDLE_INTERVALS order), then the
- * book's meta (its writer token).
+ * book's v1 meta and its meta (their writer tokens: FENCE, V1_FENCE).
  * ARGV: channel, message, maxlen, id, price, amount, side, exchangeTs, receiveTs, candle channel,
  * candle message ('' = none), then per candle key: field ('' = untouched), value, candles to keep,
  * then the trades lost before this one (Trade.lostBefore, kept in the stream entry as `lost`), then
  * the writer token (last). A writer whose token is below the book's is refused (FENCE).
  * A candle field that is new opens a bucket; past `keep` fields the oldest are deleted.
  */
-export const WRITE_TRADE = `${WRITES}${FENCE('KEYS[#KEYS]', 'ARGV[#ARGV]')}
+export const WRITE_TRADE = `${WRITES}${FENCE('KEYS[#KEYS]', 'ARGV[#ARGV]')}${V1_FENCE('KEYS[#KEYS - 1]')}
 if fenceToken > fenceStored then redis.call('HSET', KEYS[#KEYS], 'token', fenceToken) end
 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*',
   'id', ARGV[4], 'price', ARGV[5], 'amount', ARGV[6], 'side', ARGV[7], 'exchangeTs', ARGV[8], 'receiveTs', ARGV[9], 'lost', ARGV[#ARGV - 1])
 redis.call('HSET', KEYS[2], 'price', ARGV[5], 'amount', ARGV[6], 'side', ARGV[7], 'exchangeTs', ARGV[8], 'receiveTs', ARGV[9])
 redis.call('PUBLISH', ARGV[1], ARGV[2])
-for i = 3, #KEYS - 1 do
+for i = 3, #KEYS - 2 do
   local base = 11 + (i - 3) * 3
   local field = ARGV[base + 1]
   if field ~= nil and field ~= '' then

@@ -1,5 +1,4 @@
 import type { Repeater } from '@repeaterjs/repeater';
-import { filter } from 'graphql-yoga';
 import { z } from 'zod';
 import {
   bucketStart,
@@ -10,10 +9,12 @@ import {
   type CandleInterval,
 } from '../marketdata/candles.ts';
 import { boundedStream } from '../pubsub/channel-fanout.ts';
+import { followCopyChannel } from '../pubsub/copy-following.ts';
 import { candleChannel } from '../redis/keys.ts';
 import type { ResolverDeps } from './deps.ts';
 import { requireMarket } from './markets.ts';
 import { parseArgs } from './orderbook.ts';
+import { copyLostError } from './trades.ts';
 
 export interface CandleArgs {
   exchange: string;
@@ -32,7 +33,14 @@ function maxCandles(interval: CandleInterval): number {
  * Candles with `from <= start <= to`, oldest first. `to` defaults to now and `from` to 100
  * intervals before `to`; a range longer than the interval's retention is refused.
  */
-export async function candles(deps: ResolverDeps, args: CandleArgs): Promise<Candle[]> {
+/** A candle as the API serves it: which region's copy built it; `regionSwitch` as on RegionalTrade. */
+export interface RegionalCandle extends Candle {
+  region: string;
+  /** The first candle of a subscription from another region's copy than the one before. */
+  regionSwitch?: boolean;
+}
+
+export async function candles(deps: ResolverDeps, args: CandleArgs): Promise<RegionalCandle[]> {
   const parsed = parseArgs(
     z
       .object({
@@ -62,7 +70,10 @@ export async function candles(deps: ResolverDeps, args: CandleArgs): Promise<Can
   const to = parsed.to ?? deps.now();
   const from = parsed.from ?? bucketStart(to, parsed.interval) - 99 * ms;
   const region = await deps.hub.regionFor(parsed.exchange, parsed.symbol);
-  return deps.hub.copies.store(region).readCandles(parsed.exchange, parsed.symbol, parsed.interval, from, to);
+  const stored = await deps.hub.copies
+    .store(region)
+    .readCandles(parsed.exchange, parsed.symbol, parsed.interval, from, to);
+  return stored.map((candle) => ({ ...candle, region }));
 }
 
 /** Whether `next` is a later state than `last`: a later bucket, or more trades in the same one. */
@@ -73,43 +84,66 @@ function isNewer(next: Candle, last: Candle | undefined): boolean {
 /**
  * The live candle of one interval: the newest stored candle first, then every change to it and
  * each new candle as trades arrive. Listens before reading, and drops anything not newer than
- * what was sent, so the read and the stream join without a gap or a step back.
+ * what was sent, so the read and the stream join without a gap or a step back. Follows the copy
+ * the book is served from: at a switch of region it sends the new copy's newest candle (marked
+ * `regionSwitch`, even if it is not newer: two copies count trades apart) and goes on from there.
  */
 export async function candleStream(
   deps: ResolverDeps,
   args: { exchange: string; symbol: string; interval: CandleInterval },
-): Promise<Repeater<Candle>> {
+): Promise<Repeater<RegionalCandle>> {
   const { exchange, symbol, interval } = parseArgs(
     z.object({ exchange: z.string(), symbol: z.string(), interval: z.enum(CANDLE_INTERVALS) }),
     args,
   );
   await requireMarket(deps, exchange, symbol);
-  // The copy chosen when the subscription starts: its candles only, never two writers' mixed.
-  const region = await deps.hub.regionFor(exchange, symbol);
-  const channel = candleChannel(region, exchange, symbol);
   const fanout = deps.topics.candles;
-  let last: Candle | undefined;
-  const stream = boundedStream<Candle>(
-    (push) =>
-      fanout.listen(channel, (message) => {
-        for (const candle of message.candles) if (candle.interval === interval) push(candle);
-      }),
-    {
-      queueMax: deps.limits.subscriberQueueMax,
-      initial: async () => {
-        const ms = CANDLE_INTERVAL_MS[interval];
+  return boundedStream<RegionalCandle>(
+    async (push, fail) => {
+      let last: Candle | undefined;
+      let moved = false;
+      /** The copy followed now: a read of the copy left behind is dropped. */
+      let following = '';
+      const send = (candle: Candle, region: string) => {
+        if (!isNewer(candle, last)) return;
+        last = candle;
+        push(moved ? { ...candle, region, regionSwitch: true } : { ...candle, region });
+        moved = false;
+      };
+      const newestStored = async (region: string) => {
         const now = deps.now();
         const stored = await deps.hub.copies
           .store(region)
-          .readCandles(exchange, symbol, interval, 0, now + ms);
+          .readCandles(exchange, symbol, interval, 0, now + CANDLE_INTERVAL_MS[interval]);
         const newest = stored.at(-1);
-        return newest ? [newest] : [];
-      },
+        if (newest && region === following) send(newest, region);
+      };
+      const lease = await deps.hub.followCopy(exchange, symbol);
+      following = lease.region;
+      const stop = await followCopyChannel({
+        lease,
+        fanout,
+        channelOf: (region) => candleChannel(region, exchange, symbol),
+        listener: (message, region) => {
+          for (const candle of message.candles) if (candle.interval === interval) send(candle, region);
+        },
+        onMove: (region) => {
+          moved = true;
+          last = undefined;
+          following = region;
+        },
+        onMoved: newestStored,
+        fail: () => fail(copyLostError()),
+        log: deps.log,
+      });
+      try {
+        await newestStored(following);
+      } catch (error) {
+        stop();
+        throw error;
+      }
+      return stop;
     },
+    { queueMax: deps.limits.subscriberQueueMax },
   );
-  return filter((candle: Candle) => {
-    if (!isNewer(candle, last)) return false;
-    last = candle;
-    return true;
-  })(stream);
 }

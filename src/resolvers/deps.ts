@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.ts';
 import type { BookHub } from '../pubsub/book-hub.ts';
 import type { MarketTopics } from '../pubsub/market-topics.ts';
@@ -30,6 +31,7 @@ export interface ResolverDeps {
   hub: BookHub;
   /** Trades, candles and feed status fan-outs on the process's subscriber (`createMarketTopics`). */
   topics: MarketTopics;
+  log: Logger;
   limits: ApiLimits;
   now: () => number;
   metrics?: Metrics;

@@ -1,4 +1,4 @@
-import type { CandleInterval as CandleIntervalModel, Candle as CandleModel } from '../marketdata/candles.ts';
+import type { CandleInterval as CandleIntervalModel } from '../marketdata/candles.ts';
 import * as resolvers from '../resolvers/candles.ts';
 import { builder } from './builder.ts';
 
@@ -10,7 +10,7 @@ export const CandleInterval = builder.enumType('CandleInterval', {
   } as const,
 });
 
-export const Candle = builder.objectRef<CandleModel>('Candle').implement({
+export const Candle = builder.objectRef<resolvers.RegionalCandle>('Candle').implement({
   description: 'OHLCV of one interval, built from trades by the ingester; exact decimals.',
   fields: (t) => ({
     interval: t.field({ type: CandleInterval, resolve: (c) => c.interval }),
@@ -22,6 +22,14 @@ export const Candle = builder.objectRef<CandleModel>('Candle').implement({
     volume: t.expose('volume', { type: 'Decimal', description: 'Base amount traded.' }),
     quoteVolume: t.expose('quoteVolume', { type: 'Decimal', description: 'Sum of price × amount.' }),
     trades: t.exposeInt('trades'),
+    region: t.exposeString('region', {
+      description: "The region whose copy of the market built this candle (its ingester's region).",
+    }),
+    regionSwitch: t.boolean({
+      description:
+        "True on the first candle a subscription gets after it moved to another region's copy (the book's copy switched region): that copy's candle, which may count the interval's trades differently (it is sent even if it is not newer). False otherwise, and always in Query.candles.",
+      resolve: (candle) => candle.regionSwitch ?? false,
+    }),
   }),
 });
 
@@ -45,7 +53,7 @@ builder.subscriptionField('candles', (t) =>
   t.field({
     type: Candle,
     description:
-      'The live candle of one interval: the newest stored one, then every change and each new candle.',
+      "The live candle of one interval: the newest stored one, then every change and each new candle, from the region's copy the book is served from (moving with it, see `regionSwitch`).",
     args: {
       exchange: t.arg.string({ required: true }),
       symbol: t.arg.string({ required: true }),

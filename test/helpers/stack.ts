@@ -144,6 +144,7 @@ export async function startStack(
       store,
       hub,
       topics,
+      log: silentLog,
       limits,
       now: options.now ?? Date.now,
       redisReady: () => commands.status === 'ready',

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BookStore } from '../../src/redis/book-store.ts';
+import { bookKeys } from '../../src/redis/keys.ts';
 import { type Clients, trackedClients } from '../helpers/graphql-clients.ts';
 import { startTestSentinel, type TestSentinel } from '../helpers/redis-topologies.ts';
 import { REGION, type Stack, startStack } from '../helpers/stack.ts';
@@ -57,7 +58,7 @@ describe('Redis Sentinel', () => {
     );
     expect(promoted).toBe(sentinel.replica.port);
     // The events written after the failover are on the new primary.
-    const meta = await sentinel.admin(promoted).hget(`bg:${REGION}:book:{sim1:BTC/USDT}:meta`, 'seq');
+    const meta = await sentinel.admin(promoted).hget(bookKeys(REGION, 'sim1', 'BTC/USDT').meta, 'seq');
     expect(Number(meta)).toBe(stack.reference.last('sim1', 'BTC/USDT')?.seq);
   });
 });

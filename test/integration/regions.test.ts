@@ -64,6 +64,23 @@ interface Regional {
   region: string;
 }
 
+/** A trade or candle as a subscription delivered it. */
+interface TapeItem extends Regional {
+  id?: string;
+  regionSwitch: boolean;
+}
+
+/** The runs of consecutive items from one region: region, first index, length. */
+function runs(items: readonly TapeItem[]): { region: string; from: number; length: number }[] {
+  const out: { region: string; from: number; length: number }[] = [];
+  items.forEach((item, i) => {
+    const last = out.at(-1);
+    if (last && last.region === item.region) last.length += 1;
+    else out.push({ region: item.region, from: i, length: 1 });
+  });
+  return out;
+}
+
 describe('a server reads every region of REGIONS', () => {
   it('serves a venue ingested only by another region, saying region "b"', async () => {
     const data = await executeOk<{
@@ -178,12 +195,31 @@ describe('switching copies under live subscriptions', () => {
       {},
       (b) => whole.push(b.region),
     );
+    // The market's trades and candles follow the book's copy (Trade/Candle region, regionSwitch).
+    const trades: TapeItem[] = [];
+    const tradeStream = subscribe<TapeItem>(
+      ws,
+      'subscription { trades(exchange: "sim1", symbol: "BTC/USDT") { id region regionSwitch } }',
+      {},
+      (t) => trades.push(t),
+    );
+    const candles: TapeItem[] = [];
+    const candleStream = subscribe<TapeItem>(
+      ws,
+      'subscription { candles(exchange: "sim1", symbol: "BTC/USDT", interval: ONE_MINUTE) { start trades region regionSwitch } }',
+      {},
+      (c) => candles.push(c),
+    );
+    const market = [tradeStream, candleStream];
+    const fromRegion = (items: TapeItem[], region: string) => () => items.at(-1)?.region === region;
     let ended = false;
-    for (const h of [...handles, throttled]) void h.done.then(() => (ended = true));
+    for (const h of [...handles, throttled, ...market]) void h.done.then(() => (ended = true));
     const snapshotRegions = () => book.messages.filter((m) => m.type === 'SNAPSHOT').map((m) => m.region);
 
     await book.untilCaughtUp(stack.reference, 60_000, 'a');
     expect(snapshotRegions()).toEqual(['a']);
+    await expect.poll(fromRegion(trades, 'a'), { timeout: 60_000 }).toBe(true);
+    await expect.poll(fromRegion(candles, 'a'), { timeout: 60_000 }).toBe(true);
 
     // Region a's ingester stops: its copy goes stale, b's is fresh.
     await stack.stopIngester();
@@ -195,12 +231,16 @@ describe('switching copies under live subscriptions', () => {
     );
     expect(whileOnB.orderBook.region).toBe('b');
     await expect.poll(() => whole.at(-1), { timeout: 60_000 }).toBe('b');
+    await expect.poll(fromRegion(trades, 'b'), { timeout: 60_000 }).toBe(true);
+    await expect.poll(fromRegion(candles, 'b'), { timeout: 60_000 }).toBe(true);
 
     // Region a's ingester is back: its copy is fresh again, and local wins.
     await stack.startIngester();
     await book.until(() => snapshotRegions().length === 3, 60_000, "the switch back to a's copy");
     await book.untilCaughtUp(stack.reference, 60_000, 'a');
     await expect.poll(() => whole.at(-1), { timeout: 60_000 }).toBe('a');
+    await expect.poll(fromRegion(trades, 'a'), { timeout: 60_000 }).toBe(true);
+    await expect.poll(fromRegion(candles, 'a'), { timeout: 60_000 }).toBe(true);
     expect(snapshotRegions()).toEqual(['a', 'b', 'a']);
     expect(book.resets).toEqual(['REGION_SWITCH', 'REGION_SWITCH']);
     // Each switch: a RESET right before the new copy's SNAPSHOT, never one copy's DELTA on the other's book.
@@ -227,11 +267,34 @@ describe('switching copies under live subscriptions', () => {
     expect(stored?.bids).toEqual(book.current()?.bids);
     expect(stored?.asks).toEqual(book.current()?.asks);
 
+    // Each tape is one run per copy served, a <- b <- a, the first item of each later run marked,
+    // and each run is a stretch of that copy's own stored trades with nothing skipped.
+    for (const tape of [trades, candles]) {
+      expect(runs(tape).map((r) => r.region)).toEqual(['a', 'b', 'a']);
+      expect(tape.flatMap((t, i) => (t.regionSwitch ? [i] : []))).toEqual(
+        runs(tape)
+          .slice(1)
+          .map((r) => r.from),
+      );
+    }
+    for (const run of runs(trades)) {
+      const stored = (await new BookStore(stack.redis, run.region).readTrades('sim1', 'BTC/USDT', 1_000))
+        .map((t) => t.id)
+        .reverse();
+      const ids = trades.slice(run.from, run.from + run.length).map((t) => t.id);
+      const at = stored.indexOf(ids[0]!);
+      expect(
+        at,
+        `the first trade of the ${run.region} run is in ${run.region}'s stream`,
+      ).toBeGreaterThanOrEqual(0);
+      expect(ids).toEqual(stored.slice(at, at + ids.length));
+    }
+
     expect(ended, 'subscriptions stay open').toBe(false);
     expect(checkClients(stack.reference, [book, control])).toEqual([]);
     expect(control.resets, 'a venue only b ingests never switches').toEqual([]);
     expect(new Set(control.messages.map((m) => m.region))).toEqual(new Set(['b']));
-    for (const h of [...handles, throttled]) {
+    for (const h of [...handles, throttled, ...market]) {
       expect(h.errors).toEqual([]);
       h.unsubscribe();
     }

@@ -5,6 +5,7 @@ import { ChannelSubscriber } from '../../src/pubsub/channel-subscriber.ts';
 import { ServedBook } from '../../src/pubsub/served-book.ts';
 import { BookStore } from '../../src/redis/book-store.ts';
 import { createRedis, type RedisClient } from '../../src/redis/connection.ts';
+import { bookChannel } from '../../src/redis/keys.ts';
 import { RegionalBooks } from '../../src/redis/regional-books.ts';
 import { encodeBookEvent } from '../../src/wire/codec.ts';
 import { Wakeups } from '../helpers/book-checker.ts';
@@ -45,8 +46,9 @@ afterAll(async () => {
 async function write(
   region: string,
   event: Omit<BookEvent, 'region' | 'exchange' | 'symbol'>,
+  symbol = S,
 ): Promise<void> {
-  const full: BookEvent = { ...event, region, exchange: X, symbol: S };
+  const full: BookEvent = { ...event, region, exchange: X, symbol };
   await copies.store(region).writeBookEvent(full, encodeBookEvent(full));
 }
 
@@ -61,8 +63,8 @@ const snapshot = (epoch: string, bids: Level[], asks: Level[]) => ({
 });
 
 /** A ServedBook of the venue starting on `region`, and the events it emitted. */
-async function serve(region: string) {
-  const book = new ServedBook({ store: copies.local, channels, log: silentLog }, copies, X, S, region);
+async function serve(region: string, from: RegionalBooks = copies, symbol = S) {
+  const book = new ServedBook({ store: from.local, channels, log: silentLog }, from, X, symbol, region);
   served.push(book);
   const events: ReplicaEvent[] = [];
   const wakeups = new Wakeups();
@@ -130,5 +132,118 @@ describe('ServedBook', () => {
     expect(times[0]!.lastWriteTs).toBeGreaterThan(0);
     expect(times[1]!.lastWriteTs).toBeGreaterThan(0);
     expect(times[2]!.lastWriteTs).toBeNull();
+  });
+});
+
+/** A real BookStore whose book reads wait, while `hold` is on, until `release`: a snapshot read held in flight. */
+class HeldStore extends BookStore {
+  private gate: Promise<void> | undefined;
+  private open: (() => void) | undefined;
+  readonly entered = new Wakeups();
+  reads = 0;
+
+  hold(): void {
+    this.gate = new Promise((resolve) => {
+      this.open = resolve;
+    });
+  }
+
+  release(): void {
+    this.open?.();
+    this.gate = undefined;
+  }
+
+  override async readBook(exchange: string, symbol: string, depth: number) {
+    this.reads += 1;
+    this.entered.notify();
+    await this.gate;
+    return super.readBook(exchange, symbol, depth);
+  }
+}
+
+/** Every region's copy read through a HeldStore (the real script on the real Redis). */
+class HeldCopies extends RegionalBooks {
+  private readonly held = new Map<string, HeldStore>();
+  override store(region: string): HeldStore {
+    let store = this.held.get(region);
+    if (!store) {
+      store = new HeldStore(commands, region);
+      this.held.set(region, store);
+    }
+    return store;
+  }
+}
+
+describe('a copy switch cancelled while its snapshot loads', () => {
+  const T = 'ETH/USDT';
+  const delta = (epoch: string, seq: number, bids: Level[]) => ({
+    ...snapshot(epoch, bids, []),
+    kind: 'delta' as const,
+    seq,
+  });
+  const subscribers = async (channel: string) =>
+    Number(((await commands.pubsub('NUMSUB', channel)) as [string, number])[1]);
+
+  /** The served book equals its copy as a query reads it: same region, (epoch, seq) and levels. */
+  async function expectQueryEqualsStream(book: ServedBook): Promise<void> {
+    const stored = await copies.store(book.region).readBook(X, book.symbol, 0);
+    expect(stored).toMatchObject({ region: book.region, epoch: book.epoch, seq: book.seq });
+    expect(book.book.top(1_000)).toEqual({ bids: stored?.bids, asks: stored?.asks });
+  }
+
+  /** Serves a's copy of `symbol`, then starts a switch to b's copy whose snapshot read is held in flight. */
+  async function switchToHeldB(symbol: string) {
+    const held = new HeldCopies(new BookStore(commands, 'a'), ['a', 'b', 'c']);
+    const served = await serve('a', held, symbol);
+    expect(served.events.splice(0)).toEqual([{ type: 'snapshot' }]);
+    const b = held.store('b');
+    b.hold();
+    served.book.switchTo('b');
+    await b.entered.until(() => b.reads > 0, 60_000, "the read of b's snapshot");
+    return { ...served, b };
+  }
+
+  it('stays on its copy with no RESET when the local copy comes back before the new snapshot is read', async () => {
+    await write('a', snapshot('ea', [['100', '1']], [['101', '1']]), T);
+    await write('b', snapshot('eb', [['200', '2']], [['201', '2']]), T);
+    const { book, events, until, b } = await switchToHeldB(T);
+    // The local copy is fresh again: the switch is cancelled while b's snapshot is in flight.
+    book.switchTo('a');
+    expect(book.target).toBe('a');
+    b.release();
+
+    // b's copy goes on being written, a's too: only a's deltas reach the subscribers.
+    await write('b', delta('eb', 2, [['199', '1']]), T);
+    await write('a', delta('ea', 2, [['99', '1']]), T);
+    await until(() => events.length > 0, "a's delta");
+    expect(events).toEqual([{ type: 'delta', bids: [['99', '1']], asks: [] }]);
+    expect(book.region).toBe('a');
+    expect(await subscribers(bookChannel('b', X, T))).toBe(0);
+    await expectQueryEqualsStream(book);
+  });
+
+  it('ends on the third copy with one RESET and its SNAPSHOT when the new copy goes stale before its snapshot is read', async () => {
+    const U = 'SOL/USDT';
+    await write('a', snapshot('ea', [['10', '1']], [['11', '1']]), U);
+    await write('b', snapshot('eb', [['20', '2']], [['21', '2']]), U);
+    await write('c', snapshot('ec', [['30', '3']], [['31', '3']]), U);
+    const { book, events, until, b } = await switchToHeldB(U);
+    // b goes stale too: the choice moves on to c while b's snapshot is still loading.
+    book.switchTo('c');
+    await until(() => events.length === 2, "the switch to c's copy");
+    b.release();
+    await write('b', delta('eb', 2, [['19', '1']]), U);
+    await write('c', delta('ec', 2, [['29', '1']]), U);
+    await until(() => events.length === 3, "c's delta");
+    expect(events).toEqual([
+      { type: 'reset', reason: 'region-switch' },
+      { type: 'snapshot' },
+      { type: 'delta', bids: [['29', '1']], asks: [] },
+    ]);
+    expect(book.region).toBe('c');
+    expect(book.epoch).toBe('ec');
+    expect(await subscribers(bookChannel('b', X, U))).toBe(0);
+    expect(await subscribers(bookChannel('a', X, U))).toBe(0);
+    await expectQueryEqualsStream(book);
   });
 });

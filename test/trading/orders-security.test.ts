@@ -142,6 +142,7 @@ describe('API keys', () => {
         store: new BookStore(stack.redis, REGION),
         hub: stack.hub,
         topics: stack.topics,
+        log: silentLog,
         limits: {
           maxDepth: 100,
           minThrottleMs: 10,
