@@ -38,6 +38,7 @@ function askForKey(error?: string): Promise<string> {
         event.preventDefault();
         const key = input.value.trim();
         input.value = '';
+        byId('key-error').textContent = 'checking…';
         resolve(key);
       },
       { once: true },
@@ -80,8 +81,8 @@ async function connect(
       await client.dispose();
       const shown = error instanceof BookgraphError ? `${error.code}: ${error.message}` : String(error);
       views.status.set('error', shown);
-      const refused = BookgraphError.is(error, 'UNAUTHENTICATED') || BookgraphError.is(error, 'FORBIDDEN');
-      if (!config.keyRequired || !refused) throw error;
+      // Refused (UNAUTHENTICATED, FORBIDDEN) or not checkable now (UNAVAILABLE): say so, ask again.
+      if (!config.keyRequired || !(error instanceof BookgraphError)) throw error;
       problem = shown;
     }
   }
