@@ -4,8 +4,8 @@ import type { FrameScheduler } from './frame.ts';
 
 type Side = 'bid' | 'ask';
 
-const FLASH_UP = 'rgba(38, 166, 91, 0.45)';
-const FLASH_DOWN = 'rgba(214, 69, 65, 0.45)';
+const FLASH_UP = 'rgba(38, 166, 91, 0.3)';
+const FLASH_DOWN = 'rgba(214, 69, 65, 0.3)';
 
 interface Row {
   node: HTMLDivElement;
@@ -126,7 +126,7 @@ export class LadderView {
         row.node.animate(
           [{ backgroundColor: grew ? FLASH_UP : FLASH_DOWN }, { backgroundColor: 'transparent' }],
           {
-            duration: 700,
+            duration: 500,
             easing: 'ease-out',
           },
         );
