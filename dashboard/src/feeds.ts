@@ -27,6 +27,14 @@ export class FeedsView {
     setInterval(() => this.frames.schedule(this.render), 1000);
   }
 
+  /** The feed health stream ended with an error: said under the table (the rows stay, marked old). */
+  failed(message: string): void {
+    const note = document.createElement('p');
+    note.className = 'flag';
+    note.textContent = `feed health not updating: ${message}`;
+    byId('feeds').append(note);
+  }
+
   update(feed: FeedHealthFieldsFragment): void {
     this.feeds.set(`${feed.exchange}|${feed.feed}|${feed.status?.region ?? ''}`, feed);
     this.frames.schedule(this.render);

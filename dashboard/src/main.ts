@@ -139,9 +139,15 @@ async function start(): Promise<void> {
   pickDepth.addEventListener('change', open);
   await loadMarkets(wanted.symbol ?? '');
 
-  const { feeds } = await client.query(FeedsDocument, {});
-  for (const feed of feeds) views.feeds.update(feed);
-  for await (const { feedStatus } of client.subscribe(FeedStatusDocument, {})) views.feeds.update(feedStatus);
+  // Feed health is a side panel: its failure is shown there, never in place of the book's state.
+  try {
+    const { feeds } = await client.query(FeedsDocument, {});
+    for (const feed of feeds) views.feeds.update(feed);
+    for await (const { feedStatus } of client.subscribe(FeedStatusDocument, {}))
+      views.feeds.update(feedStatus);
+  } catch (error) {
+    views.feeds.failed(error instanceof BookgraphError ? `${error.code}: ${error.message}` : String(error));
+  }
 }
 
 const report = (views: Views) => (error: unknown) =>

@@ -9,14 +9,20 @@ export interface ShownLadder {
 
 /** Reads the ladder from the DOM in one evaluation (one frame's rendering, never half of two). */
 export function shownLadder(page: Page): Promise<ShownLadder> {
+  // No named inner functions: tsx (esbuild keepNames) would wrap them in a helper the page lacks.
   return page.evaluate(() => {
     const root = document.getElementById('ladder')!;
-    const side = (s: string) =>
-      [...root.querySelectorAll<HTMLElement>(`.level[data-side="${s}"]`)]
-        .filter((row) => !row.hidden && row.dataset.price)
-        .map((row) => ({ price: row.dataset.price!, size: row.dataset.size! }));
-    const asks = side('ask').reverse(); // shown highest first, best (lowest) next to the spread
-    return { seq: root.dataset.seq ? Number(root.dataset.seq) : undefined, bids: side('bid'), asks };
+    const sides: Record<string, { price: string; size: string }[]> = { bid: [], ask: [] };
+    for (const row of root.querySelectorAll<HTMLElement>('.level[data-side]')) {
+      if (row.hidden || !row.dataset.price) continue;
+      sides[row.dataset.side!]!.push({ price: row.dataset.price, size: row.dataset.size! });
+    }
+    // Asks are shown highest first, the best (lowest) next to the spread.
+    return {
+      seq: root.dataset.seq ? Number(root.dataset.seq) : undefined,
+      bids: sides.bid!,
+      asks: sides.ask!.reverse(),
+    };
   });
 }
 
