@@ -1,7 +1,13 @@
 import { gunzipSync } from 'node:zlib';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBookgraphClient, OrderBookDocument } from '../../sdk/src/index.ts';
+import {
+  addDecimal,
+  ConsolidatedBookDocument,
+  createBookgraphClient,
+  OrderBookDocument,
+} from '../../sdk/src/index.ts';
+import { encodeBookEvent } from '../../src/pubsub/codec.ts';
 import { bookChannel } from '../../src/redis/keys.ts';
 import type { Runtime } from '../../src/runtime.ts';
 import { browserAvailable, launchBrowser, offlinePage } from '../helpers/browser.ts';
@@ -166,6 +172,45 @@ describe.skipIf(!haveBrowser)('the dashboard in a headless browser, offline', ()
     const shown = await shownLadder(page);
     expect(shown.bids).toEqual(orderBook.bids);
     expect(shown.asks).toEqual(orderBook.asks);
+  });
+
+  it('warns while the consolidated book is crossed, naming the venues', async () => {
+    // The feed is stopped: a delta forged as sim1's next event puts its bid above sim2's ask.
+    const client = createBookgraphClient({ url: `${origin}/graphql` });
+    const book = (exchange: string) =>
+      client.query(OrderBookDocument, { exchange, symbol: 'ETH/USDT', depth: 1 });
+    const [{ orderBook: sim1 }, { orderBook: sim2 }] = await Promise.all([book('sim1'), book('sim2')]);
+    await client.dispose();
+    const price = addDecimal(sim2.bestAsk!.price, '10');
+    const now = Date.now();
+    const forged = encodeBookEvent({
+      kind: 'delta',
+      exchange: 'sim1',
+      symbol: 'ETH/USDT',
+      region: 'local',
+      epoch: sim1.epoch,
+      seq: sim1.seq + 1,
+      bids: [[price, '1']],
+      asks: [],
+      exchangeTs: now,
+      receiveTs: now,
+    });
+    expect(await redis.client().publish(bookChannel('local', 'sim1', 'ETH/USDT'), forged)).toBeGreaterThan(0);
+    const warning = page.locator('#crossed');
+    await expect.poll(() => warning.isVisible(), WAIT).toBe(true);
+    // The venues named are those the server's consolidated book gives for the best bid and ask.
+    const check = createBookgraphClient({ url: `${origin}/graphql` });
+    const { consolidatedBook: merged } = await check.query(ConsolidatedBookDocument, {
+      symbol: 'ETH/USDT',
+      depth: 5,
+    });
+    await check.dispose();
+    expect(merged.crossed).toBe(true);
+    const names = (level: typeof merged.bestBid) => level?.venues.map((v) => v.exchange).join(', ');
+    expect(await warning.textContent()).toBe(
+      `CROSSED: best bid ${price} (${names(merged.bestBid)}) is at or above best ask ${merged.bestAsk?.price} (${names(merged.bestAsk)})`,
+    );
+    expect(names(merged.bestBid)).toBe('sim1');
   });
 
   it('made no request outside the server and threw no error', () => {
