@@ -82,9 +82,9 @@ export class MarketSession {
     views.consolidated.update(undefined);
     views.liquidity.update(undefined);
 
+    // The stream first, then the history, so at most a trade during the stream's setup can fall
+    // between them (none when the history is read after it is live); the view drops repeats by id.
     this.follow(async () => {
-      const { trades } = await client.query(TradesDocument, { exchange, symbol, limit: 50 }, { signal });
-      views.trades.add([...trades].reverse()); // newest first from the server
       for await (const { trades: trade } of client.subscribe(
         TradeUpdatesDocument,
         { exchange, symbol },
@@ -92,6 +92,10 @@ export class MarketSession {
       )) {
         views.trades.add([trade]);
       }
+    });
+    this.follow(async () => {
+      const { trades } = await client.query(TradesDocument, { exchange, symbol, limit: 50 }, { signal });
+      views.trades.history(trades);
     });
     this.showCandles(selection.interval);
   }

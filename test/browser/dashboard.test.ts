@@ -117,6 +117,12 @@ describe.skipIf(!haveBrowser)('the dashboard in a headless browser, offline', ()
     await expect
       .poll(() => page.locator('#trades li').first().getAttribute('data-id'), WAIT)
       .not.toBe(firstTrade);
+    // History and stream meet without repeats.
+    const ids = await page
+      .locator('#trades li')
+      .evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.id));
+    expect(ids.length).toBeGreaterThan(1);
+    expect(new Set(ids).size).toBe(ids.length);
     await expect.poll(() => page.locator('#candles').getAttribute('data-live'), WAIT).toMatch(/^\d+$/);
     await expect.poll(() => page.locator('#consolidated tbody tr').count(), WAIT).toBeGreaterThan(0);
     // Attribution: the simulator lists BTC/USDT on several venues.
