@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,23 +60,28 @@ describe.skipIf(!haveBrowser)('the dashboard in a headless browser, offline', ()
     const script = /src="\/dashboard\/(assets\/dashboard-[\w]+\.js)"/.exec(body)?.[1];
     expect(script).toBeDefined();
     // Raw bytes: Node's fetch would decode the body for us.
-    const { request } = await import('node:http');
-    const raw = await new Promise<{ headers: Record<string, unknown>; body: Buffer }>((resolve, reject) => {
-      request(`${origin}/dashboard/${script}`, { headers: { 'accept-encoding': 'gzip' } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
-      })
-        .on('error', reject)
-        .end();
-    });
-    expect(raw.headers['content-encoding']).toBe('gzip');
-    expect(raw.headers['cache-control']).toBe('public, max-age=31536000, immutable');
-    expect(gunzipSync(raw.body).toString('utf8')).toContain('bookgraph');
+    const raw = (headers: Record<string, string>) =>
+      new Promise<{ headers: Record<string, unknown>; body: Buffer }>((resolve, reject) => {
+        request(`${origin}/dashboard/${script}`, { headers }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+        })
+          .on('error', reject)
+          .end();
+      });
+    const plain = await raw({});
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.body.toString('utf8')).toContain('bookgraph');
+    expect((await raw({ 'accept-encoding': 'br;q=0, *' })).headers['content-encoding']).toBe('gzip');
+    const gzip = await raw({ 'accept-encoding': 'gzip' });
+    expect(gzip.headers['content-encoding']).toBe('gzip');
+    expect(gzip.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    expect(gunzipSync(gzip.body)).toEqual(plain.body);
     const br = await fetch(`${origin}/dashboard/${script}`, { headers: { 'accept-encoding': 'br' } });
     expect(br.headers.get('content-encoding')).toBe('br');
     const again = await fetch(`${origin}/dashboard/${script}`, {
-      headers: { 'if-none-match': raw.headers.etag as string },
+      headers: { 'if-none-match': gzip.headers.etag as string },
     });
     expect(again.status).toBe(304);
     expect((await fetch(`${origin}/dashboard/assets/nope.js`)).status).toBe(404);

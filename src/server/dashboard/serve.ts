@@ -83,11 +83,23 @@ async function fromFolder(dir: string): Promise<Map<string, Asset>> {
   return assets;
 }
 
+/** Each coding an `Accept-Encoding` header names, with whether it allows it (q above 0). */
+function acceptedCodings(header: string | undefined): Map<string, boolean> {
+  const codings = new Map<string, boolean>();
+  for (const part of (header ?? '').split(',')) {
+    const [name = '', ...params] = part.split(';').map((p) => p.trim().toLowerCase());
+    const q = params.find((p) => p.startsWith('q='));
+    if (name) codings.set(name, q === undefined || Number(q.slice(2)) > 0);
+  }
+  return codings;
+}
+
+/** brotli, else gzip, as the browser allows (`*` allows what it does not name); else none. */
 function encodingFor(accept: string | undefined, asset: Asset): 'br' | 'gzip' | undefined {
-  const offered = (name: string) =>
-    new RegExp(`(^|,)\\s*${name}\\s*(;\\s*q=(?!0(\\.0*)?\\s*(,|$))[\\d.]+)?\\s*(,|$)`).test(accept ?? '');
-  if (asset.br && offered('br')) return 'br';
-  if (asset.gzip && offered('gzip')) return 'gzip';
+  const codings = acceptedCodings(accept);
+  const allows = (name: string) => codings.get(name) ?? codings.get('*') ?? false;
+  if (asset.br && allows('br')) return 'br';
+  if (asset.gzip && allows('gzip')) return 'gzip';
   return undefined;
 }
 
