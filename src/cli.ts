@@ -44,11 +44,14 @@ function optionsAsEnv(values: {
   return env;
 }
 
-function banner(port: number, host: string, graphiql: boolean): string {
+function banner(port: number, host: string, graphiql: boolean, dashboard: boolean): string {
   const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
   const url = `http://${shown}:${port}/graphql`;
   return [
     '',
+    dashboard
+      ? `  Dashboard: http://${shown}:${port}/dashboard  (live books, trades, candles, liquidity)`
+      : '  The dashboard is off (DASHBOARD=on turns it on).',
     `  bookgraph is serving live books at ${url}`,
     graphiql
       ? `  GraphiQL: open ${url} in a browser and press run.`
@@ -104,13 +107,13 @@ async function main(argv: string[]): Promise<void> {
     serve: command !== 'ingest',
     launchRedis: command === 'start',
   });
+  if (runtime.app && runtime.port !== undefined)
+    console.log(banner(runtime.port, config.http.host, config.http.graphiql, config.http.dashboard));
   if (runtime.localRedis) {
     console.log(
       `bookgraph: no REDIS_URL and nothing on 127.0.0.1:6379, so a private redis-server runs on port ${runtime.localRedis.port}; it stops when bookgraph exits.`,
     );
   }
-  if (runtime.app && runtime.port !== undefined)
-    console.log(banner(runtime.port, config.http.host, config.http.graphiql));
   log.info(
     {
       command,

@@ -132,6 +132,7 @@ const EnvSchema = z.object({
   ),
   GRAPHIQL: z.preprocess(emptyAsUndefined, z.enum(['1', '0', 'true', 'false']).optional()),
   INTROSPECTION: z.preprocess(emptyAsUndefined, z.enum(['1', '0', 'true', 'false']).optional()),
+  DASHBOARD: z.preprocess(emptyAsUndefined, z.enum(['on', 'off', '1', '0', 'true', 'false']).default('on')),
   BOOK_STALE_MS: int(100, 3_600_000, 5_000),
   BOOK_STALE_MS_OVERRIDES: z.preprocess(
     emptyAsUndefined,
@@ -223,7 +224,8 @@ export interface Config {
    * for each connection's PING before it answers 503.
    */
   redis: { url: string | undefined; commandTimeoutMs: number; readyTimeoutMs: number };
-  http: { host: string; port: number; graphiql: boolean; introspection: boolean };
+  /** `dashboard`: serve the market dashboard at `/dashboard` (`DASHBOARD=on|off`, on by default). */
+  http: { host: string; port: number; graphiql: boolean; introspection: boolean; dashboard: boolean };
   feeds: readonly string[];
   simulator: { seed: number; updatesPerSecond: number };
   /** The `ccxt:<exchange>` feeds: symbols to follow and base URL overrides (`*` = every exchange). */
@@ -337,7 +339,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
       readyTimeoutMs: e.READY_REDIS_TIMEOUT_MS,
     },
-    http: { host: e.HOST, port: e.PORT, graphiql, introspection },
+    http: {
+      host: e.HOST,
+      port: e.PORT,
+      graphiql,
+      introspection,
+      dashboard: e.DASHBOARD === 'on' || e.DASHBOARD === '1' || e.DASHBOARD === 'true',
+    },
     feeds: e.FEEDS,
     simulator: { seed: e.SIM_SEED, updatesPerSecond: e.SIM_UPDATES_PER_SEC },
     ccxt: { symbols: e.SYMBOLS, restUrls: e.EXCHANGE_REST_URL, wsUrls: e.EXCHANGE_WS_URL },

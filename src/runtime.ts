@@ -14,7 +14,7 @@ import { createRedis, type RedisClient } from './redis/connection.ts';
 import { type LocalRedisServer, redisAnswers, startLocalRedis } from './redis/local-server.ts';
 import { RedisProbe } from './redis/probe.ts';
 import { staleAfterMs } from './resolvers/orderbook.ts';
-import { type App, createApp, type ReadinessCheck } from './server/app.ts';
+import { type App, type AppOptions, createApp, type ReadinessCheck } from './server/app.ts';
 import { createOpsServer, type OpsServer } from './server/ops-server.ts';
 import type { SharedExecutionStats } from './server/plugins/use-shared-execution.ts';
 import { createTrading } from './trading/trading.ts';
@@ -125,6 +125,18 @@ function freshnessCheck(ingester: Ingester, staleAfterMs: number): ReadinessChec
 }
 
 /**
+ * Development serves the dashboard bundled from source on its first request; production the folder
+ * `npm run build:dashboard` wrote, and the page asks for a key there (kept in the page's memory).
+ */
+function dashboardOptions(config: Config, anonymousMarketData: boolean): AppOptions['dashboard'] {
+  const production = config.env === 'production';
+  return {
+    source: production ? 'folder' : 'build',
+    page: { region: config.region, env: config.env, keyRequired: production || !anonymousMarketData },
+  };
+}
+
+/**
  * Builds the roles a command asks for from config: the ingest pipeline, the GraphQL server, or
  * both in one process. `stop()` undoes everything in reverse order: server first, Redis last.
  */
@@ -230,11 +242,14 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
             ]
           : [],
       );
+      // Anonymous market data: on in `start`, off by default in `serve`.
+      const anonymousMarketData = config.auth.allowAnonymousMarketData ?? options.ingest;
       app = createApp({
         log,
         channels,
         metrics,
         graphiql: config.http.graphiql,
+        dashboard: config.http.dashboard ? dashboardOptions(config, anonymousMarketData) : undefined,
         introspection: config.http.introspection,
         executionStats: options.executionStats,
         readiness: feedsFresh ? [...probes, feedsFresh] : probes,

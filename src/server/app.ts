@@ -19,6 +19,7 @@ import { staleAfterMs } from '../resolvers/orderbook.ts';
 import type { Context } from '../schema/builder.ts';
 import { schema } from '../schema/index.ts';
 import { createTrading, type Trading } from '../trading/trading.ts';
+import { type DashboardOptions, dashboardHandler } from './dashboard/serve.ts';
 import { listen } from './listen.ts';
 import { maskErrors } from './mask-errors.ts';
 import { usePlugins } from './plugins/index.ts';
@@ -58,6 +59,8 @@ export interface AppOptions {
   trading?: Trading;
   /** A span per GraphQL operation (src/server/plugins/use-tracing.ts). @default off */
   tracing?: Tracing;
+  /** The market dashboard at `/dashboard` (`/` redirects there). @default off */
+  dashboard?: Omit<DashboardOptions, 'log'>;
 }
 
 export interface AuthOptions {
@@ -132,6 +135,8 @@ export function createApp(options: AppOptions): App {
     // (yoga's default loads it from a CDN).
     renderGraphiQL,
     maskedErrors: maskErrors,
+    // No landing page with yoga's version on unknown paths: `/` is the dashboard's, or a 404.
+    landingPage: false,
     graphiql: options.graphiql
       ? { title: 'bookgraph', subscriptionsProtocol: 'WS', defaultQuery: GRAPHIQL_EXAMPLE }
       : false,
@@ -152,7 +157,11 @@ export function createApp(options: AppOptions): App {
     }),
   });
 
-  const server = createServer(yoga);
+  const dashboard = options.dashboard && dashboardHandler({ ...options.dashboard, log });
+  const server = createServer((req, res) => {
+    if (dashboard?.(req, res)) return;
+    yoga(req, res);
+  });
   const sockets = new Set<Socket>();
   server.on('connection', (socket) => {
     sockets.add(socket);

@@ -1,23 +1,16 @@
-import { existsSync } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Runtime } from '../../src/runtime.ts';
+import { browserAvailable, launchBrowser, offlinePage } from '../helpers/browser.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
 import { startTestRuntime } from '../helpers/runtime.ts';
 
 /**
  * GraphiQL as a first-time user meets it, in a real headless Chromium with every request that
  * leaves the server blocked: the page must load offline and its example subscription must show
- * a live book. Needs Debian's chromium (`apt-get install chromium`); .ci/run installs it and sets
- * REQUIRE_BROWSER=1, so there the test fails rather than skips when the browser is missing.
+ * a live book (test/helpers/browser.ts: Chromium, REQUIRE_BROWSER).
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const haveBrowser = existsSync(CHROMIUM);
-if (!haveBrowser) {
-  const message = `GraphiQL browser test: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`;
-  if (process.env.REQUIRE_BROWSER === '1') throw new Error(message);
-  console.warn(`SKIPPED: ${message}`);
-}
+const haveBrowser = browserAvailable('GraphiQL');
 
 describe.skipIf(!haveBrowser)('GraphiQL in a headless browser, offline', () => {
   let redis: TestRedis;
@@ -29,18 +22,7 @@ describe.skipIf(!haveBrowser)('GraphiQL in a headless browser, offline', () => {
     runtime = await startTestRuntime(redis.url, {
       SIM_UPDATES_PER_SEC: '20',
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchBrowser();
   });
   afterAll(async () => {
     await browser?.close();
@@ -50,15 +32,7 @@ describe.skipIf(!haveBrowser)('GraphiQL in a headless browser, offline', () => {
 
   it('loads without the internet and streams the example subscription live', async () => {
     const origin = `http://127.0.0.1:${runtime.port}`;
-    const page = await browser.newPage();
-    const outside: string[] = [];
-    await page.route('**/*', (route) => {
-      const url = route.request().url();
-      if (url.startsWith(origin) || url.startsWith('blob:') || url.startsWith('data:'))
-        return route.continue();
-      outside.push(url);
-      return route.abort();
-    });
+    const { page, outside } = await offlinePage(browser, origin);
     await page.goto(`${origin}/graphql`);
     await page.locator('.graphiql-execute-button').click({ timeout: 30_000 });
     // Monaco renders spaces as no-break spaces, which `\s` matches.

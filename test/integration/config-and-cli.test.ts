@@ -144,6 +144,13 @@ describe('bookgraph CLI', () => {
     });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ data: { region: 'smoke', exchanges: ['sim1', 'sim2', 'sim3'] } });
+    // The dashboard's URL is the first thing printed, and it answers.
+    const first = cli
+      .stdout()
+      .split('\n')
+      .find((line) => line.trim() !== '');
+    expect(first).toMatch(new RegExp(`Dashboard: http://[^:]+:${port}/dashboard`));
+    expect((await fetch(`http://127.0.0.1:${port}/dashboard`)).status).toBe(200);
 
     cli.child.kill('SIGTERM');
     expect(await cli.exited).toEqual({ code: 0, signal: null });

@@ -22,7 +22,7 @@ describe('loadConfig', () => {
       region: 'local',
       regions: ['local'],
       redis: { url: undefined, commandTimeoutMs: 5_000, readyTimeoutMs: 1_000 },
-      http: { host: '127.0.0.1', port: 4000, graphiql: true, introspection: true },
+      http: { host: '127.0.0.1', port: 4000, graphiql: true, introspection: true, dashboard: true },
       feeds: ['sim'],
       simulator: { seed: 42, updatesPerSecond: 10 },
       ccxt: { symbols: ['BTC/USDT', 'ETH/USDT'], restUrls: {}, wsUrls: {} },
@@ -112,6 +112,14 @@ describe('loadConfig', () => {
     expect(loadConfig({ NODE_ENV: 'development' }).http.graphiql).toBe(true);
     expect(loadConfig({ NODE_ENV: 'development', GRAPHIQL: '0' }).http.graphiql).toBe(false);
     expect(loadConfig({ NODE_ENV: 'test', GRAPHIQL: 'false' }).http.graphiql).toBe(false);
+  });
+
+  it('serves the dashboard by default, in production too, and DASHBOARD=off turns it off', () => {
+    expect(loadConfig({ NODE_ENV: 'production' }).http.dashboard).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'production', DASHBOARD: 'off' }).http.dashboard).toBe(false);
+    expect(loadConfig({ DASHBOARD: '0' }).http.dashboard).toBe(false);
+    expect(loadConfig({ DASHBOARD: 'on' }).http.dashboard).toBe(true);
+    expect(() => loadConfig({ DASHBOARD: 'maybe' })).toThrow(/DASHBOARD/);
   });
 
   it('reads tracing and pretty-log settings, and reports malformed ones', () => {
