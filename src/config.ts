@@ -181,6 +181,7 @@ const EnvSchema = z.object({
       }),
   ),
   MAX_DEPTH: int(1, 1_000, 100),
+  MIX_SIMULATED_VENUES: z.preprocess(emptyAsUndefined, z.enum(['1', '0', 'true', 'false']).default('0')),
   SUBSCRIBER_QUEUE_MAX: int(10, 1_000_000, 1_000),
   SUBSCRIBER_BUFFER_MAX_BYTES: int(16 * 1024, 1024 * 1024 * 1024, 1024 * 1024),
   SLOW_SUBSCRIBER_DISCONNECT_MS: int(100, 600_000, 10_000),
@@ -206,6 +207,9 @@ const EnvSchema = z.object({
   DRAIN_READY_GRACE_MS: int(0, 120_000, 0),
   DRAIN_TIMEOUT_MS: int(0, 300_000, 20_000),
 });
+
+/** Every variable the configuration reads (besides `<EXCHANGE>_API_KEY`/`_API_SECRET`). */
+export const ENV_VARIABLES: readonly string[] = Object.keys(EnvSchema.shape);
 
 export interface Config {
   env: 'development' | 'production' | 'test';
@@ -252,6 +256,11 @@ export interface Config {
     backpressure: { maxBufferedBytes: number; disconnectAfterMs: number };
     /** Per-book or per-exchange staleness thresholds (`BOOK_STALE_MS_OVERRIDES`). */
     staleOverrides: Readonly<Record<string, number>>;
+    /**
+     * `MIX_SIMULATED_VENUES`: consolidation and liquidity may merge simulated venues (sim1-sim3)
+     * with real ones. Off: a symbol real venues list is consolidated over real venues only.
+     */
+    mixSimulatedVenues: boolean;
   };
   /** How often ingesters write feed health, and how long it lives unrenewed. */
   feedStatus: { intervalMs: number; ttlMs: number };
@@ -306,18 +315,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `REGIONS: must include this process's REGION "${parsed.data.REGION}" (got ${parsed.data.REGIONS.join(',')})`,
     );
   }
-  if (missing.length > 0) throw new ConfigError(missing);
-  if (!parsed.success) {
+  if (!parsed.success || missing.length > 0) {
     // One entry per variable: a value can fail several checks (REDIS_URL, each FEEDS item).
     const byVariable = new Map<string, string[]>();
-    for (const issue of parsed.error.issues) {
+    for (const issue of parsed.error?.issues ?? []) {
       const [variable = '(environment)', ...rest] = issue.path.map(String);
       const message = rest.length > 0 ? `[${rest.join('.')}] ${issue.message}` : issue.message;
       byVariable.set(variable, [...(byVariable.get(variable) ?? []), message]);
     }
-    throw new ConfigError(
-      [...byVariable].map(([variable, messages]) => `${variable}: ${messages.join('; ')}`),
-    );
+    throw new ConfigError([
+      ...[...byVariable].map(([variable, messages]) => `${variable}: ${messages.join('; ')}`),
+      ...missing,
+    ]);
   }
   const e = parsed.data;
   const isOn = (flag: '1' | '0' | 'true' | 'false') => flag === '1' || flag === 'true';
@@ -360,6 +369,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         disconnectAfterMs: e.SLOW_SUBSCRIBER_DISCONNECT_MS,
       },
       staleOverrides: e.BOOK_STALE_MS_OVERRIDES,
+      mixSimulatedVenues: e.MIX_SIMULATED_VENUES === '1' || e.MIX_SIMULATED_VENUES === 'true',
     },
     feedStatus: {
       intervalMs: e.FEED_STATUS_INTERVAL_MS,

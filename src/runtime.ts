@@ -47,6 +47,8 @@ export interface Runtime {
   port: number | undefined;
   /** OpenTelemetry tracing (a no-op when off); `stop()` flushes and shuts it down. */
   tracing: Tracing;
+  /** Whether every Redis connection of the process is up now. */
+  redisReady(): boolean;
   stop(): Promise<void>;
 }
 
@@ -263,5 +265,6 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     await stop();
     throw error;
   }
-  return { redisUrl: url, localRedis: local, app, ingester, port, tracing, stop };
+  const redisReady = () => clients.every((c) => c.status === 'ready');
+  return { redisUrl: url, localRedis: local, app, ingester, port, tracing, stop, redisReady };
 }

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
 
-const CLI = fileURLToPath(new URL('../../bin/bookgraph.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../bin/bookgraph-dev.js', import.meta.url));
 
 /** The environment a spawned CLI sees: ours minus every variable the config reads. */
 function cliEnv(vars: Record<string, string>): NodeJS.ProcessEnv {
