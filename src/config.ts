@@ -70,6 +70,7 @@ const EnvSchema = z.object({
       .optional(),
   ),
   REDIS_COMMAND_TIMEOUT_MS: int(50, 600_000, 5_000),
+  LOCAL_REDIS_PORT: int(1, 65535, 6379),
   READY_REDIS_TIMEOUT_MS: int(50, 60_000, 1_000),
   REGION: z.preprocess(
     emptyAsUndefined,
@@ -225,7 +226,13 @@ export interface Config {
    * `UNAVAILABLE` instead of hanging through an outage. `readyTimeoutMs`: how long `/ready` waits
    * for each connection's PING before it answers 503.
    */
-  redis: { url: string | undefined; commandTimeoutMs: number; readyTimeoutMs: number };
+  redis: {
+    url: string | undefined;
+    commandTimeoutMs: number;
+    readyTimeoutMs: number;
+    /** Where `start` without REDIS_URL looks for a running Redis before launching a private one. */
+    localPort: number;
+  };
   http: { host: string; port: number; graphiql: boolean; introspection: boolean };
   feeds: readonly string[];
   simulator: { seed: number; updatesPerSecond: number };
@@ -342,6 +349,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       url: e.REDIS_URL,
       commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
       readyTimeoutMs: e.READY_REDIS_TIMEOUT_MS,
+      localPort: e.LOCAL_REDIS_PORT,
     },
     http: { host: e.HOST, port: e.PORT, graphiql, introspection },
     feeds: e.FEEDS,

@@ -25,7 +25,7 @@ export interface RuntimeOptions {
   serve: boolean;
   /** Launch a private redis-server when none is configured or listening on 6379 (`start`). */
   launchRedis: boolean;
-  /** Where `launchRedis` looks for an already running Redis first. @default 6379 */
+  /** Where `launchRedis` looks for an already running Redis first. @default config.redis.localPort */
   defaultRedisPort?: number;
   onWritten?: (event: BookEvent) => void;
   executionStats?: SharedExecutionStats;
@@ -54,7 +54,7 @@ export interface Runtime {
 
 async function resolveRedis(options: RuntimeOptions): Promise<{ url: string; local?: LocalRedisServer }> {
   if (options.config.redis.url) return { url: options.config.redis.url };
-  const port = options.defaultRedisPort ?? 6379;
+  const port = options.defaultRedisPort ?? options.config.redis.localPort;
   const url = `redis://127.0.0.1:${port}`;
   if (!options.launchRedis || (await redisAnswers(port))) return { url };
   const local = await startLocalRedis();

@@ -31,13 +31,9 @@ export function parseCommandLine(
   maxPositionals = 0,
 ): { values: ParsedOptions; positionals: string[] } {
   const spec: OptionSpec = { ...options, help: { type: 'boolean', short: 'h' } };
-  const { tokens } = parseArgs({
-    args: argv,
-    options: spec,
-    strict: false,
-    allowPositionals: true,
-    tokens: true,
-  });
+  const tokenize = (args: string[]) =>
+    parseArgs({ args, options: spec, strict: false, allowPositionals: true, tokens: true }).tokens;
+  const tokens = tokenize(argv);
   const values: ParsedOptions = {};
   const positionals: string[] = [];
   const problems: string[] = [];
@@ -57,9 +53,10 @@ export function parseCommandLine(
       else values[token.name] = true;
       continue;
     }
-    // strict: false reads `--port --exchange x` as two flags: the value is missing.
     if (token.value === undefined || (!token.inlineValue && token.value.startsWith('-'))) {
       problems.push(`${shown} needs a value`);
+      // `--symbols --port 1`: the option taken for the value is read as what it is.
+      if (token.value !== undefined) tokens.splice(i + 1, 0, ...tokenize([token.value]));
       continue;
     }
     values[token.name] = token.value;
