@@ -31,8 +31,13 @@ export interface Spawned {
 
 export const children: ChildProcess[] = [];
 
-export function spawnCli(args: string[], env: NodeJS.ProcessEnv, entry = CLI): Spawned {
-  const child = spawn(process.execPath, [entry, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  entry = CLI,
+  node = process.execPath,
+): Spawned {
+  const child = spawn(node, [entry, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
   let err = '';
