@@ -127,6 +127,8 @@ export function createApp(options: AppOptions): App {
     // (yoga's default loads it from a CDN).
     renderGraphiQL,
     maskedErrors: maskErrors,
+    // Unknown paths answer 404, not Yoga's landing page with its version.
+    landingPage: false,
     graphiql: options.graphiql
       ? { title: 'bookgraph', subscriptionsProtocol: 'WS', defaultQuery: GRAPHIQL_EXAMPLE }
       : false,
