@@ -1,7 +1,7 @@
 // The CLI's entry point. Only what reading the command line needs is imported here: every
 // command's module is loaded when it runs, so `bookgraph --help` answers without loading the
 // server, ccxt or OpenTelemetry.
-import { UsageError } from './cli/args.ts';
+import { StartupError, UsageError } from './cli/args.ts';
 import { COMMAND_USAGE, GLOBAL_USAGE } from './cli/usage.ts';
 
 const SERVER_COMMANDS = ['start', 'serve', 'ingest'] as const;
@@ -37,16 +37,20 @@ async function main(argv: string[]): Promise<void> {
   return runServerCommand(command as ServerCommand, args);
 }
 
-main(process.argv.slice(2)).catch(async (error: unknown) => {
+main(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof UsageError) {
     const name = error.command === 'bookgraph' ? 'bookgraph' : `bookgraph ${error.command}`;
     for (const problem of error.problems) console.error(`${name}: ${problem}`);
     console.error(`(${name} --help for usage)`);
     process.exit(2);
   }
-  const { StartupError } = await import('./cli/server.ts');
-  if (error instanceof StartupError) {
-    for (const problem of error.problems) console.error(`bookgraph: ${problem}`);
+  // ConfigError (src/config.ts) by name: importing it here would load zod for --help.
+  const problems =
+    error instanceof StartupError || (error instanceof Error && error.name === 'ConfigError')
+      ? (error as StartupError).problems
+      : undefined;
+  if (problems) {
+    for (const problem of problems) console.error(`bookgraph: ${problem}`);
   } else {
     console.error(error);
   }

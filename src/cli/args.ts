@@ -19,6 +19,14 @@ export class UsageError extends Error {
   }
 }
 
+/** A command that cannot go ahead: every problem found, one line each (the CLI exits 1). */
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+  }
+}
+
 /**
  * Parses `argv` against `options` (plus `-h`/`--help`), collecting every unknown option, missing
  * value and value given to a flag instead of stopping at the first, as node's strict parseArgs

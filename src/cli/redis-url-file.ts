@@ -2,6 +2,8 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { redisAnswers } from '../redis/local-server.ts';
+import { StartupError } from './args.ts';
+import { redisProblem } from './preflight.ts';
 
 /**
  * Where `bookgraph start` writes the URL of the private redis-server it launched, so that
@@ -34,7 +36,14 @@ export function launchedRedisUrl(): string | undefined {
  * The Redis a tool command (`clients`, `replay`) uses: REDIS_URL, else the private redis-server a
  * running `bookgraph start` launched (if it still answers), else 127.0.0.1:6379.
  */
-export async function findRedisUrl(configured: string | undefined): Promise<string> {
+export async function findRedisUrl(configured: string | undefined, timeoutMs = 5_000): Promise<string> {
+  const url = await chooseRedisUrl(configured);
+  const problem = await redisProblem(url, timeoutMs);
+  if (problem) throw new StartupError([problem]);
+  return url;
+}
+
+async function chooseRedisUrl(configured: string | undefined): Promise<string> {
   if (configured) return configured;
   const launched = launchedRedisUrl();
   const port = launched ? Number(/^redis:\/\/127\.0\.0\.1:(\d+)$/.exec(launched)?.[1]) : Number.NaN;

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { loadConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { Ingester } from '../marketdata/ingester.ts';
@@ -44,13 +45,15 @@ export async function replay(argv: string[]): Promise<void> {
   const path = positionals[0];
   const speed = Number(values.speed ?? '1');
   const problems = [
-    path ? null : 'FILE is required',
+    path ? (existsSync(path) ? null : `FILE: no such file "${path}"`) : 'FILE is required',
     Number.isFinite(speed) && speed >= 0 ? null : `--speed: "${values.speed}" is not a number >= 0`,
     portProblem('--port', values.port),
   ].filter((p): p is string => p !== null);
   if (problems.length > 0 || !path) throw new UsageError('replay', problems);
   const config = loadConfig(values.port ? { ...process.env, PORT: values.port } : process.env);
   const log = createLogger(config.log.level, { pretty: config.log.pretty, env: config.env });
+  // Checked before the file is read: a Redis that does not answer is one line, not a stack trace.
+  const redisUrl = values.serve ? undefined : await findRedisUrl(config.redis.url);
   const feed = await ReplayFeed.fromFile(path, { speed, onProgress: progressPrinter() });
   console.error(`bookgraph replay: ${feed.total} events of ${feed.markets().length} markets from ${path}`);
 
@@ -73,7 +76,7 @@ export async function replay(argv: string[]): Promise<void> {
     return;
   }
 
-  const writer = createRedis(await findRedisUrl(config.redis.url), 'writer');
+  const writer = createRedis(redisUrl ?? (await findRedisUrl(config.redis.url)), 'writer');
   writer.on('error', (err) => log.warn({ err }, 'redis connection error'));
   const ingester = new Ingester({
     store: new BookStore(writer, config.region),

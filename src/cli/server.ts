@@ -1,7 +1,7 @@
 import { type Config, ConfigError, ENV_VARIABLES, loadConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { RedisNotInstalledError } from '../redis/local-server.ts';
-import { parseCommandLine, portProblem as portOptionProblem, UsageError } from './args.ts';
+import { parseCommandLine, portProblem as portOptionProblem, StartupError, UsageError } from './args.ts';
 import { banner } from './banner.ts';
 import { misspelledVariables } from './env-typos.ts';
 import { listenErrorProblem, portProblem, redisProblem, unknownCcxtExchanges } from './preflight.ts';
@@ -10,14 +10,6 @@ import { stopOnSignals } from './signals.ts';
 import { COMMAND_USAGE } from './usage.ts';
 
 export type ServerCommand = 'start' | 'serve' | 'ingest';
-
-/** A start that cannot go ahead: every problem found, one line each (the CLI exits 1). */
-export class StartupError extends Error {
-  override readonly name = 'StartupError';
-  constructor(readonly problems: string[]) {
-    super(problems.join('\n'));
-  }
-}
 
 const OPTIONS = {
   port: { type: 'string' },

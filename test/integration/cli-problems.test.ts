@@ -34,6 +34,18 @@ describe('bookgraph CLI problems', () => {
     },
   );
 
+  it('replay without its file: one line, exit 2', async () => {
+    const { code, lines } = await failed(
+      spawnCli(['replay', 'no/such.ndjson', '--speed', 'fast'], cliEnv({})),
+    );
+    expect(code).toBe(2);
+    expect(lines).toEqual([
+      'bookgraph replay: FILE: no such file "no/such.ndjson"',
+      'bookgraph replay: --speed: "fast" is not a number >= 0',
+      '(bookgraph replay --help for usage)',
+    ]);
+  });
+
   it('unknown options, a missing value and a stray argument: one line each, exit 2', async () => {
     const cli = spawnCli(['start', '--bogus', '--symbols', '--prot=4000', 'extra'], cliEnv({}));
     const { code, lines } = await failed(cli);
@@ -68,6 +80,23 @@ describe('bookgraph CLI problems', () => {
       expect(cli.stderr()).not.toMatch(NO_STACK);
     } finally {
       blocker.close();
+    }
+  });
+
+  it('clients and replay with an unreachable Redis: one line, exit 1', async () => {
+    const nothing = await freePort();
+    for (const args of [
+      ['clients', 'list'],
+      ['replay', 'data/sample-sim.ndjson.gz'],
+    ]) {
+      const cli = spawnCli(args, cliEnv({ REDIS_URL: `redis://127.0.0.1:${nothing}` }));
+      const { code, lines } = await failed(cli);
+      expect(code, args.join(' ')).toBe(1);
+      expect(lines, args.join(' ')).toEqual([
+        expect.stringMatching(
+          new RegExp(`^bookgraph: REDIS_URL: Redis at redis://127\\.0\\.0\\.1:${nothing} does not answer`),
+        ),
+      ]);
     }
   });
 
