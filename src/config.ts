@@ -306,8 +306,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Credentials of every exchange that trades for real; missing ones are reported with the rest.
   const venues: VenueConfig[] = [];
   const missing: string[] = [];
-  if (parsed.success) {
-    for (const [exchange, kind] of Object.entries(parsed.data.EXECUTION_VENUES)) {
+  // Read on its own too, so missing keys are reported even when other variables are invalid.
+  const executionVenues = parsed.success
+    ? parsed.data.EXECUTION_VENUES
+    : EnvSchema.shape.EXECUTION_VENUES.safeParse(env.EXECUTION_VENUES).data;
+  if (executionVenues) {
+    for (const [exchange, kind] of Object.entries(executionVenues)) {
       if (kind !== 'ccxt') continue;
       const names = venueKeyVariables(exchange);
       const apiKey = env[names.key];
