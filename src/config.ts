@@ -70,6 +70,7 @@ const EnvSchema = z.object({
       .optional(),
   ),
   REDIS_COMMAND_TIMEOUT_MS: int(50, 600_000, 5_000),
+  LOCAL_REDIS_PORT: int(1, 65535, 6379),
   READY_REDIS_TIMEOUT_MS: int(50, 60_000, 1_000),
   REGION: z.preprocess(
     emptyAsUndefined,
@@ -182,6 +183,7 @@ const EnvSchema = z.object({
       }),
   ),
   MAX_DEPTH: int(1, 1_000, 100),
+  MIX_SIMULATED_VENUES: z.preprocess(emptyAsUndefined, z.enum(['1', '0', 'true', 'false']).default('0')),
   SUBSCRIBER_QUEUE_MAX: int(10, 1_000_000, 1_000),
   SUBSCRIBER_BUFFER_MAX_BYTES: int(16 * 1024, 1024 * 1024 * 1024, 1024 * 1024),
   SLOW_SUBSCRIBER_DISCONNECT_MS: int(100, 600_000, 10_000),
@@ -209,6 +211,9 @@ const EnvSchema = z.object({
   DRAIN_TIMEOUT_MS: int(0, 300_000, 20_000),
 });
 
+/** Every variable the configuration reads (besides `<EXCHANGE>_API_KEY`/`_API_SECRET`). */
+export const ENV_VARIABLES: readonly string[] = Object.keys(EnvSchema.shape);
+
 export interface Config {
   env: 'development' | 'production' | 'test';
   /** This process's home region: its ingesters write this region's keys, its trading owns its sessions. */
@@ -223,7 +228,13 @@ export interface Config {
    * `UNAVAILABLE` instead of hanging through an outage. `readyTimeoutMs`: how long `/ready` waits
    * for each connection's PING before it answers 503.
    */
-  redis: { url: string | undefined; commandTimeoutMs: number; readyTimeoutMs: number };
+  redis: {
+    url: string | undefined;
+    commandTimeoutMs: number;
+    readyTimeoutMs: number;
+    /** Where `start` without REDIS_URL looks for a running Redis before launching a private one. */
+    localPort: number;
+  };
   /** `dashboard`: serve the market dashboard at `/dashboard` (`DASHBOARD=on|off`, on by default). */
   http: { host: string; port: number; graphiql: boolean; introspection: boolean; dashboard: boolean };
   feeds: readonly string[];
@@ -257,6 +268,11 @@ export interface Config {
     backpressure: { maxBufferedBytes: number; disconnectAfterMs: number };
     /** Per-book or per-exchange staleness thresholds (`BOOK_STALE_MS_OVERRIDES`). */
     staleOverrides: Readonly<Record<string, number>>;
+    /**
+     * `MIX_SIMULATED_VENUES`: consolidation and liquidity may merge simulated venues (sim1-sim3)
+     * with real ones. Off: a symbol real venues list is consolidated over real venues only.
+     */
+    mixSimulatedVenues: boolean;
   };
   /** How often ingesters write feed health, and how long it lives unrenewed. */
   feedStatus: { intervalMs: number; ttlMs: number };
@@ -295,8 +311,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Credentials of every exchange that trades for real; missing ones are reported with the rest.
   const venues: VenueConfig[] = [];
   const missing: string[] = [];
-  if (parsed.success) {
-    for (const [exchange, kind] of Object.entries(parsed.data.EXECUTION_VENUES)) {
+  // Read on its own too, so missing keys are reported even when other variables are invalid.
+  const executionVenues = parsed.success
+    ? parsed.data.EXECUTION_VENUES
+    : EnvSchema.shape.EXECUTION_VENUES.safeParse(env.EXECUTION_VENUES).data;
+  if (executionVenues) {
+    for (const [exchange, kind] of Object.entries(executionVenues)) {
       if (kind !== 'ccxt') continue;
       const names = venueKeyVariables(exchange);
       const apiKey = env[names.key];
@@ -311,18 +331,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `REGIONS: must include this process's REGION "${parsed.data.REGION}" (got ${parsed.data.REGIONS.join(',')})`,
     );
   }
-  if (missing.length > 0) throw new ConfigError(missing);
-  if (!parsed.success) {
+  if (!parsed.success || missing.length > 0) {
     // One entry per variable: a value can fail several checks (REDIS_URL, each FEEDS item).
     const byVariable = new Map<string, string[]>();
-    for (const issue of parsed.error.issues) {
+    for (const issue of parsed.error?.issues ?? []) {
       const [variable = '(environment)', ...rest] = issue.path.map(String);
       const message = rest.length > 0 ? `[${rest.join('.')}] ${issue.message}` : issue.message;
       byVariable.set(variable, [...(byVariable.get(variable) ?? []), message]);
     }
-    throw new ConfigError(
-      [...byVariable].map(([variable, messages]) => `${variable}: ${messages.join('; ')}`),
-    );
+    throw new ConfigError([
+      ...[...byVariable].map(([variable, messages]) => `${variable}: ${messages.join('; ')}`),
+      ...missing,
+    ]);
   }
   const e = parsed.data;
   const isOn = (flag: '1' | '0' | 'true' | 'false') => flag === '1' || flag === 'true';
@@ -338,6 +358,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       url: e.REDIS_URL,
       commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
       readyTimeoutMs: e.READY_REDIS_TIMEOUT_MS,
+      localPort: e.LOCAL_REDIS_PORT,
     },
     http: {
       host: e.HOST,
@@ -372,6 +393,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         disconnectAfterMs: e.SLOW_SUBSCRIBER_DISCONNECT_MS,
       },
       staleOverrides: e.BOOK_STALE_MS_OVERRIDES,
+      mixSimulatedVenues: e.MIX_SIMULATED_VENUES === '1' || e.MIX_SIMULATED_VENUES === 'true',
     },
     feedStatus: {
       intervalMs: e.FEED_STATUS_INTERVAL_MS,

@@ -26,7 +26,7 @@ export interface RuntimeOptions {
   serve: boolean;
   /** Launch a private redis-server when none is configured or listening on 6379 (`start`). */
   launchRedis: boolean;
-  /** Where `launchRedis` looks for an already running Redis first. @default 6379 */
+  /** Where `launchRedis` looks for an already running Redis first. @default config.redis.localPort */
   defaultRedisPort?: number;
   onWritten?: (event: BookEvent) => void;
   executionStats?: SharedExecutionStats;
@@ -48,12 +48,14 @@ export interface Runtime {
   port: number | undefined;
   /** OpenTelemetry tracing (a no-op when off); `stop()` flushes and shuts it down. */
   tracing: Tracing;
+  /** Whether every Redis connection of the process is up now. */
+  redisReady(): boolean;
   stop(): Promise<void>;
 }
 
 async function resolveRedis(options: RuntimeOptions): Promise<{ url: string; local?: LocalRedisServer }> {
   if (options.config.redis.url) return { url: options.config.redis.url };
-  const port = options.defaultRedisPort ?? 6379;
+  const port = options.defaultRedisPort ?? options.config.redis.localPort;
   const url = `redis://127.0.0.1:${port}`;
   if (!options.launchRedis || (await redisAnswers(port))) return { url };
   const local = await startLocalRedis();
@@ -285,5 +287,6 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     await stop();
     throw error;
   }
-  return { redisUrl: url, localRedis: local, app, ingester, port, tracing, stop };
+  const redisReady = () => clients.every((c) => c.status === 'ready');
+  return { redisUrl: url, localRedis: local, app, ingester, port, tracing, stop, redisReady };
 }

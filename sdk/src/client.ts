@@ -66,25 +66,38 @@ export type SubscribeArgs<TVariables> =
     ? [variables?: TVariables, options?: SubscribeOptions]
     : [variables: TVariables, options?: SubscribeOptions];
 
+/**
+ * An operation: a typed document node (sdk/operations, or an integrator's own made by codegen,
+ * sdk/README.md), or the operation's text as a plain string (then its types are the generics given,
+ * `client.query<{ region: string }>('{ region }')`; codegen's `documentMode: 'string'` output too).
+ */
+export type BookgraphDocument<TData, TVariables> =
+  | TypedDocumentNode<TData, TVariables>
+  | string
+  | (string & { __apiType?: (variables: TVariables) => TData });
+
 export interface BookgraphClient {
   readonly url: string;
   /** Runs a query over HTTP; resolves with its typed `data` or throws a {@link BookgraphError}. */
-  query<TData, TVariables extends Record<string, unknown>>(
-    document: TypedDocumentNode<TData, TVariables>,
-    ...args: VariablesArgs<TVariables>
-  ): Promise<TData>;
+  query<
+    TData = Record<string, unknown>,
+    TVariables extends Record<string, unknown> = Record<string, unknown>,
+  >(document: BookgraphDocument<TData, TVariables>, ...args: VariablesArgs<TVariables>): Promise<TData>;
   /** Runs a mutation over HTTP. Never retried: a mutation is not known to be idempotent. */
-  mutate<TData, TVariables extends Record<string, unknown>>(
-    document: TypedDocumentNode<TData, TVariables>,
-    ...args: VariablesArgs<TVariables>
-  ): Promise<TData>;
+  mutate<
+    TData = Record<string, unknown>,
+    TVariables extends Record<string, unknown> = Record<string, unknown>,
+  >(document: BookgraphDocument<TData, TVariables>, ...args: VariablesArgs<TVariables>): Promise<TData>;
   /**
    * Subscribes over the client's transport. Iterate the typed `data` of each message; breaking out
    * of the loop (or `return()`) unsubscribes. Throws a {@link BookgraphError} on an error result
    * or when the connection is lost for good.
    */
-  subscribe<TData, TVariables extends Record<string, unknown>>(
-    document: TypedDocumentNode<TData, TVariables>,
+  subscribe<
+    TData = Record<string, unknown>,
+    TVariables extends Record<string, unknown> = Record<string, unknown>,
+  >(
+    document: BookgraphDocument<TData, TVariables>,
     ...args: SubscribeArgs<TVariables>
   ): AsyncIterableIterator<TData>;
   /** Listens to the subscription connection going up (`true`) or down (`false`); graphql-ws only. */
@@ -95,7 +108,14 @@ export interface BookgraphClient {
 
 const printed = new WeakMap<DocumentNode, { query: string; operationName: string | undefined }>();
 
-function payloadOf(document: DocumentNode, variables: Record<string, unknown> | undefined): OperationPayload {
+function payloadOf(
+  document: DocumentNode | string | string,
+  variables: Record<string, unknown> | undefined,
+): OperationPayload {
+  // A plain string (or codegen's String-derived TypedDocumentString) is sent as written.
+  if (typeof document === 'string' || document instanceof String) {
+    return { query: document.toString(), ...(variables ? { variables } : {}) };
+  }
   let p = printed.get(document);
   if (!p) {
     p = { query: print(document), operationName: getOperationAST(document)?.name?.value };
@@ -147,7 +167,7 @@ export function createBookgraphClient(options: BookgraphClientOptions): Bookgrap
   };
 
   async function request<TData>(
-    document: DocumentNode,
+    document: DocumentNode | string | string,
     variables: Record<string, unknown> | undefined,
     requestOptions: RequestOptions | undefined,
     retries: number,
@@ -215,7 +235,7 @@ export function createBookgraphClient(options: BookgraphClientOptions): Bookgrap
       return request(document, variables, requestOptions, 0);
     },
     subscribe<TData>(
-      document: DocumentNode,
+      document: DocumentNode | string | string,
       ...[variables, subscribeOptions]: [Record<string, unknown>?, SubscribeOptions?]
     ): AsyncIterableIterator<TData> {
       const source = getTransport().iterate(payloadOf(document, variables));

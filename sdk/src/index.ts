@@ -11,6 +11,7 @@ export {
 export {
   type BookgraphClient,
   type BookgraphClientOptions,
+  type BookgraphDocument,
   createBookgraphClient,
   type RequestOptions,
   type SseOptions,

@@ -1,7 +1,8 @@
-import { parseArgs } from 'node:util';
 import { type ApiClient, ApiClientRegistry, SCOPES, type Scope } from '../auth/api-keys.ts';
 import { loadConfig } from '../config.ts';
 import { createRedis } from '../redis/connection.ts';
+import { parseCommandLine } from './args.ts';
+import { findRedisUrl } from './redis-url-file.ts';
 
 const USAGE = `Usage: bookgraph clients <create|list|revoke> [options]
 
@@ -10,7 +11,8 @@ const USAGE = `Usage: bookgraph clients <create|list|revoke> [options]
   list   [--json]      every client: id, name, scopes, created, expires, revoked (never a key)
   revoke ID            revokes the client's key; its open connections close with 4403
 
-Uses REDIS_URL (default redis://127.0.0.1:6379).`;
+Uses REDIS_URL, else the private redis-server a running \`bookgraph start\` launched, else
+redis://127.0.0.1:6379.`;
 
 const DURATION_RE = /^(\d+)(s|m|h|d)$/;
 const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -52,17 +54,25 @@ function row(c: ApiClient): string {
 
 /** `bookgraph clients …`: API clients and their keys, in the region's Redis. */
 export async function clients(argv: string[]): Promise<void> {
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
+  const parsed = parseCommandLine(
+    'clients',
+    argv,
+    {
       name: { type: 'string' },
       scopes: { type: 'string' },
       'expires-in': { type: 'string' },
       json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     },
-  });
+    2,
+  );
+  const { positionals } = parsed;
+  const values = parsed.values as {
+    name?: string;
+    scopes?: string;
+    'expires-in'?: string;
+    json?: boolean;
+    help?: boolean;
+  };
   const [action, id] = positionals;
   if (values.help || !action || !['create', 'list', 'revoke'].includes(action)) {
     (values.help ? console.log : console.error)(USAGE);
@@ -70,7 +80,7 @@ export async function clients(argv: string[]): Promise<void> {
     return;
   }
   const config = loadConfig();
-  const redis = createRedis(config.redis.url ?? 'redis://127.0.0.1:6379', 'command', {
+  const redis = createRedis(await findRedisUrl(config.redis.url), 'command', {
     maxRetriesPerRequest: 1,
     retryStrategy: () => null,
   });

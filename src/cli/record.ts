@@ -1,8 +1,8 @@
-import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { openRecordingFile, Recorder } from '../marketdata/recording.ts';
 import { createFeeds } from '../runtime.ts';
+import { parseCommandLine, UsageError } from './args.ts';
 
 export const RECORD_USAGE = `Usage: bookgraph record --out FILE [--gzip] [--duration S]
 
@@ -12,27 +12,23 @@ or on Ctrl-C.`;
 
 /** `bookgraph record`: feeds -> normaliser -> sequencer -> NDJSON file. */
 export async function record(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      out: { type: 'string', short: 'o' },
-      gzip: { type: 'boolean', default: false },
-      duration: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const values = parseCommandLine('record', argv, {
+    out: { type: 'string', short: 'o' },
+    gzip: { type: 'boolean' },
+    duration: { type: 'string' },
+  }).values as { out?: string; gzip?: boolean; duration?: string; help?: boolean };
   if (values.help) {
     console.log(RECORD_USAGE);
     return;
   }
   const duration = values.duration === undefined ? undefined : Number(values.duration);
-  if (!values.out || (duration !== undefined && !(duration > 0))) {
-    console.error(
-      `${values.out ? '--duration must be a positive number of seconds' : '--out is required'}\n\n${RECORD_USAGE}`,
-    );
-    process.exitCode = 2;
-    return;
-  }
+  const problems = [
+    values.out ? null : '--out is required',
+    duration === undefined || duration > 0
+      ? null
+      : `--duration: "${values.duration}" is not a positive number of seconds`,
+  ].filter((p): p is string => p !== null);
+  if (problems.length > 0 || !values.out) throw new UsageError('record', problems);
   const config = loadConfig();
   const log = createLogger(config.log.level, { pretty: config.log.pretty, env: config.env });
   const feeds = await createFeeds(config, log);

@@ -1,7 +1,7 @@
-import { parseArgs } from 'node:util';
 import { type Config, loadConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { type Runtime, startRuntime } from '../runtime.ts';
+import { parseCommandLine, portProblem, UsageError } from './args.ts';
 import { stopOnSignals } from './signals.ts';
 
 /** The regions of the production deployment, and the simulated venues each one ingests here. */
@@ -53,10 +53,12 @@ function regionConfig(
 }
 
 export async function regions(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { port: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-  });
+  const values = parseCommandLine('regions', argv, { port: { type: 'string' } }).values as {
+    port?: string;
+    help?: boolean;
+  };
+  const problem = portProblem('--port', values.port);
+  if (problem) throw new UsageError('regions', [problem]);
   if (values.help) {
     console.log(USAGE);
     return;

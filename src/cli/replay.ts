@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
 import { loadConfig } from '../config.ts';
 import { Ingester } from '../ingest/ingester.ts';
 import { createLogger } from '../log.ts';
@@ -6,11 +6,13 @@ import { ReplayFeed } from '../marketdata/recording.ts';
 import { BookStore } from '../redis/book-store.ts';
 import { createRedis } from '../redis/connection.ts';
 import { startRuntime } from '../runtime.ts';
+import { parseCommandLine, portProblem, UsageError } from './args.ts';
+import { findRedisUrl } from './redis-url-file.ts';
 
 export const REPLAY_USAGE = `Usage: bookgraph replay FILE [--speed N] [--serve] [--port N]
 
-Plays a recording (bookgraph record) through the ingester into Redis (REDIS_URL, else
-127.0.0.1:6379): N times as fast as recorded (default 1; 0 = as fast as possible). With --serve,
+Plays a recording (bookgraph record) through the ingester into Redis (REDIS_URL, else the
+private redis-server of a running \`bookgraph start\`, else 127.0.0.1:6379): N times as fast as recorded (default 1; 0 = as fast as possible). With --serve,
 the GraphQL server runs too (and a private redis-server is launched if none is found), and the
 process keeps serving after the replay ends.`;
 
@@ -28,29 +30,30 @@ function progressPrinter(): (done: number, total: number) => void {
 
 /** `bookgraph replay`: NDJSON file -> ReplayFeed -> the same Ingester -> Redis. */
 export async function replay(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      speed: { type: 'string', default: '1' },
-      serve: { type: 'boolean', default: false },
-      port: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const parsed = parseCommandLine(
+    'replay',
+    argv,
+    { speed: { type: 'string' }, serve: { type: 'boolean' }, port: { type: 'string' } },
+    1,
+  );
+  const { positionals } = parsed;
+  const values = parsed.values as { speed?: string; serve?: boolean; port?: string; help?: boolean };
   if (values.help) {
     console.log(REPLAY_USAGE);
     return;
   }
   const path = positionals[0];
-  const speed = Number(values.speed);
-  if (!path || !Number.isFinite(speed) || speed < 0) {
-    console.error(`${path ? '--speed must be a number >= 0' : 'FILE is required'}\n\n${REPLAY_USAGE}`);
-    process.exitCode = 2;
-    return;
-  }
+  const speed = Number(values.speed ?? '1');
+  const problems = [
+    path ? (existsSync(path) ? null : `FILE: no such file "${path}"`) : 'FILE is required',
+    Number.isFinite(speed) && speed >= 0 ? null : `--speed: "${values.speed}" is not a number >= 0`,
+    portProblem('--port', values.port),
+  ].filter((p): p is string => p !== null);
+  if (problems.length > 0 || !path) throw new UsageError('replay', problems);
   const config = loadConfig(values.port ? { ...process.env, PORT: values.port } : process.env);
   const log = createLogger(config.log.level, { pretty: config.log.pretty, env: config.env });
+  // Checked before the file is read: a Redis that does not answer is one line, not a stack trace.
+  const redisUrl = values.serve ? undefined : await findRedisUrl(config.redis.url);
   const feed = await ReplayFeed.fromFile(path, { speed, onProgress: progressPrinter() });
   console.error(`bookgraph replay: ${feed.total} events of ${feed.markets().length} markets from ${path}`);
 
@@ -73,7 +76,7 @@ export async function replay(argv: string[]): Promise<void> {
     return;
   }
 
-  const writer = createRedis(config.redis.url ?? 'redis://127.0.0.1:6379', 'writer');
+  const writer = createRedis(redisUrl ?? (await findRedisUrl(config.redis.url)), 'writer');
   writer.on('error', (err) => log.warn({ err }, 'redis connection error'));
   const ingester = new Ingester({
     store: new BookStore(writer, config.region),

@@ -2,6 +2,7 @@ import type { Repeater } from '@repeaterjs/repeater';
 import { z } from 'zod';
 import { type ConsolidatedTop, consolidate, type VenueBook } from '../marketdata/consolidation.ts';
 import { type Liquidity, liquidity } from '../marketdata/liquidity.ts';
+import { SIM_VENUE_IDS } from '../marketdata/simulator.ts';
 import type { ViewLease } from '../pubsub/book-hub.ts';
 import { consolidatedStream } from '../pubsub/consolidated-stream.ts';
 import type { ResolverDeps } from './deps.ts';
@@ -40,13 +41,35 @@ async function venuesOf(
   const listed = await Promise.all(
     candidates.map(async (x) => ((await copies.readMarket(x, symbol)) ? x : undefined)),
   );
-  const venues = listed.filter((x): x is string => x !== undefined);
+  const venues = separateSimulated(
+    deps,
+    listed.filter((x): x is string => x !== undefined),
+    Boolean(exchanges && exchanges.length > 0),
+  );
   if (venues.length === 0) {
     throw apiError(ErrorCode.MarketNotFound, `No venue lists ${symbol} in region ${deps.region}.`, {
       symbol,
     });
   }
   return venues;
+}
+
+/**
+ * Simulated venues (sim1-sim3) are never merged with real ones unless MIX_SIMULATED_VENUES is on:
+ * a symbol real venues list is consolidated over those only; naming both kinds is refused.
+ */
+function separateSimulated(deps: ResolverDeps, venues: string[], named: boolean): string[] {
+  if (deps.limits.mixSimulatedVenues) return venues;
+  const real = venues.filter((x) => !SIM_VENUE_IDS.includes(x));
+  if (real.length === 0 || real.length === venues.length) return venues;
+  if (named) {
+    throw apiError(
+      ErrorCode.BadUserInput,
+      `exchanges: simulated venues (${venues.filter((x) => SIM_VENUE_IDS.includes(x)).join(', ')}) are not consolidated with real ones (${real.join(', ')}); ask for one kind.`,
+      { issues: [{ argument: 'exchanges', message: 'simulated and real venues together' }] },
+    );
+  }
+  return real;
 }
 
 export function stateOf(

@@ -18,6 +18,11 @@ export interface ApiLimits {
    * more specific wins), value ms. From `BOOK_STALE_MS_OVERRIDES`. @default {}
    */
   staleOverrides?: Readonly<Record<string, number>>;
+  /**
+   * Consolidation and liquidity may merge simulated venues with real ones (MIX_SIMULATED_VENUES).
+   * @default false: real venues only where any lists the symbol
+   */
+  mixSimulatedVenues?: boolean;
   /** Per-subscriber queue before conflation. @default 1000 */
   subscriberQueueMax: number;
   /** How full a subscriber's socket may get, and for how long. @default 1 MiB, 10000 ms */

@@ -10,7 +10,6 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Namespace, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { isObject, type JsonObject, type Manifest, renderKustomization } from './kustomize.ts';
 import {
   at,
   byName,
@@ -18,20 +17,24 @@ import {
   documentedEnvVars,
   envOf,
   headingAnchors,
+  isObject,
+  type JsonObject,
   k8sDir,
+  type Manifest,
   objects,
   ofKind,
   overlayRegions,
   podTemplateLabels,
   REQUIRED_REGIONS,
+  renderKustomization,
   repoRoot,
   selects,
   stringMap,
 } from './manifests.ts';
 
 /**
- * Renders every overlay in deploy/k8s/overlays (see kustomize.ts for what the renderer covers),
- * validates each manifest against the Kubernetes / CRD JSON schemas shipped by kubernetes-models,
+ * Renders every overlay in deploy/k8s/overlays, and the dev overlay, with the real kustomize
+ * (`kubectl kustomize`, manifests.ts), validates each manifest against the Kubernetes / CRD JSON schemas shipped by kubernetes-models,
  * and checks the properties the deployment relies on. The schemas accept unknown fields (as the
  * API server does without strict field validation), so the assertions below name every field
  * that matters.
@@ -99,6 +102,21 @@ const validators: Record<string, (m: Manifest) => void> = {
   'monitoring.coreos.com/v1/PrometheusRule': (m) => new PrometheusRule(m as never).validate(),
 };
 
+function validateAll(manifests: Manifest[]): void {
+  for (const m of manifests) {
+    const validate = validators[`${m.apiVersion}/${m.kind}`];
+    expect(validate, `${m.apiVersion} ${m.kind} ${m.metadata.name}`).toBeDefined();
+    expect(() => validate?.(m), `${m.kind} ${m.metadata.name}`).not.toThrow();
+  }
+}
+
+/** The FEEDS value of each ingester Deployment. */
+function ingesterFeeds(manifests: Manifest[]): string[] {
+  return deployments(manifests, 'ingester').map((d) =>
+    String(at(envOf(containers(d)[0] ?? {}).get('FEEDS'), 'value')),
+  );
+}
+
 function deployments(manifests: Manifest[], component: 'server' | 'ingester'): Manifest[] {
   return ofKind(manifests, 'Deployment').filter(
     (d) => podTemplateLabels(d)['app.kubernetes.io/component'] === component,
@@ -152,11 +170,7 @@ describe('deploy/k8s overlays', () => {
     const serverContainer = server ? containers(server)[0] : undefined;
 
     it('renders only kinds with a schema, each valid against it', () => {
-      for (const m of manifests) {
-        const validate = validators[`${m.apiVersion}/${m.kind}`];
-        expect(validate, `${m.apiVersion} ${m.kind} ${m.metadata.name}`).toBeDefined();
-        expect(() => validate?.(m), `${m.kind} ${m.metadata.name}`).not.toThrow();
-      }
+      validateAll(manifests);
     });
 
     it('labels every object and puts it in the bookgraph namespace', () => {
@@ -206,7 +220,7 @@ describe('deploy/k8s overlays', () => {
           // The image from deploy/docker/Dockerfile, pinned and from this region's registry.
           expect(c.image, name).toMatch(new RegExp(`^${region}-docker\\.pkg\\.dev/.+/bookgraph:[^:]+$`));
           expect(c.image, name).not.toMatch(/:latest$/);
-          // tsx writes its cache to the temp dir: it must be writable.
+          // Node and its dependencies may write temp files: the temp dir must be writable.
           expect(objects(c.volumeMounts).map((v) => v.mountPath)).toContain('/tmp');
         }
       }
@@ -241,7 +255,6 @@ describe('deploy/k8s overlays', () => {
 
     it('every server and ingester gets REGIONS: all three regions, this one among them', () => {
       const processes = [...servers, ...ingesters];
-      expect(ingesters.length).toBeGreaterThan(0);
       for (const d of processes) {
         for (const c of containers(d)) {
           const ref = at(envOf(c).get('REGIONS'), 'valueFrom', 'configMapKeyRef');
@@ -360,7 +373,6 @@ describe('deploy/k8s overlays', () => {
     });
 
     it('ingesters: one single-writer Deployment per feed (replicas 1, Recreate, no HPA)', () => {
-      expect(ingesters.length).toBeGreaterThanOrEqual(1);
       const feeds = ingesters.map((d) => {
         const c = containers(d)[0];
         expect(c?.args, d.metadata.name).toEqual(['ingest']);
@@ -373,12 +385,24 @@ describe('deploy/k8s overlays', () => {
         return feed;
       });
       expect(new Set(feeds).size, 'two ingesters for one feed in one region').toBe(feeds.length);
-      expect(feeds).toContain('sim');
       for (const hpa of ofKind(manifests, 'HorizontalPodAutoscaler')) {
         expect(ingesters.map((i) => i.metadata.name)).not.toContain(
           at(hpa, 'spec', 'scaleTargetRef', 'name'),
         );
       }
+    });
+
+    it('real venues only: no simulator, known ccxt ids, never consolidated with simulated ones', async () => {
+      const { default: ccxt } = await import('ccxt');
+      const known = (ccxt.pro as unknown as { exchanges: string[] }).exchanges;
+      for (const feed of ingesterFeeds(manifests)) {
+        expect(feed, 'a region overlay ingests a simulated feed').toMatch(/^ccxt:/);
+        expect(known).toContain(feed.slice('ccxt:'.length));
+      }
+      for (const cm of configMaps) expect(stringMap(cm.data).MIX_SIMULATED_VENUES ?? '0').toBe('0');
+      for (const d of ofKind(manifests, 'Deployment'))
+        for (const c of containers(d))
+          expect(envOf(c).has('MIX_SIMULATED_VENUES'), d.metadata.name).toBe(false);
     });
 
     it('Prometheus scrapes /metrics of every pod on its http port', () => {
@@ -420,5 +444,24 @@ describe('deploy/k8s overlays', () => {
         ).toBe(true);
       }
     });
+  });
+});
+
+describe('deploy/k8s/dev (the simulator overlay)', () => {
+  const manifests = renderKustomization(path.join(k8sDir, 'dev'));
+
+  it('renders only kinds with a schema, each valid against it', () => {
+    validateAll(manifests);
+  });
+
+  it('runs the simulator as its one ingester, in a region of its own', () => {
+    expect(ingesterFeeds(manifests)).toEqual(['sim']);
+    const config = ofKind(manifests, 'ConfigMap').find((m) => m.metadata.name.startsWith('bookgraph-config'));
+    const data = stringMap(config?.data);
+    expect(data.REGION).toBe('dev');
+    expect(data.REGIONS).toBe('dev');
+    // What the processes make of it: a valid configuration.
+    expect(loadConfig({ ...data, FEEDS: 'sim' }).region).toBe('dev');
+    for (const region of REQUIRED_REGIONS) expect(data.REGIONS).not.toContain(region);
   });
 });

@@ -1,7 +1,46 @@
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isObject, type JsonObject, type JsonValue, type Manifest } from './kustomize.ts';
+import { parseAllDocuments } from 'yaml';
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
+export interface JsonObject {
+  [key: string]: JsonValue;
+}
+
+export interface Manifest extends JsonObject {
+  apiVersion: string;
+  kind: string;
+  metadata: JsonObject & { name: string };
+}
+
+export function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** `kubectl`, or KUBECTL: the binary whose built-in kustomize renders the overlays. */
+export const KUBECTL = process.env.KUBECTL ?? 'kubectl';
+
+/**
+ * A kustomization rendered by the real kustomize (`kubectl kustomize DIR`), as what `kubectl apply
+ * -k DIR` would send. Throws with kubectl's own message when it refuses the files, and says how
+ * to get kubectl when there is none (no test here renders by other means).
+ */
+export function renderKustomization(dir: string): Manifest[] {
+  let out: string;
+  try {
+    out = execFileSync(KUBECTL, ['kustomize', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException & { stderr?: string };
+    if (e.code === 'ENOENT')
+      throw new Error(
+        `${KUBECTL} is not on the PATH: the deploy tests render overlays with \`kubectl kustomize\` (kustomize >= v4; .ci/run checks it). Set KUBECTL to another binary if needed.`,
+      );
+    throw new Error(`kubectl kustomize ${path.relative(repoRoot, dir)} failed: ${e.stderr ?? e.message}`);
+  }
+  return parseAllDocuments(out).map((doc) => doc.toJSON() as Manifest);
+}
 
 /** Paths and small typed accessors shared by the deploy tests. */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

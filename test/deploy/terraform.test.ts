@@ -2,8 +2,17 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from '@cdktf/hcl2json';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { isObject, type JsonObject, type JsonValue } from './kustomize.ts';
-import { at, k8sDir, objects, overlayRegions, REQUIRED_REGIONS, terraformDir } from './manifests.ts';
+import {
+  at,
+  isObject,
+  type JsonObject,
+  type JsonValue,
+  k8sDir,
+  objects,
+  overlayRegions,
+  REQUIRED_REGIONS,
+  terraformDir,
+} from './manifests.ts';
 
 /**
  * deploy/terraform parsed with HashiCorp's own HCL parser (@cdktf/hcl2json runs it as wasm,

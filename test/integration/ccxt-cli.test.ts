@@ -10,7 +10,7 @@ import { sameTop } from '../helpers/book-checker.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
 
 /** `bookgraph ingest --exchange binance --symbols ...` against the fake venue, as an operator runs it. */
-const CLI = fileURLToPath(new URL('../../bin/bookgraph.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../bin/bookgraph-dev.js', import.meta.url));
 const REGION = 'cli';
 
 let redis: TestRedis;

@@ -1,59 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.ts';
+import { cliEnv, killChildren, spawnCli, startedLine } from '../helpers/cli.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
 
-const CLI = fileURLToPath(new URL('../../bin/bookgraph.js', import.meta.url));
-
-/** The environment a spawned CLI sees: ours minus every variable the config reads. */
-function cliEnv(vars: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of Object.keys(env)) {
-    if (
-      /^(REDIS_URL|REGION|HOST|PORT|FEEDS|SIM_|LOG_LEVEL|GRAPHIQL|BOOK_STALE_MS|MAX_DEPTH|SUBSCRIBER_)/.test(
-        key,
-      )
-    ) {
-      delete env[key];
-    }
-  }
-  return { ...env, NODE_ENV: 'test', ...vars };
-}
-
-interface Spawned {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-const children: ChildProcess[] = [];
-
-function spawnCli(args: string[], env: NodeJS.ProcessEnv): Spawned {
-  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  const exited = once(child, 'exit').then(([code, signal]) => ({
-    code: code as number | null,
-    signal: signal as NodeJS.Signals | null,
-  }));
-  return { child, stdout: () => out, stderr: () => err, exited };
-}
-
-afterEach(() => {
-  for (const child of children.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
-});
+afterEach(killChildren);
 
 describe('config', () => {
   it('reports every invalid variable at once', () => {
@@ -111,30 +61,22 @@ describe('bookgraph CLI', () => {
     expect(cli.stdout()).not.toMatch(/serving live books/);
   });
 
-  it('start: serves GraphQL on the port it prints, then exits 0 on SIGTERM', async () => {
+  it('start: serves GraphQL on the port it logs, then exits 0 on SIGTERM', async () => {
     const cli = spawnCli(
       ['start'],
       cliEnv({
         REDIS_URL: redis.url,
         PORT: '0',
         REGION: 'smoke',
-        LOG_LEVEL: 'silent',
+        LOG_LEVEL: 'info',
         SIM_UPDATES_PER_SEC: '20',
       }),
     );
-    const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no banner: ${cli.stdout()} ${cli.stderr()}`)), 60_000);
-      const onData = () => {
-        const match = /serving live books at http:\/\/[^:]+:(\d+)\/graphql/.exec(cli.stdout());
-        if (match) {
-          clearTimeout(timer);
-          cli.child.stdout?.off('data', onData);
-          resolve(Number(match[1]));
-        }
-      };
-      cli.child.stdout?.on('data', onData);
-      void cli.exited.then(({ code }) => reject(new Error(`exited ${code}: ${cli.stderr()}`)));
-    });
+    const started = await startedLine(cli);
+    const port = Number(started.port);
+    // Not a terminal, not development: JSON lines only, no banner between them.
+    expect(cli.stdout()).not.toMatch(/serving live books|GraphiQL/);
+    for (const line of cli.stdout().trim().split('\n')) expect(() => JSON.parse(line), line).not.toThrow();
     expect(port).toBeGreaterThan(0);
 
     const response = await fetch(`http://127.0.0.1:${port}/graphql`, {

@@ -15,7 +15,7 @@ import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
 import { REGION, type Stack, silentLog, startStack } from '../helpers/stack.ts';
 
 const SAMPLE = fileURLToPath(new URL('../../data/sample-sim.ndjson.gz', import.meta.url));
-const CLI = fileURLToPath(new URL('../../bin/bookgraph.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../bin/bookgraph-dev.js', import.meta.url));
 const ALL = 10_000;
 
 let redis: TestRedis;

@@ -19,7 +19,16 @@ const exec = promisify(execFile);
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const sdk = join(root, 'sdk');
 const tsc = join(root, 'node_modules', '.bin', 'tsc');
-const DEPENDENCIES = ['graphql', 'graphql-ws', 'graphql-sse', 'ws', '@graphql-typed-document-node', '@types'];
+const DEPENDENCIES = [
+  'graphql',
+  'graphql-ws',
+  'graphql-sse',
+  'ws',
+  '@graphql-typed-document-node',
+  '@types',
+  // What sdk/README.md's codegen recipe installs.
+  '@graphql-codegen',
+];
 
 let redis: TestRedis;
 let stack: Stack;
@@ -56,12 +65,19 @@ describe('@bookgraph/sdk as a package', () => {
     expect(files).toContain('dist/trading.d.ts');
     expect(files).toContain('operations/trading.graphql');
     expect(files).toContain('README.md');
+    expect(files).toContain('schema.graphql');
     expect(files.filter((f) => f.startsWith('src/') || f.endsWith('.test.ts'))).toEqual([]);
 
     const target = join(project, 'node_modules', '@bookgraph', 'sdk');
     await mkdir(target);
     await exec('tar', ['-xzf', join(work, packed!.filename), '-C', target, '--strip-components=1']);
-    expect(await readdir(target)).toEqual(expect.arrayContaining(['dist', 'package.json', 'README.md']));
+    expect(await readdir(target)).toEqual(
+      expect.arrayContaining(['dist', 'package.json', 'README.md', 'schema.graphql']),
+    );
+    // The server's committed contract, as is.
+    expect(await readFile(join(target, 'schema.graphql'), 'utf8')).toBe(
+      await readFile(join(root, 'schema.graphql'), 'utf8'),
+    );
   });
 
   it('type-checks an integrator program against the declarations', async () => {
@@ -118,6 +134,44 @@ export { seq, price, error };
     expect(`${result.stdout}${result.stderr}`).toBe('');
   });
 
+  it("generates an integrator's own operation with the README's codegen recipe, and takes plain strings", async () => {
+    const readme = await readFile(join(sdk, 'README.md'), 'utf8');
+    const recipe = /```ts\n(import type \{ CodegenConfig \}[\s\S]*?)```/.exec(readme)?.[1];
+    expect(recipe, 'sdk/README.md shows a codegen.ts').toBeDefined();
+    await writeFile(join(project, 'codegen.ts'), recipe ?? '');
+    await mkdir(join(project, 'src'), { recursive: true });
+    const operation = /```graphql\n# src\/top\.graphql\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(operation, 'sdk/README.md shows src/top.graphql').toBeDefined();
+    await writeFile(join(project, 'src', 'top.graphql'), operation ?? '');
+    await exec(join(root, 'node_modules', '.bin', 'graphql-codegen'), ['--config', 'codegen.ts'], {
+      cwd: project,
+    });
+    expect(await readFile(join(project, 'src', 'gql', 'graphql.ts'), 'utf8')).toContain('TopDocument');
+    await writeFile(
+      join(project, 'own.ts'),
+      `import { createBookgraphClient } from '@bookgraph/sdk';
+import { TopDocument } from './src/gql/graphql.js';
+const client = createBookgraphClient({ url: 'http://127.0.0.1:4000/graphql' });
+const { orderBook } = await client.query(TopDocument, { exchange: 'sim1', symbol: 'BTC/USDT' });
+const seq: number = orderBook.seq;
+const bid: string | undefined = orderBook.bids[0]?.price;
+// @ts-expect-error the generated document's variables are checked
+await client.query(TopDocument, { exchange: 'sim1' });
+const { region } = await client.query<{ region: string }>('{ region }');
+const untyped = await client.query('{ exchanges }');
+export { seq, bid, region, untyped };
+`,
+    );
+    await writeFile(
+      join(project, 'tsconfig.own.json'),
+      JSON.stringify({ extends: './tsconfig.json', include: ['own.ts', 'src/gql/*.ts'] }),
+    );
+    const result = await exec(tsc, ['-p', join(project, 'tsconfig.own.json')]).catch(
+      (e: { stdout: string; stderr: string }) => e,
+    );
+    expect(`${result.stdout}${result.stderr}`).toBe('');
+  });
+
   it('the installed package queries and watches a real server', async () => {
     await writeFile(
       join(project, 'run.mjs'),
@@ -125,6 +179,7 @@ export { seq, price, error };
 const [url, transport] = process.argv.slice(2);
 const client = createBookgraphClient({ url, transport });
 const { region, markets } = await client.query(MarketsDocument, { exchange: 'sim1' });
+const plain = await client.query('query($x: String!) { orderBook(exchange: $x, symbol: "BTC/USDT", depth: 1) { exchange } }', { x: 'sim1' });
 const watch = watchOrderBook(client, { exchange: 'sim1', symbol: 'BTC/USDT', depth: 3 });
 const book = await watch.ready();
 await watch.close();
@@ -132,7 +187,7 @@ const merged = watchConsolidatedBook(client, { symbol: 'BTC/USDT', depth: 3, thr
 const consolidated = await merged.ready();
 await merged.close();
 await client.dispose();
-console.log(JSON.stringify({ region, symbols: markets.map((m) => m.symbol), bids: book.bids.length, seq: book.seq, venues: consolidated.venues.map((v) => v.exchange) }));
+console.log(JSON.stringify({ plain: plain.orderBook.exchange, region, symbols: markets.map((m) => m.symbol), bids: book.bids.length, seq: book.seq, venues: consolidated.venues.map((v) => v.exchange) }));
 `,
     );
     for (const transport of ['ws', 'sse']) {
@@ -146,7 +201,13 @@ console.log(JSON.stringify({ region, symbols: markets.map((m) => m.symbol), bids
         seq: number;
         venues: string[];
       };
-      expect(out).toMatchObject({ region: 'test', symbols: ['BTC/USDT'], bids: 3, venues: ['sim1'] });
+      expect(out).toMatchObject({
+        plain: 'sim1',
+        region: 'test',
+        symbols: ['BTC/USDT'],
+        bids: 3,
+        venues: ['sim1'],
+      });
       expect(out.seq).toBeGreaterThan(0);
     }
     const manifest = JSON.parse(

@@ -11,7 +11,7 @@ import type { App } from '../../src/server/app.ts';
 import { encodeBookEvent } from '../../src/wire/codec.ts';
 import { REGION } from '../helpers/stack.ts';
 
-const CLI = fileURLToPath(new URL('../../bin/bookgraph.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../bin/bookgraph-dev.js', import.meta.url));
 const run = promisify(execFile);
 
 /** `bookgraph <args>` against `redisUrl`, as an operator runs it. */

@@ -21,7 +21,7 @@ describe('loadConfig', () => {
       env: 'development',
       region: 'local',
       regions: ['local'],
-      redis: { url: undefined, commandTimeoutMs: 5_000, readyTimeoutMs: 1_000 },
+      redis: { url: undefined, commandTimeoutMs: 5_000, readyTimeoutMs: 1_000, localPort: 6379 },
       http: { host: '127.0.0.1', port: 4000, graphiql: true, introspection: true, dashboard: true },
       feeds: ['sim'],
       simulator: { seed: 42, updatesPerSecond: 10 },
@@ -43,6 +43,7 @@ describe('loadConfig', () => {
         subscriberQueueMax: 1_000,
         backpressure: { maxBufferedBytes: 1_048_576, disconnectAfterMs: 10_000 },
         staleOverrides: {},
+        mixSimulatedVenues: false,
       },
       feedStatus: { intervalMs: 1_000, ttlMs: 5_000 },
       drain: { readyGraceMs: 0, timeoutMs: 20_000 },
@@ -64,9 +65,26 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reports missing venue keys together with invalid variables; reads the new switches', () => {
+    const problems = problemsOf({ EXECUTION_VENUES: 'binance=ccxt', PORT: 'x', LOCAL_REDIS_PORT: '0' });
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual([
+      'EXECUTION_VENUES',
+      'LOCAL_REDIS_PORT',
+      'PORT',
+    ]);
+    const config = loadConfig({ MIX_SIMULATED_VENUES: '1', LOCAL_REDIS_PORT: '6380' });
+    expect(config.limits.mixSimulatedVenues).toBe(true);
+    expect(config.redis.localPort).toBe(6380);
+  });
+
   it('reads the Redis command and readiness timeouts', () => {
     const config = loadConfig({ REDIS_COMMAND_TIMEOUT_MS: '750', READY_REDIS_TIMEOUT_MS: '300' });
-    expect(config.redis).toEqual({ url: undefined, commandTimeoutMs: 750, readyTimeoutMs: 300 });
+    expect(config.redis).toEqual({
+      url: undefined,
+      commandTimeoutMs: 750,
+      readyTimeoutMs: 300,
+      localPort: 6379,
+    });
     expect(problemsOf({ REDIS_COMMAND_TIMEOUT_MS: '0', READY_REDIS_TIMEOUT_MS: 'soon' })).toHaveLength(2);
   });
 

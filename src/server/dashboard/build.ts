@@ -1,10 +1,22 @@
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
-/** The dashboard's sources (dashboard/src, dashboard/index.html) and its built folder. */
-export const DASHBOARD_ROOT = fileURLToPath(new URL('../../../dashboard/', import.meta.url));
+/** The folder of the nearest package.json above `from`: the repository (sources) or /app (image). */
+function packageRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
+  }
+}
+
+/**
+ * The dashboard's sources (dashboard/src, dashboard/index.html) and its built folder, found from
+ * the package root: the same folder whether this module runs from src/ (tsx) or dist/server/.
+ */
+export const DASHBOARD_ROOT = join(packageRoot(dirname(fileURLToPath(import.meta.url))), 'dashboard');
 export const DASHBOARD_DIST = join(DASHBOARD_ROOT, 'dist');
 
 /** The bundle: file name (relative to /dashboard/) -> bytes; `index.html` names the hashed assets. */

@@ -6,6 +6,7 @@ import type { ResolverDeps } from '../../resolvers/deps.ts';
 import type { ReadinessCheck } from '../app.ts';
 import { useArmor } from './use-armor.ts';
 import { useAuth } from './use-auth.ts';
+import { useCompression } from './use-compression.ts';
 import { useSingleConnectionSse } from './use-graphql-sse.ts';
 import { useMetrics } from './use-metrics.ts';
 import { useReadiness } from './use-readiness.ts';
@@ -41,6 +42,7 @@ export function usePlugins({
 }: PluginDeps): Plugin[] {
   return [
     useRequestId(log),
+    useCompression(),
     ...(tracing?.enabled ? [useTracing(tracing)] : []),
     useReadiness(readiness),
     ...useMetrics(metrics),
