@@ -86,12 +86,9 @@ describe('bookgraph CLI', () => {
     });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ data: { region: 'smoke', exchanges: ['sim1', 'sim2', 'sim3'] } });
-    // The dashboard's URL is the first thing printed, and it answers.
-    const first = cli
-      .stdout()
-      .split('\n')
-      .find((line) => line.trim() !== '');
-    expect(first).toMatch(new RegExp(`Dashboard: http://[^:]+:${port}/dashboard`));
+    // Without a terminal the dashboard's URL is in the started line (the development banner on a
+    // terminal names it first: test/unit/banner.test.ts), and it answers.
+    expect(started.dashboard).toMatch(new RegExp(`^http://[^:]+:${port}/dashboard$`));
     expect((await fetch(`http://127.0.0.1:${port}/dashboard`)).status).toBe(200);
 
     cli.child.kill('SIGTERM');
