@@ -18,8 +18,10 @@ import { staleAfterMs } from '../resolvers/orderbook.ts';
 import type { Context } from '../schema/builder.ts';
 import { schema } from '../schema/index.ts';
 import { createTrading, type Trading } from '../trading/trading.ts';
+import { Edge, type EdgeOverrides } from './edge/index.ts';
 import { maskErrors } from './mask-errors.ts';
 import { usePlugins } from './plugins/index.ts';
+import { SSE_STREAM_ENDPOINT } from './plugins/use-graphql-sse.ts';
 import type { SharedExecutionStats } from './plugins/use-shared-execution.ts';
 
 /** Returns why the process is not ready, or null when it is (a probe of Redis answers later). */
@@ -54,6 +56,8 @@ export interface AppOptions {
   trading?: Trading;
   /** A span per GraphQL operation (src/server/plugins/use-tracing.ts). @default off */
   tracing?: Tracing;
+  /** Request limits and per-key quotas (src/server/edge/limits.ts). @default their production values */
+  edge?: EdgeOverrides;
 }
 
 export interface AuthOptions {
@@ -71,6 +75,8 @@ export interface App {
   server: Server;
   metrics: Metrics;
   trading: Trading;
+  /** Request limits and quotas (tests read its document cache and counts). */
+  edge: Edge;
   /** Listens on host:port (port 0 picks a free one); resolves with the bound port. */
   start(port: number, host?: string): Promise<number>;
   /**
@@ -105,6 +111,7 @@ export function createApp(options: AppOptions): App {
     now: deps.now,
     recheckMs: options.auth?.recheckMs,
   });
+  const edge = new Edge({ limits: options.edge, auth, guard, metrics, log, now: deps.now });
   const trading =
     options.trading ??
     createTrading({
@@ -127,6 +134,7 @@ export function createApp(options: AppOptions): App {
     // (yoga's default loads it from a CDN).
     renderGraphiQL,
     maskedErrors: maskErrors,
+    ...edge.yogaOptions(),
     graphiql: options.graphiql
       ? { title: 'bookgraph', subscriptionsProtocol: 'WS', defaultQuery: GRAPHIQL_EXAMPLE }
       : false,
@@ -144,10 +152,11 @@ export function createApp(options: AppOptions): App {
       executionStats: options.executionStats,
       tracing: options.tracing,
       introspection: options.introspection ?? true,
+      edge,
     }),
   });
 
-  const server = createServer(yoga);
+  const server = createServer(edge.http(yoga, [yoga.graphqlEndpoint, SSE_STREAM_ENDPOINT]));
   const sockets = new Set<Socket>();
   server.on('connection', (socket) => {
     sockets.add(socket);
@@ -165,7 +174,11 @@ export function createApp(options: AppOptions): App {
     });
   });
 
-  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: 64 * 1024 });
+  const wss = new WebSocketServer({
+    server,
+    path: yoga.graphqlEndpoint,
+    maxPayload: edge.limits.maxFrameBytes,
+  });
   const wsServer = useServer(
     {
       execute: (args) => (args.rootValue as Enveloped).execute(args) as never,
@@ -187,6 +200,7 @@ export function createApp(options: AppOptions): App {
           return false;
         }
         if (state.rejected || (!state.principal && !state.anonymousMarketData)) return false;
+        if (!edge.admitSocket(socket, state, ctx.extra.request.socket.remoteAddress)) return false;
         auth.rememberSocket(socket, state);
         const principal = state.principal;
         if (principal) {
@@ -200,6 +214,8 @@ export function createApp(options: AppOptions): App {
         metrics.wsConnections.dec();
       },
       onSubscribe: async (ctx, _id, params) => {
+        const limited = edge.wsOperation(ctx, await auth.forOperation({ extra: ctx.extra }));
+        if (limited) return [limited];
         const {
           schema: s,
           execute,
@@ -227,12 +243,14 @@ export function createApp(options: AppOptions): App {
     },
     wss,
   );
+  edge.quietSocketErrors(wss);
 
   return {
     yoga,
     server,
     metrics,
     trading,
+    edge,
     start(port, host = '127.0.0.1') {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -265,6 +283,7 @@ export function createApp(options: AppOptions): App {
       for (const socket of sockets) socket.destroy();
       await closed;
       guard.close();
+      edge.close();
       trading.close();
       await yoga.dispose();
       metrics.draining.set(0);

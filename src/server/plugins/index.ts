@@ -4,6 +4,7 @@ import type { Metrics } from '../../observability/metrics.ts';
 import type { Tracing } from '../../observability/tracing.ts';
 import type { ResolverDeps } from '../../resolvers/deps.ts';
 import type { ReadinessCheck } from '../app.ts';
+import type { Edge } from '../edge/index.ts';
 import { useArmor } from './use-armor.ts';
 import { useAuth } from './use-auth.ts';
 import { useSingleConnectionSse } from './use-graphql-sse.ts';
@@ -24,6 +25,8 @@ export interface PluginDeps {
   tracing?: Tracing;
   /** Introspection and field suggestions answered (development). */
   introspection: boolean;
+  /** Request limits and quotas (src/server/edge). */
+  edge: Edge;
 }
 
 /**
@@ -38,16 +41,19 @@ export function usePlugins({
   executionStats,
   tracing,
   introspection,
+  edge,
 }: PluginDeps): Plugin[] {
   return [
     useRequestId(log),
     ...(tracing?.enabled ? [useTracing(tracing)] : []),
     useReadiness(readiness),
-    ...useMetrics(metrics),
+    ...useMetrics(metrics, edge.limits.metricsOnApiPort),
+    ...edge.documentPlugins(),
     ...useArmor(metrics, { introspection, fieldSuggestions: introspection }),
     useAuth(metrics),
+    ...edge.operationPlugins(),
     useVariableErrorCodes(),
     useSharedExecution(executionStats),
-    useSingleConnectionSse(),
+    useSingleConnectionSse(edge.sseReservations),
   ];
 }
