@@ -2,11 +2,11 @@ import { createClient as createSseClient } from 'graphql-sse';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiClientRegistry } from '../../src/auth/api-keys.ts';
-import { ORDER_BOOK_UPDATES, subscribe } from '../helpers/graphql-clients.ts';
+import { subscribe } from '../helpers/graphql-clients.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
 import { type Stack, startStack } from '../helpers/stack.ts';
 import { wsClient, wsRequest } from '../trading/support.ts';
-import { createKey, healthMs, http } from './support.ts';
+import { countUpdates, createKey, healthMs, http } from './support.ts';
 
 /**
  * Issue 10, rows 2, 4, 8, 12: streams end when their key is withdrawn, on every transport;
@@ -48,15 +48,7 @@ function sse(key: string, singleConnection: boolean) {
   return client;
 }
 
-/** A book subscription and the number of updates it got so far. */
-function follow(client: Parameters<typeof subscribe>[0]) {
-  let n = 0;
-  const handle = subscribe(client, ORDER_BOOK_UPDATES, BOOK, () => {
-    n += 1;
-  });
-  disposers.push(handle.unsubscribe);
-  return { ...handle, count: () => n };
-}
+const follow = (client: Parameters<typeof countUpdates>[0]) => countUpdates(client, BOOK, disposers);
 
 const flowing = (handle: { count: () => number; errors: unknown[] }, more = 1, what = 'stream') => {
   const from = handle.count();

@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import { ApiClientRegistry, type Scope } from '../../src/auth/api-keys.ts';
 import type { RedisClient } from '../../src/redis/connection.ts';
+import { ORDER_BOOK_UPDATES, subscribe } from '../helpers/graphql-clients.ts';
 
 export interface HttpAnswer {
   status: number;
@@ -94,3 +95,17 @@ export const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 };
+
+/** An `orderBookUpdates` subscription and the number of updates it got so far; unsubscribed by `cleanups`. */
+export function countUpdates(
+  client: Parameters<typeof subscribe>[0],
+  book: { exchange: string; symbol: string; depth: number },
+  cleanups: (() => unknown)[],
+) {
+  let n = 0;
+  const handle = subscribe(client, ORDER_BOOK_UPDATES, book, () => {
+    n += 1;
+  });
+  cleanups.push(handle.unsubscribe);
+  return { ...handle, count: () => n };
+}

@@ -91,7 +91,7 @@ export class Edge {
 
   /**
    * A graphql-ws connection of `state`'s caller: admitted under the connection quota (the socket
-   * is closed with 4429 past it), released when the socket closes. False: refused and closed.
+   * is closed with 4029 past it), released when the socket closes. False: refused and closed.
    */
   admitSocket(socket: WebSocket, state: AuthState, address: string | undefined): boolean {
     const release = this.quotas.connection(quotaSubject(state, address));

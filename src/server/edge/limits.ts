@@ -27,7 +27,7 @@ export interface EdgeLimits {
 
 /**
  * Per key (and per source address for calls without a key). Past one: HTTP 429 with
- * `Retry-After`, a `RATE_LIMITED` error, or graphql-ws close 4429.
+ * `Retry-After`, a `RATE_LIMITED` error, or graphql-ws close 4029.
  */
 export interface Quotas {
   /** Sustained requests and operations per second (a token bucket). */

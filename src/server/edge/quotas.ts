@@ -4,8 +4,8 @@ import type { Metrics } from '../../observability/metrics.ts';
 import { apiError, ErrorCode } from '../../resolvers/errors.ts';
 import type { Quotas } from './limits.ts';
 
-/** graphql-ws close code for a connection refused by a quota (4xxx: application, like 4403). */
-export const CLOSE_RATE_LIMITED = 4429;
+/** graphql-ws close code for a connection refused by a quota: like HTTP 429; not 44xx (4429 is graphql-ws's own, and clients give up on 44xx). */
+export const CLOSE_RATE_LIMITED = 4029;
 
 /** Who a quota counts against: the key's client, or the source address of a caller without one. */
 export function quotaSubject(auth: AuthState | undefined, address: string | undefined): string {
