@@ -253,6 +253,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         graphiql: config.http.graphiql,
         dashboard: config.http.dashboard ? dashboardOptions(config, anonymousMarketData) : undefined,
         introspection: config.http.introspection,
+        edge: config.edge,
         executionStats: options.executionStats,
         readiness: feedsFresh ? [...probes, feedsFresh] : probes,
         drain: config.drain,
@@ -282,6 +283,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         },
       });
       port = await app.start(config.http.port, config.http.host);
+      if (config.http.opsPort !== undefined) {
+        // Probes and scrapes on a port of their own, not reachable by API clients.
+        ops = createOpsServer(metrics, feedsFresh ? [...probes, feedsFresh] : probes);
+        await ops.start(config.http.opsPort, config.http.host);
+      }
     }
   } catch (error) {
     await stop();

@@ -36,7 +36,8 @@ export const SELF_AUTHORIZED_ROOT_FIELDS: ReadonlySet<string> = new Set([
   'orderUpdates',
 ]);
 
-function unauthenticated(auth: AuthState | undefined) {
+/** The error answering a caller without a usable key (UNAVAILABLE when the key cannot be checked now). */
+export function unauthenticated(auth: AuthState | undefined) {
   // The key could not be checked (Redis lost the registry): a passing condition, not a refusal.
   if (auth?.rejected === 'unavailable') {
     return apiError(ErrorCode.Unavailable, 'The API key cannot be checked right now; retry shortly.');

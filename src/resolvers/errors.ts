@@ -18,6 +18,8 @@ export const ErrorCode = {
   OrderNotFound: 'ORDER_NOT_FOUND',
   WrongRegion: 'WRONG_REGION',
   Unavailable: 'UNAVAILABLE',
+  RateLimited: 'RATE_LIMITED',
+  LimitExceeded: 'LIMIT_EXCEEDED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

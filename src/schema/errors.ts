@@ -32,6 +32,14 @@ builder.enumType('ErrorCode', {
       description:
         "A write on a session owned by another region (the `WrongRegion` result of placeOrder, cancelOrder, cancelAllOrders and closeSession). Nothing was written; send it to a server of the session's home region.",
     },
+    [ErrorCode.RateLimited]: {
+      description:
+        'A quota of the API key (or, without a key, of the source address) is used up: requests per second, connections, streams or subscriptions. `extensions.retryAfterSeconds` says when to try again.',
+    },
+    [ErrorCode.LimitExceeded]: {
+      description:
+        'The request is larger than the server accepts: body, document size or tokens, depth, aliases, directives or cost (`extensions.limit` names which). Nothing ran.',
+    },
     [ErrorCode.Unavailable]: {
       description:
         "The region's Redis did not answer in time (outage, failover, restart): retry with backoff. A mutation's outcome is unknown; retry it with the same `clientOrderId`.",

@@ -20,9 +20,11 @@ import type { Context } from '../schema/builder.ts';
 import { schema } from '../schema/index.ts';
 import { createTrading, type Trading } from '../trading/trading.ts';
 import { type DashboardOptions, dashboardHandler } from './dashboard/serve.ts';
+import { Edge, type EdgeOverrides } from './edge/index.ts';
 import { listen } from './listen.ts';
 import { maskErrors } from './mask-errors.ts';
 import { usePlugins } from './plugins/index.ts';
+import { SSE_STREAM_ENDPOINT } from './plugins/use-graphql-sse.ts';
 import type { SharedExecutionStats } from './plugins/use-shared-execution.ts';
 
 /** Returns why the process is not ready, or null when it is (a probe of Redis answers later). */
@@ -61,6 +63,8 @@ export interface AppOptions {
   tracing?: Tracing;
   /** The market dashboard at `/dashboard` (`/` redirects there). @default off */
   dashboard?: Omit<DashboardOptions, 'log'>;
+  /** Request limits and per-key quotas (src/server/edge/limits.ts). @default their production values */
+  edge?: EdgeOverrides;
 }
 
 export interface AuthOptions {
@@ -78,6 +82,8 @@ export interface App {
   server: Server;
   metrics: Metrics;
   trading: Trading;
+  /** Request limits and quotas (tests read its document cache and counts). */
+  edge: Edge;
   /** Listens on host:port (port 0 picks a free one); resolves with the bound port. */
   start(port: number, host?: string): Promise<number>;
   /**
@@ -112,6 +118,7 @@ export function createApp(options: AppOptions): App {
     now: deps.now,
     recheckMs: options.auth?.recheckMs,
   });
+  const edge = new Edge({ limits: options.edge, auth, guard, metrics, log, now: deps.now });
   const trading =
     options.trading ??
     createTrading({
@@ -137,6 +144,7 @@ export function createApp(options: AppOptions): App {
     maskedErrors: maskErrors,
     // No landing page with yoga's version on unknown paths: `/` is the dashboard's, or a 404.
     landingPage: false,
+    ...edge.yogaOptions(),
     graphiql: options.graphiql
       ? { title: 'bookgraph', subscriptionsProtocol: 'WS', defaultQuery: GRAPHIQL_EXAMPLE }
       : false,
@@ -154,14 +162,20 @@ export function createApp(options: AppOptions): App {
       executionStats: options.executionStats,
       tracing: options.tracing,
       introspection: options.introspection ?? true,
+      edge,
     }),
   });
 
   const dashboard = options.dashboard && dashboardHandler({ ...options.dashboard, log });
-  const server = createServer((req, res) => {
-    if (dashboard?.(req, res)) return;
-    yoga(req, res);
-  });
+  const server = createServer(
+    edge.http(
+      (req, res) => {
+        if (dashboard?.(req, res)) return;
+        yoga(req, res);
+      },
+      [yoga.graphqlEndpoint, SSE_STREAM_ENDPOINT],
+    ),
+  );
   const sockets = new Set<Socket>();
   server.on('connection', (socket) => {
     sockets.add(socket);
@@ -179,7 +193,11 @@ export function createApp(options: AppOptions): App {
     });
   });
 
-  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: 64 * 1024 });
+  const wss = new WebSocketServer({
+    server,
+    path: yoga.graphqlEndpoint,
+    maxPayload: edge.limits.maxFrameBytes,
+  });
   const wsServer = useServer(
     {
       execute: (args) => (args.rootValue as Enveloped).execute(args) as never,
@@ -201,6 +219,7 @@ export function createApp(options: AppOptions): App {
           return false;
         }
         if (state.rejected || (!state.principal && !state.anonymousMarketData)) return false;
+        if (!edge.admitSocket(socket, state, ctx.extra.request.socket.remoteAddress)) return false;
         auth.rememberSocket(socket, state);
         const principal = state.principal;
         if (principal) {
@@ -214,6 +233,8 @@ export function createApp(options: AppOptions): App {
         metrics.wsConnections.dec();
       },
       onSubscribe: async (ctx, _id, params) => {
+        const limited = edge.wsOperation(ctx, await auth.forOperation({ extra: ctx.extra }));
+        if (limited) return [limited];
         const {
           schema: s,
           execute,
@@ -241,12 +262,14 @@ export function createApp(options: AppOptions): App {
     },
     wss,
   );
+  edge.quietSocketErrors(wss);
 
   return {
     yoga,
     server,
     metrics,
     trading,
+    edge,
     start(port, host = '127.0.0.1') {
       return listen(server, port, host);
     },
@@ -272,6 +295,7 @@ export function createApp(options: AppOptions): App {
       for (const socket of sockets) socket.destroy();
       await closed;
       guard.close();
+      edge.close();
       trading.close();
       await yoga.dispose();
       metrics.draining.set(0);

@@ -34,6 +34,8 @@ export interface StoreLimits {
   eventsMaxlen: number;
   /** Audit entries kept per client (approximate MAXLEN). @default 10000 */
   auditMaxlen: number;
+  /** Audit entries older than this are trimmed; an idle client's stream expires after it. @default 30 days */
+  auditRetentionMs: number;
 }
 
 export const DEFAULT_STORE_LIMITS: StoreLimits = {
@@ -41,7 +43,12 @@ export const DEFAULT_STORE_LIMITS: StoreLimits = {
   fillsMaxlen: 10_000,
   eventsMaxlen: 10_000,
   auditMaxlen: 10_000,
+  auditRetentionMs: 30 * 86_400_000,
 };
+
+/** Longest value of an audit field: what a client sent is validated before, this is the last bound. */
+const AUDIT_FIELD_MAX = 256;
+const auditField = (value: string | null | undefined) => (value ?? '').slice(0, AUDIT_FIELD_MAX);
 
 /** Everything one command changes in a session, written by one script call or not at all. */
 export interface SessionWrite {
@@ -336,29 +343,44 @@ export class TradingStore {
     await this.redis.eval(DROP_CLAIM, 1, key, clientOrderId, orderId);
   }
 
-  /** Appends one command to the client's bounded audit stream. Never the key, never the payload. */
+  /**
+   * Appends one command to the client's audit stream, bounded in entries (MAXLEN), in bytes (each
+   * field at most 256 characters) and in time (entries older than the retention are trimmed, and
+   * an idle client's stream expires). Never the key, never the payload.
+   */
   async audit(clientId: string, entry: AuditEntry, now: number): Promise<void> {
-    await this.redis.xadd(
-      clientAuditKey(clientId),
-      'MAXLEN',
-      '~',
-      this.limits.auditMaxlen,
-      '*',
-      'ts',
-      String(now),
-      'action',
-      entry.action,
-      'session',
-      entry.sessionId,
-      'order',
-      entry.orderId ?? '',
-      'clientOrderId',
-      entry.clientOrderId ?? '',
-      'result',
-      entry.result,
-      'detail',
-      entry.detail ?? '',
-    );
+    const key = clientAuditKey(clientId);
+    const retention = this.limits.auditRetentionMs;
+    await this.redis
+      .pipeline()
+      .xadd(
+        key,
+        'MAXLEN',
+        '~',
+        this.limits.auditMaxlen,
+        '*',
+        'ts',
+        String(now),
+        'action',
+        auditField(entry.action),
+        'session',
+        auditField(entry.sessionId),
+        'order',
+        auditField(entry.orderId),
+        'clientOrderId',
+        auditField(entry.clientOrderId),
+        'result',
+        auditField(entry.result),
+        'detail',
+        auditField(entry.detail),
+      )
+      .xtrim(key, 'MINID', '~', Math.max(0, now - retention))
+      .pexpire(key, retention)
+      .exec()
+      .then((replies) => {
+        const failed = replies?.find(([err]) => err);
+        if (failed) throw failed[0];
+      });
   }
 
   /** The client's audit entries, oldest first (tests, support). */

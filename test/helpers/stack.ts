@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import { Ingester, type IngesterOptions } from '../../src/ingest/ingester.ts';
+import type { Logger } from '../../src/log.ts';
 import { MarketSimulator, type SimulatorOptions } from '../../src/marketdata/simulator.ts';
 import type { BookEvent } from '../../src/marketdata/types.ts';
 import { BookHub } from '../../src/pubsub/book-hub.ts';
@@ -11,7 +12,8 @@ import { createRedis, type RedisClient } from '../../src/redis/connection.ts';
 import { bookChannel } from '../../src/redis/keys.ts';
 import type { ApiLimits } from '../../src/resolvers/deps.ts';
 import { staleAfterMs } from '../../src/resolvers/orderbook.ts';
-import { type App, createApp } from '../../src/server/app.ts';
+import { type App, type AuthOptions, createApp } from '../../src/server/app.ts';
+import type { EdgeOverrides } from '../../src/server/edge/index.ts';
 import { createTrading } from '../../src/trading/trading.ts';
 import type { ExternalVenue } from '../../src/trading/venue.ts';
 import { ReferenceLog } from './book-checker.ts';
@@ -32,8 +34,14 @@ export interface StackOptions {
   now?: () => number;
   /** Real execution venues of the server's trading (`EXECUTION_VENUES`). @default none: paper only */
   venues?: readonly ExternalVenue[];
-  /** Overrides of the server's key checks (how often keys are re-read, say). */
-  auth?: { recheckMs?: number };
+  /** Overrides of the server's key checks (how often keys are re-read, anonymous market data). */
+  auth?: AuthOptions;
+  /** Overrides of the server's request limits and quotas. @default production values */
+  edge?: EdgeOverrides;
+  /** Answer introspection and suggestions (development). @default true */
+  introspection?: boolean;
+  /** The server's log. @default silent */
+  log?: Logger;
   /** The region of the server and of `startIngester`'s writer. @default REGION */
   region?: string;
   /** Every region the server reads (`REGIONS`), `region` first. @default [region] */
@@ -123,9 +131,11 @@ export async function startStack(
       ...options.ingester,
     });
   const app = createApp({
-    log: silentLog,
     channels,
+    log: options.log ?? silentLog,
     ...(options.auth ? { auth: options.auth } : {}),
+    ...(options.edge ? { edge: options.edge } : {}),
+    ...(options.introspection === undefined ? {} : { introspection: options.introspection }),
     ...(options.venues
       ? {
           trading: createTrading({

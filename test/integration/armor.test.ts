@@ -8,7 +8,7 @@ import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
 
 interface Answer {
   status: number;
-  body: { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] };
+  body: { data?: unknown; errors?: { message: string; extensions?: { code?: string; limit?: string } }[] };
 }
 
 async function post(port: number, query: string): Promise<Answer> {
@@ -53,15 +53,18 @@ describe('document limits (graphql-armor) and introspection', () => {
       `{ ${Array.from({ length: 40 }, (_, i) => `a${i}: region`).join(' ')} }`,
     );
     const directives = await post(dev.port!, `{ region ${'@include(if: true) '.repeat(25)}}`);
-    const tokens = await post(dev.port!, `{ ${'region '.repeat(5000)}}`);
+    const tokens = await post(dev.port!, `{ ${'a '.repeat(5000)}}`);
+    const size = await post(dev.port!, `{ region ${' '.repeat(40_000)}}`);
     expect(aliases.body.errors?.[0]?.message).toMatch(/too many aliases/);
     expect(directives.body.errors?.[0]?.message).toMatch(/too many directives/);
-    expect(tokens.body.errors?.[0]?.message).toMatch(/too long/);
-    for (const answer of [aliases, directives, tokens]) {
+    expect(tokens.body.errors?.[0]?.message).toMatch(/too many tokens/);
+    expect(size.body.errors?.[0]?.message).toMatch(/too large/);
+    for (const answer of [aliases, directives, tokens, size]) {
       expect(answer.status).toBe(400);
       expect(answer.body.data).toBeUndefined();
-      expect(answer.body.errors?.[0]?.extensions?.code).toMatch(/^GRAPHQL_(VALIDATION|PARSE)_FAILED$/);
-      expect(answer.body.errors?.[0]?.message).not.toMatch(/\d/);
+      // Limit refusals have their own code and name the limit, not its value; never "Syntax Error".
+      expect(answer.body.errors?.[0]?.extensions?.code).toBe('LIMIT_EXCEEDED');
+      expect(answer.body.errors?.[0]?.message).not.toMatch(/\d|Syntax Error/);
     }
     const metrics = await (await fetch(`http://127.0.0.1:${dev.port}/metrics`)).text();
     for (const protection of ['max_aliases', 'max_directives', 'max_tokens']) {

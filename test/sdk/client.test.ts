@@ -13,6 +13,7 @@ import {
   ThrottledOrderBookDocument,
   TickersDocument,
 } from '../../sdk/src/index.ts';
+import { createKey } from '../edge/support.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
 import { type Stack, startStack } from '../helpers/stack.ts';
 
@@ -21,9 +22,11 @@ import { type Stack, startStack } from '../helpers/stack.ts';
 let redis: TestRedis;
 let stack: Stack;
 const clients: BookgraphClient[] = [];
+let readerKey: string;
 
 beforeAll(async () => {
   redis = await startTestRedis();
+  readerKey = (await createKey(redis.client(), 'sdk-reader', ['marketdata:read'])).key;
   stack = await startStack(redis, { simulator: { seed: 3, updatesPerSecond: 20, venues: ['sim1'] } });
   await stack.reference.until(() => stack.reference.count('sim1', 'BTC/USDT') > 0);
 });
@@ -118,9 +121,9 @@ describe('typed queries over HTTP', () => {
 
   it('sends the token as a bearer header', async () => {
     const { fetch, requests } = recordingFetch();
-    const c = client({ fetch, token: async () => 'secret-token' });
+    const c = client({ fetch, token: async () => readerKey });
     await c.query(MarketsDocument, { exchange: 'sim1' });
-    expect(requests[0]?.headers.get('authorization')).toBe('Bearer secret-token');
+    expect(requests[0]?.headers.get('authorization')).toBe(`Bearer ${readerKey}`);
     expect(requests[0]?.headers.get('content-type')).toBe('application/json');
   });
 
@@ -169,7 +172,8 @@ describe('typed queries over HTTP', () => {
 const transports: [string, Partial<BookgraphClientOptions>][] = [
   ['graphql-ws', { transport: 'ws' }],
   ['SSE, distinct connections', { transport: 'sse' }],
-  ['SSE, single connection', { transport: 'sse', sse: { singleConnection: true } }],
+  // A single-connection stream is reserved by, and belongs to, an API key (issue 10).
+  ['SSE, single connection', { transport: 'sse', sse: { singleConnection: true }, token: () => readerKey }],
 ];
 
 describe('typed subscriptions', () => {
@@ -225,7 +229,7 @@ describe('typed subscriptions', () => {
 
   it('single connection mode shares one stream at /graphql/stream', async () => {
     const { fetch, requests } = recordingFetch();
-    const c = client({ transport: 'sse', sse: { singleConnection: true }, fetch, token: 'sse-token' });
+    const c = client({ transport: 'sse', sse: { singleConnection: true }, fetch, token: readerKey });
     const a = c.subscribe(OrderBookUpdatesDocument, { exchange: 'sim1', symbol: 'BTC/USDT', depth: 1 });
     const b = c.subscribe(OrderBookUpdatesDocument, { exchange: 'sim1', symbol: 'ETH/USDT', depth: 1 });
     const [first, second] = await Promise.all([a.next(), b.next()]);
@@ -235,7 +239,7 @@ describe('typed subscriptions', () => {
     const streams = requests.filter((r) => r.headers.get('accept')?.includes('text/event-stream'));
     expect(streams).toHaveLength(1);
     expect(new URL(streams[0]!.url).pathname).toBe('/graphql/stream');
-    expect(requests.every((r) => r.headers.get('authorization') === 'Bearer sse-token')).toBe(true);
+    expect(requests.every((r) => r.headers.get('authorization') === `Bearer ${readerKey}`)).toBe(true);
   });
 });
 

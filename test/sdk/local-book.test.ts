@@ -7,6 +7,7 @@ import {
 } from '../../sdk/src/index.ts';
 import type { BookEvent } from '../../src/marketdata/types.ts';
 import { encodeBookEvent } from '../../src/wire/codec.ts';
+import { createKey } from '../edge/support.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
 import { lastWritten, publishToBook, type Stack, startStack } from '../helpers/stack.ts';
 import { WatchRecorder } from './support.ts';
@@ -25,9 +26,11 @@ const LIVE_DELTAS = 40;
 let redis: TestRedis;
 let stack: Stack;
 const clients: BookgraphClient[] = [];
+let readerKey: string;
 
 beforeAll(async () => {
   redis = await startTestRedis();
+  readerKey = (await createKey(redis.client(), 'sdk-reader', ['marketdata:read'])).key;
   stack = await startStack(redis, {
     simulator: { seed: 5, updatesPerSecond: 60, venues: ['sim1', 'sim2'], symbols: [SYMBOL, 'ETH/USDT'] },
   });
@@ -52,7 +55,8 @@ function client(options: Partial<BookgraphClientOptions> = {}): BookgraphClient 
 const transports: [string, Partial<BookgraphClientOptions>][] = [
   ['graphql-ws', { transport: 'ws' }],
   ['SSE, distinct connections', { transport: 'sse' }],
-  ['SSE, single connection', { transport: 'sse', sse: { singleConnection: true } }],
+  // A single-connection stream is reserved by, and belongs to, an API key (issue 10).
+  ['SSE, single connection', { transport: 'sse', sse: { singleConnection: true }, token: () => readerKey }],
 ];
 
 describe('watchOrderBook keeps the writer book at every seq', () => {

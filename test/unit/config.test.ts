@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { simulatedVenues } from '../../src/marketdata/simulator.ts';
 import { createFeeds } from '../../src/runtime.ts';
+import { DEFAULT_EDGE_LIMITS } from '../../src/server/edge/limits.ts';
 
 function problemsOf(env: NodeJS.ProcessEnv): string[] {
   try {
@@ -22,7 +23,15 @@ describe('loadConfig', () => {
       region: 'local',
       regions: ['local'],
       redis: { url: undefined, commandTimeoutMs: 5_000, readyTimeoutMs: 1_000, localPort: 6379 },
-      http: { host: '127.0.0.1', port: 4000, graphiql: true, introspection: true, dashboard: true },
+      http: {
+        host: '127.0.0.1',
+        port: 4000,
+        graphiql: true,
+        introspection: true,
+        dashboard: true,
+        opsPort: undefined,
+      },
+      edge: DEFAULT_EDGE_LIMITS,
       feeds: ['sim'],
       simulator: { seed: 42, updatesPerSecond: 10 },
       ccxt: { symbols: ['BTC/USDT', 'ETH/USDT'], restUrls: {}, wsUrls: {} },
@@ -117,6 +126,28 @@ describe('loadConfig', () => {
       simulator: { seed: 7 },
       limits: { maxDepth: 50, subscriberQueueMax: 10 },
     });
+  });
+
+  it('reads limits and quotas; CORS and /metrics on the API port are off by default in production', () => {
+    const prod = loadConfig({ NODE_ENV: 'production' }).edge;
+    expect(prod.corsOrigins).toEqual([]);
+    expect(prod.metricsOnApiPort).toBe(false);
+    const set = loadConfig({
+      CORS_ORIGINS: 'https://a.example.com, https://b.example.com',
+      METRICS_ON_API_PORT: '0',
+      QUOTA_REQUESTS_PER_SEC: '5',
+      QUOTA_CONNECTIONS: '3',
+      MAX_BODY_BYTES: '4096',
+      OPS_PORT: '9100',
+    });
+    expect(set.edge.corsOrigins).toEqual(['https://a.example.com', 'https://b.example.com']);
+    expect(set.edge.metricsOnApiPort).toBe(false);
+    expect(set.edge.quotas).toMatchObject({ requestsPerSecond: 5, connections: 3 });
+    expect(set.edge.maxBodyBytes).toBe(4096);
+    expect(set.http.opsPort).toBe(9100);
+    expect(() => loadConfig({ CORS_ORIGINS: 'evil', QUOTA_SSE_STREAMS: '0' })).toThrow(
+      /CORS_ORIGINS[\s\S]*QUOTA_SSE_STREAMS/,
+    );
   });
 
   it('turns GraphiQL off by default in production, and lets it be turned on', () => {

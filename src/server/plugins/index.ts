@@ -4,6 +4,7 @@ import type { Metrics } from '../../observability/metrics.ts';
 import type { Tracing } from '../../observability/tracing.ts';
 import type { ResolverDeps } from '../../resolvers/deps.ts';
 import type { ReadinessCheck } from '../app.ts';
+import type { Edge } from '../edge/index.ts';
 import { useArmor } from './use-armor.ts';
 import { useAuth } from './use-auth.ts';
 import { useCompression } from './use-compression.ts';
@@ -25,6 +26,8 @@ export interface PluginDeps {
   tracing?: Tracing;
   /** Introspection and field suggestions answered (development). */
   introspection: boolean;
+  /** Request limits and quotas (src/server/edge). */
+  edge: Edge;
 }
 
 /**
@@ -39,17 +42,20 @@ export function usePlugins({
   executionStats,
   tracing,
   introspection,
+  edge,
 }: PluginDeps): Plugin[] {
   return [
     useRequestId(log),
     useCompression(),
     ...(tracing?.enabled ? [useTracing(tracing)] : []),
     useReadiness(readiness),
-    ...useMetrics(metrics),
+    ...useMetrics(metrics, edge.limits.metricsOnApiPort),
+    ...edge.documentPlugins(),
     ...useArmor(metrics, { introspection, fieldSuggestions: introspection }),
     useAuth(metrics),
+    ...edge.operationPlugins(),
     useVariableErrorCodes(),
     useSharedExecution(executionStats),
-    useSingleConnectionSse(),
+    useSingleConnectionSse(edge.sseReservations),
   ];
 }

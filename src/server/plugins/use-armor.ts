@@ -1,22 +1,23 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import type { GraphQLArmorCallbackConfiguration } from '@escape.tech/graphql-armor-types';
-import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import type { Plugin } from 'graphql-yoga';
 import type { Metrics } from '../../observability/metrics.ts';
+import { limitExceeded } from '../edge/documents.ts';
+import { useNoSchemaHints } from '../edge/use-no-schema-hints.ts';
 
 export interface ArmorOptions {
   /** Introspection (`__schema`, `__type`) answered; off in production, where the SDK carries the schema. */
   introspection: boolean;
-  /** Say "Did you mean …?" on a mistyped field; off in production. */
+  /** Say "Did you mean …?" on a mistyped field, enum value or input field; off in production. */
   fieldSuggestions: boolean;
 }
 
 /**
- * Limits on what one document may ask, checked at parse/validation, before anything runs:
- * depth, aliases, directives, tokens and cost (graphql-armor). The limits sit well above every
- * operation in sdk/operations and GraphiQL's introspection query; a refusal is a validation error
- * (400) that does not reveal the limit, and is counted by protection in
- * `bookgraph_armor_rejections_total`.
+ * Limits on what one document may ask, checked at validation, before anything runs: depth,
+ * aliases, directives and cost (graphql-armor; size and tokens are checked before parsing, in
+ * src/server/edge/documents.ts). The limits sit well above every operation in sdk/operations and
+ * GraphiQL's introspection query; a refusal is a `LIMIT_EXCEEDED` error (400) naming the limit,
+ * not its value, and is counted by protection in `bookgraph_armor_rejections_total`.
  */
 export function useArmor(metrics: Metrics, options: ArmorOptions): Plugin[] {
   const counted = (
@@ -25,18 +26,15 @@ export function useArmor(metrics: Metrics, options: ArmorOptions): Plugin[] {
   ): GraphQLArmorCallbackConfiguration & { exposeLimits: boolean; errorMessage: string } => ({
     exposeLimits: false,
     errorMessage,
-    // Reported as validation errors (GRAPHQL_VALIDATION_FAILED, 400) like the spec's own rules;
-    // the token limit acts while parsing, where there is no validation context: it throws.
     onReject: [
-      (context, error) => {
+      (context) => {
         metrics.armorRejections.inc({ protection });
-        if (context) context.reportError(error);
-        else throw error;
+        context?.reportError(limitExceeded(protection, errorMessage));
       },
     ],
     propagateOnRejection: false,
   });
-  const plugins: Plugin[] = [
+  return [
     EnvelopArmorPlugin({
       maxDepth: {
         n: 10,
@@ -46,11 +44,10 @@ export function useArmor(metrics: Metrics, options: ArmorOptions): Plugin[] {
       },
       maxAliases: { n: 15, ...counted('max_aliases', 'The document uses too many aliases.') },
       maxDirectives: { n: 20, ...counted('max_directives', 'The document uses too many directives.') },
-      maxTokens: { n: 3000, ...counted('max_tokens', 'The document is too long.') },
+      maxTokens: { enabled: false },
       costLimit: { maxCost: 20_000, ...counted('cost_limit', 'The document asks for too much at once.') },
-      blockFieldSuggestion: { enabled: !options.fieldSuggestions },
+      blockFieldSuggestion: { enabled: false },
     }) as Plugin,
+    useNoSchemaHints({ introspection: options.introspection, suggestions: options.fieldSuggestions }),
   ];
-  if (!options.introspection) plugins.push(useDisableIntrospection());
-  return plugins;
 }

@@ -10,6 +10,8 @@ function rootFields(args: ExecutionArgs): string[] {
   return operation.selectionSet.selections.map((s) => (s.kind === Kind.FIELD ? s.name.value : '…'));
 }
 
+const HTTP_STATUS: Record<string, number> = { UNAUTHENTICATED: 401, FORBIDDEN: 403, UNAVAILABLE: 503 };
+
 /** The error answering an operation that reads market data the caller may not read, else null. */
 function denial(args: ExecutionArgs) {
   const auth = (args.contextValue as { auth?: AuthState } | undefined)?.auth;
@@ -32,18 +34,23 @@ export function useAuth(metrics: Metrics): Plugin {
       labelNames: ['reason'],
       registers: [metrics.registry],
     });
-  const refuse = (error: NonNullable<ReturnType<typeof marketDataDenial>>) => {
-    rejections.inc({ reason: String(error.extensions.code).toLowerCase() });
-    return { errors: [error] };
+  const refuse = (error: NonNullable<ReturnType<typeof marketDataDenial>>, args: ExecutionArgs) => {
+    const code = String(error.extensions.code);
+    rejections.inc({ reason: code.toLowerCase() });
+    // Over HTTP the status says it too (GraphQL over HTTP: 4xx when nothing ran); Yoga strips
+    // `extensions.http` from what it sends. graphql-ws and graphql-sse have no status.
+    const http = 'req' in ((args.contextValue as object | undefined) ?? {});
+    const status = HTTP_STATUS[code];
+    return http && status ? { errors: [error], extensions: { http: { status } } } : { errors: [error] };
   };
   return {
     onExecute({ args, setResultAndStopExecution }) {
       const error = denial(args);
-      if (error) setResultAndStopExecution(refuse(error) as never);
+      if (error) setResultAndStopExecution(refuse(error, args) as never);
     },
     onSubscribe({ args, setResultAndStopExecution }) {
       const error = denial(args);
-      if (error) setResultAndStopExecution(refuse(error) as never);
+      if (error) setResultAndStopExecution(refuse(error, args) as never);
     },
   };
 }

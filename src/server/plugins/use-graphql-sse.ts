@@ -1,6 +1,8 @@
+import type { IncomingMessage } from 'node:http';
 import { type ExecutionArgs, type ExecutionResult, getOperationAST } from 'graphql';
 import { createHandler, type RequestContext } from 'graphql-sse/lib/use/fetch';
 import type { Plugin } from 'graphql-yoga';
+import type { SseReservations } from '../edge/sse-reservations.ts';
 
 /** Where single-connection SSE is served, next to the GraphQL endpoint. */
 export const SSE_STREAM_ENDPOINT = '/graphql/stream';
@@ -19,13 +21,25 @@ type Handler = (request: Request, context: RequestContext) => Promise<Response>;
  * without `data`, which graphql-sse does not recognise as a result, so a validation error or a
  * subscription refused with MARKET_NOT_FOUND became a bare 400 "Unable to detect operation AST".
  */
-export function useSingleConnectionSse(): Plugin {
+export function useSingleConnectionSse(
+  reservations: (dispose: (request: Request) => void) => SseReservations,
+): Plugin {
   let handler: Handler | undefined;
+  let streams: SseReservations | undefined;
+  const addresses = new WeakMap<Request, string>();
   return {
     onYogaInit({ yoga }) {
+      const fetchAPI = yoga.fetchAPI;
+      const dispose = (request: Request) => {
+        handler?.(request, fetchAPI).catch(() => {});
+      };
+      const owned = reservations(dispose);
+      streams = owned;
       handler = createHandler({
+        authenticate: (request) => owned.authenticate(request.raw),
         async onSubscribe(request, params) {
-          const enveloped = yoga.getEnveloped({ request: request.raw, params });
+          const remoteAddress = addresses.get(request.raw);
+          const enveloped = yoga.getEnveloped({ request: request.raw, params, remoteAddress });
           const document = enveloped.parse(params.query);
           const errors = enveloped.validate(enveloped.schema, document);
           if (errors.length > 0) return { data: null, errors };
@@ -44,10 +58,14 @@ export function useSingleConnectionSse(): Plugin {
         },
       });
     },
-    onRequest({ request, url, endResponse, fetchAPI }) {
-      if (!handler || url.pathname !== SSE_STREAM_ENDPOINT) return;
+    onRequest({ request, url, endResponse, fetchAPI, serverContext }) {
+      if (!handler || !streams || url.pathname !== SSE_STREAM_ENDPOINT) return;
       const { Response, ReadableStream, TextEncoder } = fetchAPI;
-      return handler(request, { Response, ReadableStream, TextEncoder }).then(endResponse);
+      const prepared = streams.prepare(request);
+      // The caller's address, for the quotas of callers without a key.
+      const address = (serverContext as { req?: IncomingMessage } | undefined)?.req?.socket.remoteAddress;
+      if (address) addresses.set(prepared, address);
+      return handler(prepared, { Response, ReadableStream, TextEncoder }).then(endResponse);
     },
   };
 }

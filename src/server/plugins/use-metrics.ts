@@ -35,7 +35,7 @@ function countErrors(metrics: Metrics, field: string, result: ExecutionResult): 
  * `/metrics` (yoga's Prometheus plugin, on our registry, with the unbounded operationName label
  * off) plus bookgraph's own per-root-field latency and error counts.
  */
-export function useMetrics(metrics: Metrics): Plugin[] {
+export function useMetrics(metrics: Metrics, onApiPort = true): Plugin[] {
   const own: Plugin = {
     onExecute({ args }) {
       const { type, field } = rootField(args);
@@ -65,7 +65,8 @@ export function useMetrics(metrics: Metrics): Plugin[] {
   return [
     usePrometheus({
       registry: metrics.registry,
-      endpoint: '/metrics',
+      // Off in production unless METRICS_ON_API_PORT: scraped on OPS_PORT instead.
+      endpoint: onApiPort ? '/metrics' : false,
       labels: { operationName: false, url: false },
       metrics: {
         graphql_yoga_http_duration: true,
