@@ -1,4 +1,4 @@
-import ccxt, {
+import {
   type MarketInterface as CcxtMarket,
   type OrderBook as CcxtOrderBook,
   type Trade as CcxtTrade,
@@ -7,6 +7,7 @@ import ccxt, {
   NetworkError,
 } from 'ccxt';
 import type { Logger } from 'pino';
+import { backoffDelay, binanceCoinMConflict, type CcxtBackoff, createExchange } from './ccxt-exchange.ts';
 import { decimalFromNumber, decimalPlaces } from './decimal.ts';
 import type { Feed, FeedHealthEvent, FeedSink } from './feed.ts';
 import type { Level, Market, RawBookUpdate, Trade } from './types.ts';
@@ -32,17 +33,23 @@ export interface CcxtFeedOptions {
    * Delay before watching again after a failed watch: doubles per consecutive failure up to
    * the maximum, with jitter (half fixed, half random). @default { initialDelayMs: 250, maxDelayMs: 30_000 }
    */
-  backoff?: { initialDelayMs?: number; maxDelayMs?: number };
+  backoff?: CcxtBackoff;
   log?: Logger;
   /** @default Date.now */
   clock?: () => number;
 }
 
+export {
+  backoffDelay,
+  createExchange,
+  type ExchangeClass,
+  exchangeClass,
+  rebaseUrls,
+} from './ccxt-exchange.ts';
+
 /** ccxt's precision modes (`ccxt.DECIMAL_PLACES` etc.; the names are not in its typings). */
 const DECIMAL_PLACES = 2;
 const TICK_SIZE = 4;
-
-export type ExchangeClass = new (config?: Record<string, unknown>) => Exchange;
 
 /** Our book of one market as last emitted: floats exactly as ccxt holds them, keyed by price. */
 interface BookState {
@@ -138,6 +145,13 @@ export class CcxtFeed implements Feed {
     const missing = this.options.symbols.filter((s) => !markets[s]);
     if (missing.length > 0) {
       throw new Error(`${this.options.exchange} does not list ${missing.join(', ')}`);
+    }
+    if (this.options.wsUrl) {
+      const conflict = binanceCoinMConflict(
+        this.exchange,
+        this.options.symbols.map((s) => markets[s]!),
+      );
+      if (conflict) throw new Error(conflict);
     }
     for (const symbol of this.options.symbols) {
       this.marketList.push(
@@ -293,91 +307,6 @@ export class CcxtFeed implements Feed {
       this.sleeps.add(wake);
     });
   }
-}
-
-/** ccxt's pro class for an exchange id, or an error naming it. */
-/**
- * A ccxt pro exchange from its id and constructor config, with its URLs rebased on
- * `restUrl`/`wsUrl` when given, and its unawaited WebSocket sends made safe (see below).
- */
-export function createExchange(
-  id: string,
-  config: Record<string, unknown>,
-  restUrl: string | undefined,
-  wsUrl: string | undefined,
-): Exchange {
-  const Exchange = exchangeClass(id);
-  const rebased =
-    restUrl || wsUrl
-      ? { ...config, urls: { api: rebaseUrls(new Exchange().urls.api, restUrl, wsUrl) } }
-      : config;
-  const exchange = new Exchange(rebased);
-  observeUnawaitedSends(exchange);
-  return exchange;
-}
-
-/**
- * ccxt sends a subscription after its rate-limit throttle without awaiting the send: when the
- * socket closes in between, that send rejects with nobody listening, and an unhandled rejection
- * ends a Node process (seen in tests that drop a venue's connections). The close itself reaches
- * the feed as a failed watch, which reconnects, so each send's rejection is marked observed here;
- * code that awaits a send still gets it.
- */
-function observeUnawaitedSends(exchange: Exchange): void {
-  const client = exchange.client.bind(exchange);
-  const patched = new WeakSet<object>();
-  exchange.client = (url) => {
-    const ws = client(url);
-    if (!patched.has(ws)) {
-      patched.add(ws);
-      const send = ws.send.bind(ws);
-      ws.send = (message: unknown) => {
-        const sent = send(message);
-        sent.catch(() => {});
-        return sent;
-      };
-    }
-    return ws;
-  };
-}
-
-export function exchangeClass(id: string): ExchangeClass {
-  const classes = ccxt.pro as unknown as Record<string, ExchangeClass | undefined>;
-  const Exchange = Object.hasOwn(classes, id) ? classes[id] : undefined;
-  if (typeof Exchange !== 'function') {
-    throw new Error(`"${id}" is not a ccxt exchange with WebSocket support (ccxt.pro)`);
-  }
-  return Exchange;
-}
-
-/**
- * Every URL in ccxt's `urls.api` tree with its origin replaced: http(s) ones by `restUrl`, ws(s)
- * ones by `wsUrl`, paths kept, so a fake venue serving the real paths works unchanged.
- */
-export function rebaseUrls(api: unknown, restUrl: string | undefined, wsUrl: string | undefined): unknown {
-  if (typeof api === 'string') {
-    const match = /^(https?|wss?):\/\/[^/?#]+(.*)$/.exec(api);
-    if (!match) return api;
-    const base = match[1]!.startsWith('http') ? restUrl : wsUrl;
-    return base ? `${base.replace(/\/+$/, '')}${match[2]}` : api;
-  }
-  if (Array.isArray(api)) return api.map((v) => rebaseUrls(v, restUrl, wsUrl));
-  if (api && typeof api === 'object') {
-    return Object.fromEntries(Object.entries(api).map(([k, v]) => [k, rebaseUrls(v, restUrl, wsUrl)]));
-  }
-  return api;
-}
-
-/** Exponential with jitter: half the delay fixed, half random, so reconnects spread out. */
-export function backoffDelay(
-  failures: number,
-  options: CcxtFeedOptions['backoff'] = {},
-  random: () => number = Math.random,
-): number {
-  const initial = options.initialDelayMs ?? 250;
-  const max = options.maxDelayMs ?? 30_000;
-  const delay = Math.min(max, initial * 2 ** Math.min(failures, 30));
-  return delay / 2 + (random() * delay) / 2;
 }
 
 type CcxtLevels = CcxtOrderBook['bids'];

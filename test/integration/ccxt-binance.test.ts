@@ -16,6 +16,9 @@ import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
  * Binance spot through unmodified ccxt: REST snapshot + diff stream (`U`/`u`) on a local fake
  * venue, through CcxtFeed, the ingester, Redis and the server, to graphql-ws clients. The fake
  * knows its own book at every update id, so every book bookgraph served is checked against it.
+ * Like the real venue, the fake lists BTCUSDT and ETHUSDT as USDⓈ-M perpetuals too, under the same
+ * ids: with a plain `ws://host:port` override, ccxt took every spot diff for the perpetual's and
+ * the spot books froze after their snapshots (issue 11); these tests catch that.
  */
 const EXCHANGE = 'binance';
 const BTC = 'BTC/USDT';
