@@ -8,6 +8,8 @@ import {
 } from 'ccxt';
 import type { Logger } from 'pino';
 import { backoffDelay, binanceCoinMConflict, type CcxtBackoff, createExchange } from './ccxt-exchange.ts';
+import { installContinuityCheck } from './continuity/hook.ts';
+import { type CheckedMarket, venueContinuity } from './continuity/index.ts';
 import { decimalFromNumber, decimalPlaces } from './decimal.ts';
 import type { Feed, FeedHealthEvent, FeedSink } from './feed.ts';
 import type { Level, Market, RawBookUpdate, Trade } from './types.ts';
@@ -27,6 +29,16 @@ export interface CcxtFeedOptions {
   wsUrl?: string;
   /** Constructor options given to ccxt as they are (`options`, `timeout`, ...). */
   ccxtConfig?: Record<string, unknown>;
+  /**
+   * Levels per side to subscribe at, given to ccxt's watchOrderBook (Kraken: 10, 25, 100, 500 or
+   * 1000; Bybit spot: 1, 50, 200 or 1000). @default ccxt's default for the venue
+   */
+  depth?: number;
+  /**
+   * Our own check of the venue's book stream (sequence numbers, checksums) in front of ccxt's,
+   * for the venues `continuity/index.ts` knows. @default true
+   */
+  continuity?: boolean;
   /** Watch trades as well as books. @default true */
   trades?: boolean;
   /**
@@ -85,6 +97,8 @@ export class CcxtFeed implements Feed {
   private running = false;
   private connected = false;
   private prepared: Promise<void> | undefined;
+  /** Why our own check broke a book's watch, until the feed reports that resync. */
+  private readonly breaks = new Map<string, 'sequence' | 'checksum'>();
 
   constructor(private readonly options: CcxtFeedOptions) {
     this.name = `ccxt:${options.exchange}`;
@@ -158,6 +172,26 @@ export class CcxtFeed implements Feed {
         toMarket(this.options.exchange, markets[symbol]!, this.exchange.precisionMode ?? TICK_SIZE),
       );
     }
+    if (this.options.continuity ?? true) this.installContinuityCheck();
+  }
+
+  private installContinuityCheck(): void {
+    const checked: CheckedMarket[] = this.marketList.map((market) => ({
+      // Kraken v2 names markets by their unified symbol; the others by the venue's id.
+      id: this.options.exchange === 'kraken' ? market.symbol : String(this.exchange.market(market.symbol).id),
+      symbol: market.symbol,
+      ...(market.pricePrecision === undefined ? {} : { priceDecimals: market.pricePrecision }),
+      ...(market.amountPrecision === undefined ? {} : { amountDecimals: market.amountPrecision }),
+    }));
+    const check = venueContinuity(this.options.exchange, checked, this.options.depth);
+    if (!check) return;
+    installContinuityCheck(this.exchange, check, checked, (event) => {
+      for (const symbol of event.symbols) this.breaks.set(symbol, event.check);
+      this.options.log?.warn(
+        { exchange: this.options.exchange, symbols: event.symbols, check: event.check, url: event.url },
+        `venue stream broke (${event.check}): ${event.reason}; resynchronising`,
+      );
+    });
   }
 
   /** Watches one stream of one symbol until stopped, backing off after each failure. */
@@ -165,8 +199,9 @@ export class CcxtFeed implements Feed {
     let failures = 0;
     while (this.running) {
       try {
-        if (stream === 'book') this.onBook(symbol, await this.exchange.watchOrderBook(symbol));
-        else this.onTrades(symbol, await this.exchange.watchTrades(symbol));
+        if (stream === 'book') {
+          this.onBook(symbol, await this.exchange.watchOrderBook(symbol, this.options.depth));
+        } else this.onTrades(symbol, await this.exchange.watchTrades(symbol));
         failures = 0;
       } catch (error) {
         if (!this.running) return;
@@ -261,7 +296,11 @@ export class CcxtFeed implements Feed {
     if (error instanceof InvalidNonce) {
       // ccxt's sequence-gap and checksum errors (ChecksumError extends InvalidNonce, which
       // extends NetworkError, hence first): the connection is fine, the book is rebuilt.
-      if (stream === 'book') this.report({ kind: 'resync', symbol, message });
+      if (stream === 'book') {
+        const check = this.breaks.get(symbol);
+        this.breaks.delete(symbol);
+        this.report({ kind: 'resync', symbol, message, ...(check ? { check } : {}) });
+      }
     } else if (error instanceof NetworkError) {
       if (this.connected) {
         this.connected = false;

@@ -10,6 +10,11 @@ export interface FeedHealthEvent {
   message?: string;
   /** ms since the Unix epoch. */
   at: number;
+  /**
+   * For a resync that our own check of the venue's stream caused (not ccxt, not a disconnect):
+   * which check failed. Counted in `bookgraph_venue_continuity_breaks_total`.
+   */
+  check?: 'sequence' | 'checksum' | 'audit';
 }
 
 /** Where a feed delivers what it reads; the ingest pipeline implements it. */

@@ -402,11 +402,19 @@ export class Ingester implements FeedSink {
   private onHealth(event: FeedHealthEvent, feed: string): void {
     this.feedHealth.health(event, feed);
     if (event.kind === 'resync') this.options.metrics?.feedResyncs.inc({ exchange: event.exchange });
+    if (event.check)
+      this.options.metrics?.continuityBreaks.inc({ exchange: event.exchange, check: event.check });
     if (event.kind === 'error') this.options.metrics?.feedErrors.inc({ exchange: event.exchange });
     this.queueStatusFlush();
     const level = event.kind === 'error' || event.kind === 'disconnected' ? 'warn' : 'info';
     this.options.log[level](
-      { exchange: event.exchange, symbol: event.symbol, kind: event.kind, message: event.message },
+      {
+        exchange: event.exchange,
+        symbol: event.symbol,
+        kind: event.kind,
+        message: event.message,
+        check: event.check,
+      },
       'feed health',
     );
   }

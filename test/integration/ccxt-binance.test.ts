@@ -169,6 +169,10 @@ describe('ccxt binance feed', () => {
     expect(book.resets).toEqual(['NEW_EPOCH']);
     expect(afterReset[0]?.type).toBe('SNAPSHOT');
     expect(stack.tap.count('resync', BTC)).toBeGreaterThanOrEqual(1);
+    // Our own U/u check saw the gap first (ccxt never got the diff that broke the chain).
+    expect(
+      stack.tap.health.filter((e) => e.kind === 'resync' && e.check === 'sequence').map((e) => e.symbol),
+    ).toEqual([BTC]);
     // Only the broken book was rebuilt.
     expect(stack.reference.epochs(EXCHANGE, ETH)).toHaveLength(ethEpochs);
     await expectConsistent([book]);
