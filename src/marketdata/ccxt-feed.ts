@@ -99,6 +99,8 @@ export class CcxtFeed implements Feed {
   private prepared: Promise<void> | undefined;
   /** Why our own check broke a book's watch, until the feed reports that resync. */
   private readonly breaks = new Map<string, 'sequence' | 'checksum'>();
+  /** The venue's sequence of a symbol's last book message, from our check (when ccxt keeps none). */
+  private venueSeqOf: (symbol: string) => number | undefined = () => undefined;
 
   constructor(private readonly options: CcxtFeedOptions) {
     this.name = `ccxt:${options.exchange}`;
@@ -185,6 +187,8 @@ export class CcxtFeed implements Feed {
     }));
     const check = venueContinuity(this.options.exchange, checked, this.options.depth);
     if (!check) return;
+    const ids = new Map(checked.map((m) => [m.symbol, m.id]));
+    this.venueSeqOf = (symbol) => check.lastSeq?.(ids.get(symbol) ?? '');
     installContinuityCheck(this.exchange, check, checked, (event) => {
       for (const symbol of event.symbols) this.breaks.set(symbol, event.check);
       this.options.log?.warn(
@@ -216,7 +220,7 @@ export class CcxtFeed implements Feed {
     if (!this.running) return;
     this.markConnected();
     const now = this.clock();
-    const nonce = typeof book.nonce === 'number' ? book.nonce : undefined;
+    const nonce = typeof book.nonce === 'number' ? book.nonce : this.venueSeqOf(symbol);
     const exchangeTs = typeof book.timestamp === 'number' ? book.timestamp : now;
     const state = this.books.get(symbol);
     const resync = !state
@@ -235,7 +239,11 @@ export class CcxtFeed implements Feed {
         exchangeTs,
       };
       this.books.set(symbol, fresh);
-      if (resync) this.report({ kind: 'resync', symbol, message: resync });
+      if (resync) {
+        const check = this.breaks.get(symbol);
+        this.breaks.delete(symbol);
+        this.report({ kind: 'resync', symbol, message: resync, ...(check ? { check } : {}) });
+      }
       this.sink?.book(this.snapshotOf(symbol, fresh, now));
       return;
     }

@@ -19,6 +19,12 @@ import {
 export function bybitContinuity(markets: readonly CheckedMarket[], depth: number): VenueContinuity {
   const ids = new Set(markets.map((m) => m.id));
   const last = new PerMarket<number>();
+  const latest = new Map<string, number>();
+  const accept = (connection: string, id: string, update: number): Inspection => {
+    last.set(connection, id, update);
+    latest.set(id, update);
+    return PASS;
+  };
   return {
     description: 'sequence: every delta has update id u = previous u + 1 after a snapshot',
     inspect(message, connection): Inspection {
@@ -35,10 +41,7 @@ export function bybitContinuity(markets: readonly CheckedMarket[], depth: number
       const update = integerField(data, 'u');
       if (update === undefined)
         return { kind: 'break', marketId: id, check: 'sequence', reason: 'message with no u' };
-      if (message.type === 'snapshot') {
-        last.set(connection, id, update);
-        return PASS;
-      }
+      if (message.type === 'snapshot') return accept(connection, id, update);
       const previous = last.get(connection, id);
       if (previous === undefined) return HOLD;
       if (update !== previous + 1) {
@@ -49,9 +52,9 @@ export function bybitContinuity(markets: readonly CheckedMarket[], depth: number
           reason: `delta u ${update} after u ${previous}`,
         };
       }
-      last.set(connection, id, update);
-      return PASS;
+      return accept(connection, id, update);
     },
+    lastSeq: (marketId) => latest.get(marketId),
     messageHash: (symbol) => `orderbook:${symbol}`,
     unsubscribe: (market) => ({ op: 'unsubscribe', args: [`orderbook.${depth}.${market.id}`] }),
     reset: (marketId, connection) => last.delete(connection, marketId),

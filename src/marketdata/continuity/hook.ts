@@ -16,6 +16,7 @@ export interface ContinuityBreak {
 interface CcxtClient {
   url: string;
   subscriptions: Record<string, unknown>;
+  futures: Record<string, unknown>;
   send(message: unknown): Promise<unknown>;
   reject(error: unknown, messageHash: string): void;
 }
@@ -26,7 +27,7 @@ type Handler = (client: CcxtClient, ...rest: unknown[]) => unknown;
  * Puts our check in front of ccxt's message handling: every raw message goes through
  * `check.inspect` first. A held message never reaches ccxt; a break is not handed to ccxt either,
  * and the market is resynchronised the way ccxt does after its own gap errors: its book dropped,
- * its watch rejected with an `InvalidNonce` (the feed then reports a resync and opens a new epoch)
+ * its waiting watch rejected with an `InvalidNonce` (the feed then reports a resync and opens a new epoch)
  * and its subscription forgotten, so the next watch subscribes again (after an unsubscribe, for a
  * venue that refuses a second subscription) and the venue sends a fresh snapshot.
  */
@@ -52,10 +53,15 @@ export function installContinuityCheck(
       const hash = check.messageHash(market.symbol);
       delete books[market.symbol];
       delete client.subscriptions[hash];
-      const error = new InvalidNonce(
-        `${exchange.id} ${market.symbol}: ${verdict.check} check failed: ${verdict.reason}`,
-      );
-      client.reject(error, hash);
+      // With no watch waiting, ccxt would keep the rejection and leave the rejected future in
+      // place, failing the next two watches and losing the new snapshot's resolve: the next watch
+      // subscribes again and gets a new book object instead, which the feed takes for a resync.
+      if (hash in client.futures) {
+        const error = new InvalidNonce(
+          `${exchange.id} ${market.symbol}: ${verdict.check} check failed: ${verdict.reason}`,
+        );
+        client.reject(error, hash);
+      }
     }
     onBreak({
       symbols: broken.map((m) => m.symbol),

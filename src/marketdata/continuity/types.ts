@@ -48,6 +48,11 @@ export interface VenueContinuity {
    * messages are held.
    */
   reset(marketId: string, connection: string): void;
+  /**
+   * The venue's sequence number of the last book message of the market handed to ccxt, for a
+   * venue whose ccxt book carries none (Bybit): the `venueSeq` of what the feed emits.
+   */
+  lastSeq?(marketId: string): number | undefined;
   /** Forgets everything about a connection (it closed). */
   forget(connection: string): void;
 }
