@@ -101,6 +101,8 @@ export class CcxtFeed implements Feed {
   private readonly breaks = new Map<string, 'sequence' | 'checksum'>();
   /** The venue's sequence of a symbol's last book message, from our check (when ccxt keeps none). */
   private venueSeqOf: (symbol: string) => number | undefined = () => undefined;
+  /** The venue time of a symbol's last book message, from our check (when ccxt's book has none). */
+  private venueTimeOf: (symbol: string) => number | undefined = () => undefined;
 
   constructor(private readonly options: CcxtFeedOptions) {
     this.name = `ccxt:${options.exchange}`;
@@ -189,6 +191,7 @@ export class CcxtFeed implements Feed {
     if (!check) return;
     const ids = new Map(checked.map((m) => [m.symbol, m.id]));
     this.venueSeqOf = (symbol) => check.lastSeq?.(ids.get(symbol) ?? '');
+    this.venueTimeOf = (symbol) => check.lastTime?.(ids.get(symbol) ?? '');
     installContinuityCheck(this.exchange, check, checked, (event) => {
       for (const symbol of event.symbols) this.breaks.set(symbol, event.check);
       this.options.log?.warn(
@@ -221,7 +224,8 @@ export class CcxtFeed implements Feed {
     this.markConnected();
     const now = this.clock();
     const nonce = typeof book.nonce === 'number' ? book.nonce : this.venueSeqOf(symbol);
-    const exchangeTs = typeof book.timestamp === 'number' ? book.timestamp : now;
+    const exchangeTs =
+      typeof book.timestamp === 'number' ? book.timestamp : (this.venueTimeOf(symbol) ?? now);
     const state = this.books.get(symbol);
     const resync = !state
       ? undefined

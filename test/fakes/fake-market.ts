@@ -67,6 +67,11 @@ export interface FakeVenue {
   bookAt(symbol: string, venueSeq: number): CanonicalBook | undefined;
   /** The sequence number of the venue's latest update. */
   lastSeq(symbol: string): number;
+  /**
+   * Where a written event sits in the venue's sequence, for a venue without sequence numbers
+   * (Kraken: by its venue time). @default the event's venueSeq
+   */
+  positionOf?(event: { venueSeq?: number; exchangeTs: number }): number | undefined;
   trades(symbol: string): readonly FakeTrade[];
   /** How many connections follow the symbol's book or trade stream now. */
   subscribers(symbol: string, stream: VenueStream): number;

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import type { FakeVenue } from '../fakes/fake-market.ts';
+import type { FakeVenue, StreamFault } from '../fakes/fake-market.ts';
 import { ClientBook, checkClients } from './book-checker.ts';
 import { type CcxtStack, checkAgainstVenue, untilVenueBook } from './ccxt-stack.ts';
 import { type Clients, followBook, type SubscriptionHandle } from './graphql-clients.ts';
@@ -85,6 +85,39 @@ export class VenueFidelity {
     expect(checkClients(this.stack.reference, books)).toEqual([]);
     expect(checkAgainstVenue(this.stack.reference, this.stack.written, this.venue)).toEqual([]);
     expect(this.venue.unknownRequests).toEqual([]);
+    this.unfollow();
+  }
+
+  /** `run` with one planned fault of a venue that has them (`fault` of the Bybit and Kraken fakes). */
+  runFault(
+    venue: { fault(symbol: string, fault: StreamFault): void },
+    symbol: string,
+    other: string,
+    fault: StreamFault,
+    expected: Parameters<VenueFidelity['run']>[3],
+  ): Promise<void> {
+    return this.run(
+      symbol,
+      other,
+      () => {
+        venue.fault(symbol, fault);
+        this.venue.step(3, symbol);
+      },
+      expected,
+    );
+  }
+
+  /** Cuts every connection: every followed book must be announced (new epoch) and rebuilt. */
+  async disconnect(symbols: readonly string[]): Promise<void> {
+    const books = await Promise.all(symbols.map((s) => this.follow(s)));
+    await this.settle(books);
+    const connected = this.stack.tap.count('connected');
+    this.venue.dropConnections();
+    await this.stack.tap.until(() => this.stack.tap.count('connected') > connected, 'reconnected');
+    for (const symbol of symbols) await this.venue.untilSubscribed(symbol, 'book');
+    await this.settle(books);
+    for (const book of books) expect(book.resets).toContain('NEW_EPOCH');
+    expect(checkAgainstVenue(this.stack.reference, this.stack.written, this.venue)).toEqual([]);
     this.unfollow();
   }
 }

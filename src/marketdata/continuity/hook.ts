@@ -72,6 +72,13 @@ export function installContinuityCheck(
     });
     return undefined;
   };
+  if (check.bookDepth !== undefined) {
+    // ccxt sizes a new book by its snapshot's length: a thinner snapshot would cut every later book.
+    const fixed = check.bookDepth;
+    const target2 = exchange as unknown as { orderBook: (snapshot?: object, depth?: number) => unknown };
+    const orderBook = target2.orderBook.bind(exchange);
+    target2.orderBook = (snapshot = {}) => orderBook(snapshot, fixed);
+  }
   // A new socket on the same URL starts from nothing.
   for (const name of ['onClose', 'onError'] as const) {
     const original = target[name].bind(exchange);

@@ -21,6 +21,7 @@ import {
 export function krakenContinuity(markets: readonly CheckedMarket[], depth: number): VenueContinuity {
   const byId = new Map(markets.map((m) => [m.id, m]));
   const books = new PerMarket<ShadowBook>();
+  const times = new Map<string, number>();
   return {
     description: `checksum (CRC32 of the best 10 levels, book kept at depth ${depth})`,
     inspect(message, connection): Inspection {
@@ -46,9 +47,13 @@ export function krakenContinuity(markets: readonly CheckedMarket[], depth: numbe
             reason: `checksum ${checksum} after ${String(message.type)}, our book gives ${ours}`,
           };
         }
+        const time = typeof entry.timestamp === 'string' ? Date.parse(entry.timestamp) : Number.NaN;
+        if (Number.isFinite(time)) times.set(market.id, time);
       }
       return PASS;
     },
+    bookDepth: depth,
+    lastTime: (marketId) => times.get(marketId),
     messageHash: (symbol) => `orderbook@${symbol}`,
     unsubscribe: (market) => ({
       method: 'unsubscribe',

@@ -53,6 +53,18 @@ export interface VenueContinuity {
    * venue whose ccxt book carries none (Bybit): the `venueSeq` of what the feed emits.
    */
   lastSeq?(marketId: string): number | undefined;
+  /**
+   * The venue time (ms) of the last book message of the market handed to ccxt, for a venue whose
+   * ccxt book leaves it unset (Kraken's snapshots): the `exchangeTs` of what the feed emits.
+   */
+  lastTime?(marketId: string): number | undefined;
+  /**
+   * The depth the venue keeps the book at, for a venue whose ccxt class sizes its book by the
+   * snapshot's length instead (Kraken: a 9-level snapshot at depth 10 made ccxt cut every later
+   * book to 9, silently: the venue's checksum matched our copy, not ccxt's): the hook makes ccxt
+   * build its books at this depth.
+   */
+  readonly bookDepth?: number;
   /** Forgets everything about a connection (it closed). */
   forget(connection: string): void;
 }
