@@ -176,13 +176,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       });
       const feeds = ingester;
       metrics.reportFeedsWith(() => feeds.feedsConnected());
-      await ingester.start();
       if (!options.serve) {
-        // An ingest-only process still answers probes and scrapes on PORT.
+        // An ingest-only process still answers probes and scrapes on PORT, from before its feeds
+        // start: a venue unreachable at start is a reason on /ready, not a crash loop.
         const standby = ingester;
         ops = createOpsServer(
           metrics,
-          [...probes, freshnessCheck(ingester, config.limits.staleAfterMs)],
+          [...probes, () => standby.startupReason() ?? freshnessCheck(standby, config.limits.staleAfterMs)()],
           () =>
             standby.writers
               .standbys()
@@ -193,6 +193,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         );
         port = await ops.start(config.http.port, config.http.host);
       }
+      await ingester.start();
     }
     if (options.serve) {
       const commands = client('command');

@@ -1,4 +1,4 @@
-import ccxt, { type Exchange } from 'ccxt';
+import ccxt, { type Exchange, NetworkError } from 'ccxt';
 
 /**
  * Building the ccxt pro exchange a feed or an execution venue drives: the unmodified ccxt class,
@@ -150,4 +150,30 @@ export function backoffDelay(
   const max = options.maxDelayMs ?? 30_000;
   const delay = Math.min(max, initial * 2 ** Math.min(failures, 30));
   return delay / 2 + (random() * delay) / 2;
+}
+
+/**
+ * Runs `attempt` until it succeeds, backing off after each failure that is the network's (ccxt's
+ * `NetworkError`: venue unreachable, timeout, 5xx), calling `onFailure` with each; any other error
+ * (a symbol the venue does not list, a bad configuration) is thrown at once. `sleep` resolves
+ * false once the caller stops caring (the feed is stopping): the last error is thrown then.
+ */
+export async function retryNetwork<T>(
+  attempt: () => Promise<T>,
+  options: {
+    backoff?: CcxtBackoff;
+    sleep: (ms: number) => Promise<boolean>;
+    onFailure: (error: Error, failures: number) => void;
+  },
+): Promise<T> {
+  for (let failures = 0; ; ) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!(error instanceof NetworkError)) throw error;
+      failures += 1;
+      options.onFailure(error, failures);
+      if (!(await options.sleep(backoffDelay(failures - 1, options.backoff)))) throw error;
+    }
+  }
 }

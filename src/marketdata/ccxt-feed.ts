@@ -1,5 +1,4 @@
 import {
-  type MarketInterface as CcxtMarket,
   type OrderBook as CcxtOrderBook,
   type Trade as CcxtTrade,
   type Exchange,
@@ -7,10 +6,17 @@ import {
   NetworkError,
 } from 'ccxt';
 import type { Logger } from 'pino';
-import { backoffDelay, binanceCoinMConflict, type CcxtBackoff, createExchange } from './ccxt-exchange.ts';
+import {
+  backoffDelay,
+  binanceCoinMConflict,
+  type CcxtBackoff,
+  createExchange,
+  retryNetwork,
+} from './ccxt-exchange.ts';
+import { TICK_SIZE, toMarket } from './ccxt-market.ts';
 import { installContinuityCheck } from './continuity/hook.ts';
 import { type CheckedMarket, venueContinuity } from './continuity/index.ts';
-import { decimalFromNumber, decimalPlaces } from './decimal.ts';
+import { decimalFromNumber } from './decimal.ts';
 import type { Feed, FeedHealthEvent, FeedSink } from './feed.ts';
 import type { Level, Market, RawBookUpdate, Trade } from './types.ts';
 
@@ -58,10 +64,7 @@ export {
   exchangeClass,
   rebaseUrls,
 } from './ccxt-exchange.ts';
-
-/** ccxt's precision modes (`ccxt.DECIMAL_PLACES` etc.; the names are not in its typings). */
-const DECIMAL_PLACES = 2;
-const TICK_SIZE = 4;
+export { toMarket } from './ccxt-market.ts';
 
 /** Our book of one market as last emitted: floats exactly as ccxt holds them, keyed by price. */
 interface BookState {
@@ -97,6 +100,8 @@ export class CcxtFeed implements Feed {
   private running = false;
   private connected = false;
   private prepared: Promise<void> | undefined;
+  private stopped = false;
+  private startupError: string | undefined;
   /** Why our own check broke a book's watch, until the feed reports that resync. */
   private readonly breaks = new Map<string, 'sequence' | 'checksum'>();
   /** The venue's sequence of a symbol's last book message, from our check (when ccxt keeps none). */
@@ -117,8 +122,29 @@ export class CcxtFeed implements Feed {
 
   /** Loads the venue's markets once and checks that it lists every symbol asked for. */
   prepare(): Promise<void> {
-    this.prepared ??= this.loadMarkets();
+    this.prepared ??= retryNetwork(() => this.loadMarkets(), {
+      backoff: this.options.backoff,
+      sleep: async (ms) => {
+        if (this.stopped) return false;
+        await this.sleep(ms);
+        return !this.stopped;
+      },
+      onFailure: (error, failures) => {
+        this.startupError = `loading markets failed ${failures} time(s), retrying: ${error.message}`;
+        this.options.log?.warn(
+          { exchange: this.options.exchange, url: this.options.restUrl ?? 'the venue', failures },
+          `cannot load ${this.options.exchange} markets: ${error.message}`,
+        );
+      },
+    }).then(() => {
+      this.startupError = undefined;
+    });
     return this.prepared;
+  }
+
+  /** Why the feed cannot start yet (its markets not loaded: the venue unreachable), or undefined. */
+  unready(): string | undefined {
+    return this.startupError;
   }
 
   markets(): Market[] {
@@ -141,6 +167,7 @@ export class CcxtFeed implements Feed {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.stopped = true;
     for (const wake of [...this.sleeps]) wake();
     // Closing rejects every pending watch, which ends the loops.
     await this.exchange.close().catch(() => {});
@@ -159,7 +186,8 @@ export class CcxtFeed implements Feed {
     }
     // ccxt refuses plain ws:// (a local venue, a proxy inside the cluster) until it has an agent.
     await this.exchange.loadHttpProxyAgent();
-    const markets = await this.exchange.loadMarkets();
+    // reload: after a failure ccxt keeps handing back the same rejected load otherwise.
+    const markets = await this.exchange.loadMarkets(true);
     const missing = this.options.symbols.filter((s) => !markets[s]);
     if (missing.length > 0) {
       throw new Error(`${this.options.exchange} does not list ${missing.join(', ')}`);
@@ -314,6 +342,13 @@ export class CcxtFeed implements Feed {
         this.report({ kind: 'resync', symbol, message, ...(check ? { check } : {}) });
       }
     } else if (error instanceof NetworkError) {
+      // Every failed connect or dropped connection is logged and counted (the feed's status
+      // keeps the last error); the state change is reported once.
+      this.options.log?.warn(
+        { exchange: this.options.exchange, url: this.options.wsUrl ?? 'the venue', symbol, stream },
+        `${this.options.exchange} ${stream} watch failed: ${message}`,
+      );
+      this.report({ kind: 'error', symbol, message: `${stream}: ${message}` });
       if (this.connected) {
         this.connected = false;
         this.report({ kind: 'disconnected', message });
@@ -388,42 +423,4 @@ function diffSide(previous: Map<number, number>, levels: CcxtLevels): Level[] {
 
 function formatSide(side: Map<number, number>): Level[] {
   return [...side].map(([price, size]) => [decimalFromNumber(price), decimalFromNumber(size)]);
-}
-
-function optionalDecimal(value: number | undefined): string | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? decimalFromNumber(value) : undefined;
-}
-
-/** A precision in ccxt's mode as a step: ticks stay, decimal places p become 10^-p. */
-function stepOf(precision: number | undefined, mode: number): string | undefined {
-  if (typeof precision !== 'number') return undefined;
-  if (mode === TICK_SIZE) return decimalFromNumber(precision);
-  if (mode === DECIMAL_PLACES) return precision <= 0 ? '1' : `0.${'1'.padStart(precision, '0')}`;
-  // Significant digits define no fixed step.
-  return undefined;
-}
-
-/** Our market metadata from ccxt's unified market structure. */
-export function toMarket(exchange: string, market: CcxtMarket, precisionMode: number): Market {
-  const tickSize = stepOf(market.precision.price, precisionMode) ?? '0';
-  const lotSize = stepOf(market.precision.amount, precisionMode) ?? '0';
-  const result: Market = {
-    exchange,
-    symbol: market.symbol,
-    base: market.base,
-    quote: market.quote,
-    tickSize,
-    lotSize,
-    minAmount: optionalDecimal(market.limits.amount?.min) ?? lotSize,
-    active: market.active !== false,
-  };
-  const maxAmount = optionalDecimal(market.limits.amount?.max);
-  const minNotional = optionalDecimal(market.limits.cost?.min);
-  const maxNotional = optionalDecimal(market.limits.cost?.max);
-  if (maxAmount !== undefined) result.maxAmount = maxAmount;
-  if (minNotional !== undefined) result.minNotional = minNotional;
-  if (maxNotional !== undefined) result.maxNotional = maxNotional;
-  if (tickSize !== '0') result.pricePrecision = decimalPlaces(tickSize);
-  if (lotSize !== '0') result.amountPrecision = decimalPlaces(lotSize);
-  return result;
 }

@@ -34,6 +34,8 @@ export interface Feed {
    * The ingester calls it before it writes the markets and before `start`.
    */
   prepare?(): Promise<void>;
+  /** Why the feed is not usable yet (`prepare` still retrying an unreachable venue), or undefined. */
+  unready?(): string | undefined;
   start(sink: FeedSink): Promise<void>;
   stop(): Promise<void>;
   /** The feed's current full book, to reopen a book's chain after a failed write. */

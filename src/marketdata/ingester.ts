@@ -92,6 +92,7 @@ export class Ingester implements FeedSink {
   /** Feeds started: a lease taken from now on asks the feeds for fresh snapshots. */
   private feedsStarted = false;
   readonly feedHealth: FeedHealthTracker;
+  private prepared = false;
   private statusTimer: NodeJS.Timeout | undefined;
   private reassertTimer: NodeJS.Timeout | undefined;
   private readonly onReconnect = () => void this.reassert();
@@ -132,9 +133,23 @@ export class Ingester implements FeedSink {
     });
   }
 
+  /**
+   * Why ingest is not running yet, for `/ready` (a feed still loading its markets from an
+   * unreachable venue, with its last error), or null once `start` got past the feeds' `prepare`.
+   */
+  startupReason(): string | null {
+    if (this.prepared) return null;
+    const reasons = this.options.feeds.flatMap((f) => {
+      const reason = f.unready?.();
+      return reason ? [`${f.name}: ${reason}`] : [];
+    });
+    return `ingest starting: ${reasons.length > 0 ? reasons.join('; ') : 'loading markets'}`;
+  }
+
   async start(): Promise<void> {
     // A feed that learns its markets from the venue (ccxt) loads them before they are written.
     for (const feed of this.options.feeds) await feed.prepare?.();
+    this.prepared = true;
     for (const feed of this.options.feeds) {
       const byExchange = new Map<string, ReturnType<Feed['markets']>>();
       for (const market of feed.markets()) {

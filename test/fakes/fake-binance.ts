@@ -51,6 +51,8 @@ export async function startFakeBinance(
     seed?: number;
     markets?: readonly FakeMarketSpec[];
     plugins?: readonly FakeBinancePlugin[];
+    /** Listen on this port (a venue that comes back where it was). @default a free one */
+    port?: number;
   } = {},
 ): Promise<FakeBinance> {
   const plugins = options.plugins ?? [];
@@ -67,50 +69,53 @@ export async function startFakeBinance(
   const subscribers = new Set<Subscriber>();
   const waiters = new Wakeups();
 
-  const server = await startVenueServer({
-    request(request) {
-      for (const plugin of plugins) {
-        const answer = plugin.request?.(request);
-        if (answer) return answer;
-      }
-      return undefined;
-    },
-    rest(url) {
-      switch (url.pathname) {
-        case '/api/v3/exchangeInfo':
-          return { status: 200, body: exchangeInfo(markets.specs) };
-        case '/fapi/v1/exchangeInfo':
-          return { status: 200, body: futuresExchangeInfo(markets.specs, 'linear') };
-        case '/dapi/v1/exchangeInfo':
-          return { status: 200, body: futuresExchangeInfo(markets.specs, 'inverse') };
-        case '/api/v3/depth': {
-          const market = markets.find(url.searchParams.get('symbol') ?? '');
-          if (!market) return { status: 400, body: { code: -1121, msg: 'Invalid symbol.' } };
-          const limit = Number(url.searchParams.get('limit') ?? 100);
-          return { status: 200, body: { lastUpdateId: market.seq, ...market.book.levels(limit) } };
+  const server = await startVenueServer(
+    {
+      request(request) {
+        for (const plugin of plugins) {
+          const answer = plugin.request?.(request);
+          if (answer) return answer;
         }
-        default:
-          return undefined;
-      }
+        return undefined;
+      },
+      rest(url) {
+        switch (url.pathname) {
+          case '/api/v3/exchangeInfo':
+            return { status: 200, body: exchangeInfo(markets.specs) };
+          case '/fapi/v1/exchangeInfo':
+            return { status: 200, body: futuresExchangeInfo(markets.specs, 'linear') };
+          case '/dapi/v1/exchangeInfo':
+            return { status: 200, body: futuresExchangeInfo(markets.specs, 'inverse') };
+          case '/api/v3/depth': {
+            const market = markets.find(url.searchParams.get('symbol') ?? '');
+            if (!market) return { status: 400, body: { code: -1121, msg: 'Invalid symbol.' } };
+            const limit = Number(url.searchParams.get('limit') ?? 100);
+            return { status: 200, body: { lastUpdateId: market.seq, ...market.book.levels(limit) } };
+          }
+          default:
+            return undefined;
+        }
+      },
+      connection(socket, path) {
+        if (plugins.some((plugin) => plugin.connection?.(socket, path))) return;
+        const subscriber: Subscriber = { socket, combined: path.startsWith('/stream'), streams: new Set() };
+        subscribers.add(subscriber);
+        socket.on('close', () => {
+          subscribers.delete(subscriber);
+          waiters.notify();
+        });
+        socket.on('message', (raw) => {
+          const request = JSON.parse(raw.toString()) as { method?: string; params?: string[]; id?: number };
+          if (request.method === 'SUBSCRIBE') for (const s of request.params ?? []) subscriber.streams.add(s);
+          else if (request.method === 'UNSUBSCRIBE')
+            for (const s of request.params ?? []) subscriber.streams.delete(s);
+          sendJson(socket, { result: null, id: request.id });
+          waiters.notify();
+        });
+      },
     },
-    connection(socket, path) {
-      if (plugins.some((plugin) => plugin.connection?.(socket, path))) return;
-      const subscriber: Subscriber = { socket, combined: path.startsWith('/stream'), streams: new Set() };
-      subscribers.add(subscriber);
-      socket.on('close', () => {
-        subscribers.delete(subscriber);
-        waiters.notify();
-      });
-      socket.on('message', (raw) => {
-        const request = JSON.parse(raw.toString()) as { method?: string; params?: string[]; id?: number };
-        if (request.method === 'SUBSCRIBE') for (const s of request.params ?? []) subscriber.streams.add(s);
-        else if (request.method === 'UNSUBSCRIBE')
-          for (const s of request.params ?? []) subscriber.streams.delete(s);
-        sendJson(socket, { result: null, id: request.id });
-        waiters.notify();
-      });
-    },
-  });
+    options.port,
+  );
 
   const send = (stream: string, data: unknown) => {
     for (const s of subscribers) {
