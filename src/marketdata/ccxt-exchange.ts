@@ -177,3 +177,16 @@ export async function retryNetwork<T>(
     }
   }
 }
+
+/** The book depths a venue offers on its stream, where it has a fixed list (ccxt rejects others only at the first watch). */
+const VENUE_DEPTHS: Readonly<Record<string, readonly number[]>> = {
+  kraken: [10, 25, 100, 500, 1000],
+  bybit: [1, 50, 200, 1000],
+};
+
+/** Why `depth` cannot be subscribed at on this exchange, or undefined. */
+export function unsupportedDepth(exchange: string, depth: number | undefined): string | undefined {
+  const offered = Object.hasOwn(VENUE_DEPTHS, exchange) ? VENUE_DEPTHS[exchange] : undefined;
+  if (depth === undefined || !offered || offered.includes(depth)) return undefined;
+  return `${exchange} streams books at ${offered.join(', ')} levels, not ${depth} (BOOK_DEPTH)`;
+}

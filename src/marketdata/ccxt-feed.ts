@@ -12,6 +12,7 @@ import {
   type CcxtBackoff,
   createExchange,
   retryNetwork,
+  unsupportedDepth,
 } from './ccxt-exchange.ts';
 import { TICK_SIZE, toMarket } from './ccxt-market.ts';
 import { installContinuityCheck } from './continuity/hook.ts';
@@ -181,6 +182,8 @@ export class CcxtFeed implements Feed {
   }
 
   private async loadMarkets(): Promise<void> {
+    const badDepth = unsupportedDepth(this.options.exchange, this.options.depth);
+    if (badDepth) throw new Error(badDepth);
     if (!this.exchange.has.watchOrderBook) {
       throw new Error(`ccxt's ${this.options.exchange} cannot watch order books over WebSocket`);
     }

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { binanceCoinMConflict, createExchange } from '../../src/marketdata/ccxt-exchange.ts';
+import { ConfigError, loadConfig } from '../../src/config.ts';
+import {
+  binanceCoinMConflict,
+  createExchange,
+  unsupportedDepth,
+} from '../../src/marketdata/ccxt-exchange.ts';
 
 type SpotTest = { isSpotUrl(client: { url: string }): boolean };
 
@@ -40,5 +45,38 @@ describe('createExchange: URL overrides keep what ccxt derives from its URLs', (
       binanceCoinMConflict(createExchange('binance', {}, undefined, undefined), [inverse]),
     ).toBeUndefined();
     expect(binanceCoinMConflict(createExchange('okx', {}, REST, WS), [inverse])).toBeUndefined();
+  });
+});
+
+describe('book depth per feed', () => {
+  it('BOOK_DEPTH: one depth for every feed or <exchange id>=<levels> pairs; anything else is named', () => {
+    const base = { REDIS_URL: 'redis://127.0.0.1:1' };
+    expect(loadConfig({ ...base }).ccxt.depths).toEqual({});
+    expect(loadConfig({ ...base, BOOK_DEPTH: 'kraken=25,bybit=200,100' }).ccxt.depths).toEqual({
+      kraken: 25,
+      bybit: 200,
+      '*': 100,
+    });
+    let error: unknown;
+    try {
+      loadConfig({ ...base, BOOK_DEPTH: 'kraken=0,abc' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problem = (error as ConfigError).problems.find((p) => p.startsWith('BOOK_DEPTH'));
+    expect(problem).toContain('"kraken=0"');
+    expect(problem).toContain('"abc"');
+  });
+
+  it('refuses a depth the venue does not stream (Kraken 10/25/100/500/1000, Bybit spot 1/50/200/1000)', () => {
+    expect(unsupportedDepth('kraken', 25)).toBeUndefined();
+    expect(unsupportedDepth('kraken', 50)).toMatch(
+      /kraken streams books at 10, 25, 100, 500, 1000 levels, not 50/,
+    );
+    expect(unsupportedDepth('bybit', 200)).toBeUndefined();
+    expect(unsupportedDepth('bybit', 25)).toMatch(/not 25/);
+    expect(unsupportedDepth('binance', 37)).toBeUndefined();
+    expect(unsupportedDepth('kraken', undefined)).toBeUndefined();
   });
 });

@@ -25,7 +25,7 @@ describe('loadConfig', () => {
       http: { host: '127.0.0.1', port: 4000, graphiql: true, introspection: true },
       feeds: ['sim'],
       simulator: { seed: 42, updatesPerSecond: 10 },
-      ccxt: { symbols: ['BTC/USDT', 'ETH/USDT'], restUrls: {}, wsUrls: {} },
+      ccxt: { symbols: ['BTC/USDT', 'ETH/USDT'], restUrls: {}, wsUrls: {}, depths: {} },
       log: { level: 'info', pretty: undefined },
       tracing: {
         enabled: false,
