@@ -52,6 +52,30 @@ const urlOverrides = (schemes: readonly string[]) =>
       }),
   );
 
+/** BOOK_DEPTH: one depth for every ccxt feed, or `<exchange id>=<levels>` pairs; `*` = the default. */
+const depthOverrides = z.preprocess(
+  emptyAsUndefined,
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const out: Record<string, number> = {};
+      for (const item of v ? list(v) : []) {
+        const pair = /^([a-z0-9]+)=(.+)$/.exec(item);
+        const [key, value] = pair ? [pair[1]!, pair[2]!] : ['*', item];
+        const depth = Number(value);
+        if (!/^\d+$/.test(value) || depth < 1 || depth > 5_000) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `"${item}" is not a depth of 1 to 5000 levels (or <exchange id>=<levels>)`,
+          });
+        }
+        out[key] = depth;
+      }
+      return out;
+    }),
+);
+
 const EnvSchema = z.object({
   NODE_ENV: z.preprocess(
     emptyAsUndefined,
@@ -126,6 +150,7 @@ const EnvSchema = z.object({
   ),
   EXCHANGE_REST_URL: urlOverrides(['http:', 'https:']),
   EXCHANGE_WS_URL: urlOverrides(['ws:', 'wss:']),
+  BOOK_DEPTH: depthOverrides,
   SIM_SEED: int(0, 2 ** 31 - 1, 42),
   SIM_UPDATES_PER_SEC: int(1, 100_000, 10),
   LOG_LEVEL: z.preprocess(
@@ -291,6 +316,8 @@ export interface Config {
     symbols: readonly string[];
     restUrls: Readonly<Record<string, string>>;
     wsUrls: Readonly<Record<string, string>>;
+    /** Levels per side each feed subscribes at (`*` = every exchange); absent = ccxt's default. */
+    depths: Readonly<Record<string, number>>;
   };
   /** `pretty`: LOG_PRETTY when set; undefined = pretty only in development on a terminal (src/log.ts). */
   log: { level: string; pretty: boolean | undefined };
@@ -439,7 +466,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     feeds: e.FEEDS,
     simulator: { seed: e.SIM_SEED, updatesPerSecond: e.SIM_UPDATES_PER_SEC },
-    ccxt: { symbols: e.SYMBOLS, restUrls: e.EXCHANGE_REST_URL, wsUrls: e.EXCHANGE_WS_URL },
+    ccxt: {
+      symbols: e.SYMBOLS,
+      restUrls: e.EXCHANGE_REST_URL,
+      wsUrls: e.EXCHANGE_WS_URL,
+      depths: e.BOOK_DEPTH,
+    },
     log: {
       level: e.LOG_LEVEL,
       pretty: e.LOG_PRETTY === undefined ? undefined : e.LOG_PRETTY === '1' || e.LOG_PRETTY === 'true',

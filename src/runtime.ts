@@ -85,13 +85,15 @@ export async function createFeeds(config: Config, log: Logger): Promise<Feed[]> 
     if (!exchange) throw new Error(`unknown feed "${name}"`);
     // ccxt is large: only a process that ingests a real venue loads it.
     const { CcxtFeed } = await import('./marketdata/ccxt-feed.ts');
-    const { restUrls, wsUrls, symbols } = config.ccxt;
+    const { restUrls, wsUrls, symbols, depths } = config.ccxt;
+    const depth = depths[exchange] ?? depths['*'];
     feeds.push(
       new CcxtFeed({
         exchange,
         symbols,
         restUrl: restUrls[exchange] ?? restUrls['*'],
         wsUrl: wsUrls[exchange] ?? wsUrls['*'],
+        ...(depth === undefined ? {} : { depth }),
         log: log.child({ feed: name }),
       }),
     );
@@ -192,13 +194,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       });
       const feeds = ingester;
       metrics.reportFeedsWith(() => feeds.feedsConnected());
-      await ingester.start();
       if (!options.serve) {
-        // An ingest-only process still answers probes and scrapes on PORT.
+        // An ingest-only process still answers probes and scrapes on PORT, from before its feeds
+        // start: a venue unreachable at start is a reason on /ready, not a crash loop.
         const standby = ingester;
         ops = createOpsServer(
           metrics,
-          [...probes, freshnessCheck(ingester, config.limits.staleAfterMs)],
+          [...probes, () => standby.startupReason() ?? freshnessCheck(standby, config.limits.staleAfterMs)()],
           () =>
             standby.writers
               .standbys()
@@ -209,6 +211,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         );
         port = await ops.start(config.http.port, config.http.host);
       }
+      await ingester.start();
     }
     if (options.serve) {
       const commands = client('command');

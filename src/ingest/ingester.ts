@@ -34,6 +34,7 @@ export class Ingester implements FeedSink {
   /** Feeds started: a lease taken from now on asks the feeds for fresh snapshots. */
   private feedsStarted = false;
   readonly feedHealth: FeedHealthTracker;
+  private prepared = false;
   private statusTimer: NodeJS.Timeout | undefined;
   private reassertTimer: NodeJS.Timeout | undefined;
   private readonly onReconnect = () => void this.reassert();
@@ -86,9 +87,23 @@ export class Ingester implements FeedSink {
     this.trades = new TradeWriter(ctx);
   }
 
+  /**
+   * Why ingest is not running yet, for `/ready` (a feed still loading its markets from an
+   * unreachable venue, with its last error), or null once `start` got past the feeds' `prepare`.
+   */
+  startupReason(): string | null {
+    if (this.prepared) return null;
+    const reasons = this.options.feeds.flatMap((f) => {
+      const reason = f.unready?.();
+      return reason ? [`${f.name}: ${reason}`] : [];
+    });
+    return `ingest starting: ${reasons.length > 0 ? reasons.join('; ') : 'loading markets'}`;
+  }
+
   async start(): Promise<void> {
     // A feed that learns its markets from the venue (ccxt) loads them before they are written.
     for (const feed of this.options.feeds) await feed.prepare?.();
+    this.prepared = true;
     for (const feed of this.options.feeds) {
       const byExchange = new Map<string, ReturnType<Feed['markets']>>();
       for (const market of feed.markets()) {
@@ -219,11 +234,19 @@ export class Ingester implements FeedSink {
   private onHealth(event: FeedHealthEvent, feed: string): void {
     this.feedHealth.health(event, feed);
     if (event.kind === 'resync') this.options.metrics?.feedResyncs.inc({ exchange: event.exchange });
+    if (event.check)
+      this.options.metrics?.continuityBreaks.inc({ exchange: event.exchange, check: event.check });
     if (event.kind === 'error') this.options.metrics?.feedErrors.inc({ exchange: event.exchange });
     this.queueStatusFlush();
     const level = event.kind === 'error' || event.kind === 'disconnected' ? 'warn' : 'info';
     this.options.log[level](
-      { exchange: event.exchange, symbol: event.symbol, kind: event.kind, message: event.message },
+      {
+        exchange: event.exchange,
+        symbol: event.symbol,
+        kind: event.kind,
+        message: event.message,
+        check: event.check,
+      },
       'feed health',
     );
   }

@@ -1,5 +1,4 @@
-import ccxt, {
-  type MarketInterface as CcxtMarket,
+import {
   type OrderBook as CcxtOrderBook,
   type Trade as CcxtTrade,
   type Exchange,
@@ -7,7 +6,18 @@ import ccxt, {
   NetworkError,
 } from 'ccxt';
 import type { Logger } from 'pino';
-import { decimalFromNumber, decimalPlaces } from './decimal.ts';
+import {
+  backoffDelay,
+  binanceCoinMConflict,
+  type CcxtBackoff,
+  createExchange,
+  retryNetwork,
+  unsupportedDepth,
+} from './ccxt-exchange.ts';
+import { TICK_SIZE, toMarket } from './ccxt-market.ts';
+import { installContinuityCheck } from './continuity/hook.ts';
+import { type CheckedMarket, venueContinuity } from './continuity/index.ts';
+import { decimalFromNumber } from './decimal.ts';
 import type { Feed, FeedHealthEvent, FeedSink } from './feed.ts';
 import type { Level, Market, RawBookUpdate, Trade } from './types.ts';
 
@@ -26,23 +36,36 @@ export interface CcxtFeedOptions {
   wsUrl?: string;
   /** Constructor options given to ccxt as they are (`options`, `timeout`, ...). */
   ccxtConfig?: Record<string, unknown>;
+  /**
+   * Levels per side to subscribe at, given to ccxt's watchOrderBook (Kraken: 10, 25, 100, 500 or
+   * 1000; Bybit spot: 1, 50, 200 or 1000). @default ccxt's default for the venue
+   */
+  depth?: number;
+  /**
+   * Our own check of the venue's book stream (sequence numbers, checksums) in front of ccxt's,
+   * for the venues `continuity/index.ts` knows. @default true
+   */
+  continuity?: boolean;
   /** Watch trades as well as books. @default true */
   trades?: boolean;
   /**
    * Delay before watching again after a failed watch: doubles per consecutive failure up to
    * the maximum, with jitter (half fixed, half random). @default { initialDelayMs: 250, maxDelayMs: 30_000 }
    */
-  backoff?: { initialDelayMs?: number; maxDelayMs?: number };
+  backoff?: CcxtBackoff;
   log?: Logger;
   /** @default Date.now */
   clock?: () => number;
 }
 
-/** ccxt's precision modes (`ccxt.DECIMAL_PLACES` etc.; the names are not in its typings). */
-const DECIMAL_PLACES = 2;
-const TICK_SIZE = 4;
-
-export type ExchangeClass = new (config?: Record<string, unknown>) => Exchange;
+export {
+  backoffDelay,
+  createExchange,
+  type ExchangeClass,
+  exchangeClass,
+  rebaseUrls,
+} from './ccxt-exchange.ts';
+export { toMarket } from './ccxt-market.ts';
 
 /** Our book of one market as last emitted: floats exactly as ccxt holds them, keyed by price. */
 interface BookState {
@@ -78,6 +101,14 @@ export class CcxtFeed implements Feed {
   private running = false;
   private connected = false;
   private prepared: Promise<void> | undefined;
+  private stopped = false;
+  private startupError: string | undefined;
+  /** Why our own check broke a book's watch, until the feed reports that resync. */
+  private readonly breaks = new Map<string, 'sequence' | 'checksum'>();
+  /** The venue's sequence of a symbol's last book message, from our check (when ccxt keeps none). */
+  private venueSeqOf: (symbol: string) => number | undefined = () => undefined;
+  /** The venue time of a symbol's last book message, from our check (when ccxt's book has none). */
+  private venueTimeOf: (symbol: string) => number | undefined = () => undefined;
 
   constructor(private readonly options: CcxtFeedOptions) {
     this.name = `ccxt:${options.exchange}`;
@@ -92,8 +123,29 @@ export class CcxtFeed implements Feed {
 
   /** Loads the venue's markets once and checks that it lists every symbol asked for. */
   prepare(): Promise<void> {
-    this.prepared ??= this.loadMarkets();
+    this.prepared ??= retryNetwork(() => this.loadMarkets(), {
+      backoff: this.options.backoff,
+      sleep: async (ms) => {
+        if (this.stopped) return false;
+        await this.sleep(ms);
+        return !this.stopped;
+      },
+      onFailure: (error, failures) => {
+        this.startupError = `loading markets failed ${failures} time(s), retrying: ${error.message}`;
+        this.options.log?.warn(
+          { exchange: this.options.exchange, url: this.options.restUrl ?? 'the venue', failures },
+          `cannot load ${this.options.exchange} markets: ${error.message}`,
+        );
+      },
+    }).then(() => {
+      this.startupError = undefined;
+    });
     return this.prepared;
+  }
+
+  /** Why the feed cannot start yet (its markets not loaded: the venue unreachable), or undefined. */
+  unready(): string | undefined {
+    return this.startupError;
   }
 
   markets(): Market[] {
@@ -116,6 +168,7 @@ export class CcxtFeed implements Feed {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.stopped = true;
     for (const wake of [...this.sleeps]) wake();
     // Closing rejects every pending watch, which ends the loops.
     await this.exchange.close().catch(() => {});
@@ -129,21 +182,54 @@ export class CcxtFeed implements Feed {
   }
 
   private async loadMarkets(): Promise<void> {
+    const badDepth = unsupportedDepth(this.options.exchange, this.options.depth);
+    if (badDepth) throw new Error(badDepth);
     if (!this.exchange.has.watchOrderBook) {
       throw new Error(`ccxt's ${this.options.exchange} cannot watch order books over WebSocket`);
     }
     // ccxt refuses plain ws:// (a local venue, a proxy inside the cluster) until it has an agent.
     await this.exchange.loadHttpProxyAgent();
-    const markets = await this.exchange.loadMarkets();
+    // reload: after a failure ccxt keeps handing back the same rejected load otherwise.
+    const markets = await this.exchange.loadMarkets(true);
     const missing = this.options.symbols.filter((s) => !markets[s]);
     if (missing.length > 0) {
       throw new Error(`${this.options.exchange} does not list ${missing.join(', ')}`);
+    }
+    if (this.options.wsUrl) {
+      const conflict = binanceCoinMConflict(
+        this.exchange,
+        this.options.symbols.map((s) => markets[s]!),
+      );
+      if (conflict) throw new Error(conflict);
     }
     for (const symbol of this.options.symbols) {
       this.marketList.push(
         toMarket(this.options.exchange, markets[symbol]!, this.exchange.precisionMode ?? TICK_SIZE),
       );
     }
+    if (this.options.continuity ?? true) this.installContinuityCheck();
+  }
+
+  private installContinuityCheck(): void {
+    const checked: CheckedMarket[] = this.marketList.map((market) => ({
+      // Kraken v2 names markets by their unified symbol; the others by the venue's id.
+      id: this.options.exchange === 'kraken' ? market.symbol : String(this.exchange.market(market.symbol).id),
+      symbol: market.symbol,
+      ...(market.pricePrecision === undefined ? {} : { priceDecimals: market.pricePrecision }),
+      ...(market.amountPrecision === undefined ? {} : { amountDecimals: market.amountPrecision }),
+    }));
+    const check = venueContinuity(this.options.exchange, checked, this.options.depth);
+    if (!check) return;
+    const ids = new Map(checked.map((m) => [m.symbol, m.id]));
+    this.venueSeqOf = (symbol) => check.lastSeq?.(ids.get(symbol) ?? '');
+    this.venueTimeOf = (symbol) => check.lastTime?.(ids.get(symbol) ?? '');
+    installContinuityCheck(this.exchange, check, checked, (event) => {
+      for (const symbol of event.symbols) this.breaks.set(symbol, event.check);
+      this.options.log?.warn(
+        { exchange: this.options.exchange, symbols: event.symbols, check: event.check, url: event.url },
+        `venue stream broke (${event.check}): ${event.reason}; resynchronising`,
+      );
+    });
   }
 
   /** Watches one stream of one symbol until stopped, backing off after each failure. */
@@ -151,8 +237,9 @@ export class CcxtFeed implements Feed {
     let failures = 0;
     while (this.running) {
       try {
-        if (stream === 'book') this.onBook(symbol, await this.exchange.watchOrderBook(symbol));
-        else this.onTrades(symbol, await this.exchange.watchTrades(symbol));
+        if (stream === 'book') {
+          this.onBook(symbol, await this.exchange.watchOrderBook(symbol, this.options.depth));
+        } else this.onTrades(symbol, await this.exchange.watchTrades(symbol));
         failures = 0;
       } catch (error) {
         if (!this.running) return;
@@ -167,8 +254,9 @@ export class CcxtFeed implements Feed {
     if (!this.running) return;
     this.markConnected();
     const now = this.clock();
-    const nonce = typeof book.nonce === 'number' ? book.nonce : undefined;
-    const exchangeTs = typeof book.timestamp === 'number' ? book.timestamp : now;
+    const nonce = typeof book.nonce === 'number' ? book.nonce : this.venueSeqOf(symbol);
+    const exchangeTs =
+      typeof book.timestamp === 'number' ? book.timestamp : (this.venueTimeOf(symbol) ?? now);
     const state = this.books.get(symbol);
     const resync = !state
       ? undefined
@@ -186,7 +274,11 @@ export class CcxtFeed implements Feed {
         exchangeTs,
       };
       this.books.set(symbol, fresh);
-      if (resync) this.report({ kind: 'resync', symbol, message: resync });
+      if (resync) {
+        const check = this.breaks.get(symbol);
+        this.breaks.delete(symbol);
+        this.report({ kind: 'resync', symbol, message: resync, ...(check ? { check } : {}) });
+      }
       this.sink?.book(this.snapshotOf(symbol, fresh, now));
       return;
     }
@@ -247,8 +339,19 @@ export class CcxtFeed implements Feed {
     if (error instanceof InvalidNonce) {
       // ccxt's sequence-gap and checksum errors (ChecksumError extends InvalidNonce, which
       // extends NetworkError, hence first): the connection is fine, the book is rebuilt.
-      if (stream === 'book') this.report({ kind: 'resync', symbol, message });
+      if (stream === 'book') {
+        const check = this.breaks.get(symbol);
+        this.breaks.delete(symbol);
+        this.report({ kind: 'resync', symbol, message, ...(check ? { check } : {}) });
+      }
     } else if (error instanceof NetworkError) {
+      // Every failed connect or dropped connection is logged and counted (the feed's status
+      // keeps the last error); the state change is reported once.
+      this.options.log?.warn(
+        { exchange: this.options.exchange, url: this.options.wsUrl ?? 'the venue', symbol, stream },
+        `${this.options.exchange} ${stream} watch failed: ${message}`,
+      );
+      this.report({ kind: 'error', symbol, message: `${stream}: ${message}` });
       if (this.connected) {
         this.connected = false;
         this.report({ kind: 'disconnected', message });
@@ -295,91 +398,6 @@ export class CcxtFeed implements Feed {
   }
 }
 
-/** ccxt's pro class for an exchange id, or an error naming it. */
-/**
- * A ccxt pro exchange from its id and constructor config, with its URLs rebased on
- * `restUrl`/`wsUrl` when given, and its unawaited WebSocket sends made safe (see below).
- */
-export function createExchange(
-  id: string,
-  config: Record<string, unknown>,
-  restUrl: string | undefined,
-  wsUrl: string | undefined,
-): Exchange {
-  const Exchange = exchangeClass(id);
-  const rebased =
-    restUrl || wsUrl
-      ? { ...config, urls: { api: rebaseUrls(new Exchange().urls.api, restUrl, wsUrl) } }
-      : config;
-  const exchange = new Exchange(rebased);
-  observeUnawaitedSends(exchange);
-  return exchange;
-}
-
-/**
- * ccxt sends a subscription after its rate-limit throttle without awaiting the send: when the
- * socket closes in between, that send rejects with nobody listening, and an unhandled rejection
- * ends a Node process (seen in tests that drop a venue's connections). The close itself reaches
- * the feed as a failed watch, which reconnects, so each send's rejection is marked observed here;
- * code that awaits a send still gets it.
- */
-function observeUnawaitedSends(exchange: Exchange): void {
-  const client = exchange.client.bind(exchange);
-  const patched = new WeakSet<object>();
-  exchange.client = (url) => {
-    const ws = client(url);
-    if (!patched.has(ws)) {
-      patched.add(ws);
-      const send = ws.send.bind(ws);
-      ws.send = (message: unknown) => {
-        const sent = send(message);
-        sent.catch(() => {});
-        return sent;
-      };
-    }
-    return ws;
-  };
-}
-
-export function exchangeClass(id: string): ExchangeClass {
-  const classes = ccxt.pro as unknown as Record<string, ExchangeClass | undefined>;
-  const Exchange = Object.hasOwn(classes, id) ? classes[id] : undefined;
-  if (typeof Exchange !== 'function') {
-    throw new Error(`"${id}" is not a ccxt exchange with WebSocket support (ccxt.pro)`);
-  }
-  return Exchange;
-}
-
-/**
- * Every URL in ccxt's `urls.api` tree with its origin replaced: http(s) ones by `restUrl`, ws(s)
- * ones by `wsUrl`, paths kept, so a fake venue serving the real paths works unchanged.
- */
-export function rebaseUrls(api: unknown, restUrl: string | undefined, wsUrl: string | undefined): unknown {
-  if (typeof api === 'string') {
-    const match = /^(https?|wss?):\/\/[^/?#]+(.*)$/.exec(api);
-    if (!match) return api;
-    const base = match[1]!.startsWith('http') ? restUrl : wsUrl;
-    return base ? `${base.replace(/\/+$/, '')}${match[2]}` : api;
-  }
-  if (Array.isArray(api)) return api.map((v) => rebaseUrls(v, restUrl, wsUrl));
-  if (api && typeof api === 'object') {
-    return Object.fromEntries(Object.entries(api).map(([k, v]) => [k, rebaseUrls(v, restUrl, wsUrl)]));
-  }
-  return api;
-}
-
-/** Exponential with jitter: half the delay fixed, half random, so reconnects spread out. */
-export function backoffDelay(
-  failures: number,
-  options: CcxtFeedOptions['backoff'] = {},
-  random: () => number = Math.random,
-): number {
-  const initial = options.initialDelayMs ?? 250;
-  const max = options.maxDelayMs ?? 30_000;
-  const delay = Math.min(max, initial * 2 ** Math.min(failures, 30));
-  return delay / 2 + (random() * delay) / 2;
-}
-
 type CcxtLevels = CcxtOrderBook['bids'];
 
 function sideMap(levels: CcxtLevels): Map<number, number> {
@@ -408,42 +426,4 @@ function diffSide(previous: Map<number, number>, levels: CcxtLevels): Level[] {
 
 function formatSide(side: Map<number, number>): Level[] {
   return [...side].map(([price, size]) => [decimalFromNumber(price), decimalFromNumber(size)]);
-}
-
-function optionalDecimal(value: number | undefined): string | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? decimalFromNumber(value) : undefined;
-}
-
-/** A precision in ccxt's mode as a step: ticks stay, decimal places p become 10^-p. */
-function stepOf(precision: number | undefined, mode: number): string | undefined {
-  if (typeof precision !== 'number') return undefined;
-  if (mode === TICK_SIZE) return decimalFromNumber(precision);
-  if (mode === DECIMAL_PLACES) return precision <= 0 ? '1' : `0.${'1'.padStart(precision, '0')}`;
-  // Significant digits define no fixed step.
-  return undefined;
-}
-
-/** Our market metadata from ccxt's unified market structure. */
-export function toMarket(exchange: string, market: CcxtMarket, precisionMode: number): Market {
-  const tickSize = stepOf(market.precision.price, precisionMode) ?? '0';
-  const lotSize = stepOf(market.precision.amount, precisionMode) ?? '0';
-  const result: Market = {
-    exchange,
-    symbol: market.symbol,
-    base: market.base,
-    quote: market.quote,
-    tickSize,
-    lotSize,
-    minAmount: optionalDecimal(market.limits.amount?.min) ?? lotSize,
-    active: market.active !== false,
-  };
-  const maxAmount = optionalDecimal(market.limits.amount?.max);
-  const minNotional = optionalDecimal(market.limits.cost?.min);
-  const maxNotional = optionalDecimal(market.limits.cost?.max);
-  if (maxAmount !== undefined) result.maxAmount = maxAmount;
-  if (minNotional !== undefined) result.minNotional = minNotional;
-  if (maxNotional !== undefined) result.maxNotional = maxNotional;
-  if (tickSize !== '0') result.pricePrecision = decimalPlaces(tickSize);
-  if (lotSize !== '0') result.amountPrecision = decimalPlaces(lotSize);
-  return result;
 }

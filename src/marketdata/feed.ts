@@ -10,6 +10,11 @@ export interface FeedHealthEvent {
   message?: string;
   /** ms since the Unix epoch. */
   at: number;
+  /**
+   * For a resync that our own check of the venue's stream caused (not ccxt, not a disconnect):
+   * which check failed. Counted in `bookgraph_venue_continuity_breaks_total`.
+   */
+  check?: 'sequence' | 'checksum' | 'audit';
 }
 
 /** Where a feed delivers what it reads; the ingest pipeline implements it. */
@@ -29,6 +34,8 @@ export interface Feed {
    * The ingester calls it before it writes the markets and before `start`.
    */
   prepare?(): Promise<void>;
+  /** Why the feed is not usable yet (`prepare` still retrying an unreachable venue), or undefined. */
+  unready?(): string | undefined;
   start(sink: FeedSink): Promise<void>;
   stop(): Promise<void>;
   /** The feed's current full book, to reopen a book's chain after a failed write. */

@@ -194,6 +194,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly continuityBreaks = new Counter({
+    name: 'bookgraph_venue_continuity_breaks_total',
+    help: "Breaks of a venue's book stream found by bookgraph's own checks (sequence gap, checksum mismatch, audit divergence), each followed by a resync; by exchange and check",
+    labelNames: ['exchange', 'check'] as const,
+    registers: [this.registry],
+  });
+
   readonly feedErrors = new Counter({
     name: 'bookgraph_feed_errors_total',
     help: 'Errors a feed reported (failed watch, bad checksum, …), by exchange',

@@ -20,7 +20,10 @@ import { sendJson, startVenueServer, type VenueAnswer, type VenueRequest } from 
  * REST `GET /api/v3/exchangeInfo` and `GET /api/v3/depth` (with `lastUpdateId`), and the raw
  * stream endpoint `/ws/<n>` with `SUBSCRIBE` requests for `<symbol>@depth@100ms` (diff depth:
  * `U` first and `u` final update id of each event) and `<symbol>@trade`. Combined streams
- * (`/stream`) wrap each event as `{ stream, data }`. USDⓈ-M and COIN-M list no markets.
+ * (`/stream`) wrap each event as `{ stream, data }`. Like the real venue, USDⓈ-M lists a
+ * perpetual of every spot symbol under the same id (`BTCUSDT`, unified `BTC/USDT:USDT`) and COIN-M
+ * one per base (`BTCUSD_PERP`): ccxt must tell spot messages from perpetual ones by their socket.
+ * The futures streams are not served.
  */
 export interface FakeBinance extends FakeVenue {
   /** The next diff event of `symbol` is not sent (the book still changes): a gap. */
@@ -48,6 +51,8 @@ export async function startFakeBinance(
     seed?: number;
     markets?: readonly FakeMarketSpec[];
     plugins?: readonly FakeBinancePlugin[];
+    /** Listen on this port (a venue that comes back where it was). @default a free one */
+    port?: number;
   } = {},
 ): Promise<FakeBinance> {
   const plugins = options.plugins ?? [];
@@ -64,49 +69,53 @@ export async function startFakeBinance(
   const subscribers = new Set<Subscriber>();
   const waiters = new Wakeups();
 
-  const server = await startVenueServer({
-    request(request) {
-      for (const plugin of plugins) {
-        const answer = plugin.request?.(request);
-        if (answer) return answer;
-      }
-      return undefined;
-    },
-    rest(url) {
-      switch (url.pathname) {
-        case '/api/v3/exchangeInfo':
-          return { status: 200, body: exchangeInfo(markets.specs) };
-        case '/fapi/v1/exchangeInfo':
-        case '/dapi/v1/exchangeInfo':
-          return { status: 200, body: { timezone: 'UTC', serverTime: VENUE_EPOCH_MS, symbols: [] } };
-        case '/api/v3/depth': {
-          const market = markets.find(url.searchParams.get('symbol') ?? '');
-          if (!market) return { status: 400, body: { code: -1121, msg: 'Invalid symbol.' } };
-          const limit = Number(url.searchParams.get('limit') ?? 100);
-          return { status: 200, body: { lastUpdateId: market.seq, ...market.book.levels(limit) } };
+  const server = await startVenueServer(
+    {
+      request(request) {
+        for (const plugin of plugins) {
+          const answer = plugin.request?.(request);
+          if (answer) return answer;
         }
-        default:
-          return undefined;
-      }
+        return undefined;
+      },
+      rest(url) {
+        switch (url.pathname) {
+          case '/api/v3/exchangeInfo':
+            return { status: 200, body: exchangeInfo(markets.specs) };
+          case '/fapi/v1/exchangeInfo':
+            return { status: 200, body: futuresExchangeInfo(markets.specs, 'linear') };
+          case '/dapi/v1/exchangeInfo':
+            return { status: 200, body: futuresExchangeInfo(markets.specs, 'inverse') };
+          case '/api/v3/depth': {
+            const market = markets.find(url.searchParams.get('symbol') ?? '');
+            if (!market) return { status: 400, body: { code: -1121, msg: 'Invalid symbol.' } };
+            const limit = Number(url.searchParams.get('limit') ?? 100);
+            return { status: 200, body: { lastUpdateId: market.seq, ...market.book.levels(limit) } };
+          }
+          default:
+            return undefined;
+        }
+      },
+      connection(socket, path) {
+        if (plugins.some((plugin) => plugin.connection?.(socket, path))) return;
+        const subscriber: Subscriber = { socket, combined: path.startsWith('/stream'), streams: new Set() };
+        subscribers.add(subscriber);
+        socket.on('close', () => {
+          subscribers.delete(subscriber);
+          waiters.notify();
+        });
+        socket.on('message', (raw) => {
+          const request = JSON.parse(raw.toString()) as { method?: string; params?: string[]; id?: number };
+          if (request.method === 'SUBSCRIBE') for (const s of request.params ?? []) subscriber.streams.add(s);
+          else if (request.method === 'UNSUBSCRIBE')
+            for (const s of request.params ?? []) subscriber.streams.delete(s);
+          sendJson(socket, { result: null, id: request.id });
+          waiters.notify();
+        });
+      },
     },
-    connection(socket, path) {
-      if (plugins.some((plugin) => plugin.connection?.(socket, path))) return;
-      const subscriber: Subscriber = { socket, combined: path.startsWith('/stream'), streams: new Set() };
-      subscribers.add(subscriber);
-      socket.on('close', () => {
-        subscribers.delete(subscriber);
-        waiters.notify();
-      });
-      socket.on('message', (raw) => {
-        const request = JSON.parse(raw.toString()) as { method?: string; params?: string[]; id?: number };
-        if (request.method === 'SUBSCRIBE') for (const s of request.params ?? []) subscriber.streams.add(s);
-        else if (request.method === 'UNSUBSCRIBE')
-          for (const s of request.params ?? []) subscriber.streams.delete(s);
-        sendJson(socket, { result: null, id: request.id });
-        waiters.notify();
-      });
-    },
-  });
+    options.port,
+  );
 
   const send = (stream: string, data: unknown) => {
     for (const s of subscribers) {
@@ -217,6 +226,88 @@ function exchangeInfo(specs: readonly FakeMarketSpec[]) {
         permissionSets: [['SPOT']],
         defaultSelfTradePreventionMode: 'EXPIRE_MAKER',
         allowedSelfTradePreventionModes: ['EXPIRE_TAKER', 'EXPIRE_MAKER', 'EXPIRE_BOTH'],
+      };
+    }),
+  };
+}
+
+/**
+ * `GET /fapi/v1/exchangeInfo` (USDⓈ-M, `linear`: the spot symbol's own id, margined in the quote)
+ * or `/dapi/v1/exchangeInfo` (COIN-M, `inverse`: `<BASE>USD_PERP`, margined in the base), one
+ * perpetual per spot market, in the shape Binance documents.
+ */
+function futuresExchangeInfo(specs: readonly FakeMarketSpec[], kind: 'linear' | 'inverse') {
+  return {
+    timezone: 'UTC',
+    serverTime: VENUE_EPOCH_MS,
+    rateLimits: [],
+    exchangeFilters: [],
+    ...(kind === 'linear' ? { assets: [] } : {}),
+    symbols: specs.map((spec) => {
+      const [base, quote] = spec.symbol.split('/') as [string, string];
+      const linear = kind === 'linear';
+      const id = linear ? venueId(spec.symbol, '') : `${base}USD_PERP`;
+      return {
+        symbol: id,
+        pair: linear ? id : `${base}USD`,
+        contractType: 'PERPETUAL',
+        deliveryDate: 4_133_404_800_000,
+        onboardDate: 1_569_398_400_000,
+        ...(linear ? { status: 'TRADING' } : { contractStatus: 'TRADING', contractSize: 100 }),
+        maintMarginPercent: '2.5000',
+        requiredMarginPercent: '5.0000',
+        baseAsset: base,
+        quoteAsset: linear ? quote : 'USD',
+        marginAsset: linear ? quote : base,
+        pricePrecision: spec.priceDecimals - 1,
+        quantityPrecision: linear ? 3 : 0,
+        baseAssetPrecision: 8,
+        quotePrecision: 8,
+        underlyingType: 'COIN',
+        underlyingSubType: [],
+        triggerProtect: '0.0500',
+        liquidationFee: '0.012500',
+        marketTakeBound: '0.05',
+        maxMoveOrderLimit: 10_000,
+        filters: [
+          {
+            filterType: 'PRICE_FILTER',
+            minPrice: '0.10',
+            maxPrice: '4529764',
+            tickSize: tick(spec.priceDecimals - 1),
+          },
+          {
+            filterType: 'LOT_SIZE',
+            stepSize: linear ? '0.001' : '1',
+            maxQty: '1000',
+            minQty: linear ? '0.001' : '1',
+          },
+          {
+            filterType: 'MARKET_LOT_SIZE',
+            stepSize: linear ? '0.001' : '1',
+            maxQty: '120',
+            minQty: linear ? '0.001' : '1',
+          },
+          { filterType: 'MAX_NUM_ORDERS', limit: 200 },
+          { filterType: 'MAX_NUM_ALGO_ORDERS', limit: 10 },
+          ...(linear ? [{ filterType: 'MIN_NOTIONAL', notional: '100' }] : []),
+          {
+            filterType: 'PERCENT_PRICE',
+            multiplierUp: '1.0500',
+            multiplierDown: '0.9500',
+            multiplierDecimal: '4',
+          },
+        ],
+        orderTypes: [
+          'LIMIT',
+          'MARKET',
+          'STOP',
+          'STOP_MARKET',
+          'TAKE_PROFIT',
+          'TAKE_PROFIT_MARKET',
+          'TRAILING_STOP_MARKET',
+        ],
+        timeInForce: ['GTC', 'IOC', 'FOK', 'GTX', 'GTD'],
       };
     }),
   };

@@ -67,6 +67,11 @@ export interface FakeVenue {
   bookAt(symbol: string, venueSeq: number): CanonicalBook | undefined;
   /** The sequence number of the venue's latest update. */
   lastSeq(symbol: string): number;
+  /**
+   * Where a written event sits in the venue's sequence, for a venue without sequence numbers
+   * (Kraken: by its venue time). @default the event's venueSeq
+   */
+  positionOf?(event: { venueSeq?: number; exchangeTs: number }): number | undefined;
   trades(symbol: string): readonly FakeTrade[];
   /** How many connections follow the symbol's book or trade stream now. */
   subscribers(symbol: string, stream: VenueStream): number;
@@ -121,6 +126,11 @@ export interface VenueMarketsOptions {
   seqBase: number;
   /** How the venue writes decimals. @default plainFormat */
   format?: (units: bigint, decimals: number) => string;
+  /**
+   * How far the sequence moves per update: 1 to 3 (a Binance event may carry several updates,
+   * OKX's step is arbitrary) or exactly one (Bybit's `u`). @default 'varying'
+   */
+  seqStep?: 'varying' | 'one';
 }
 
 /** The scripted markets of one fake venue, all driven from one seed. */
@@ -130,9 +140,11 @@ export class VenueMarkets {
   private readonly bySymbol = new Map<string, VenueMarket>();
   private readonly byId = new Map<string, VenueMarket>();
   private readonly random: () => number;
+  private readonly seqStep: 'varying' | 'one';
 
   constructor(options: VenueMarketsOptions) {
     this.venue = options.venue;
+    this.seqStep = options.seqStep ?? 'varying';
     this.specs = options.markets;
     this.random = createPrng(options.seed);
     options.markets.forEach((spec, i) => {
@@ -173,7 +185,8 @@ export class VenueMarkets {
    */
   advance(market: VenueMarket): VenueUpdate {
     const prevSeq = market.seq;
-    market.seq += 1 + Math.floor(this.random() * 3);
+    const step = 1 + Math.floor(this.random() * 3);
+    market.seq += this.seqStep === 'one' ? 1 : step;
     const changes = market.book.step();
     market.history.set(market.seq, market.book.canonical());
     const ts = VENUE_EPOCH_MS + market.seq;
@@ -184,6 +197,45 @@ export class VenueMarkets {
     }
     return { prevSeq, changes, ts, trade };
   }
+}
+
+/** How a fake venue can misdeliver the next book message of a market. */
+export type StreamFault = 'drop' | 'duplicate' | 'reorder' | 'corrupt';
+
+/**
+ * The misbehaviours of a venue's book stream, one planned per market at a time: the next message
+ * is lost (`drop`), sent twice (`duplicate`), sent after the one that follows it (`reorder`), or
+ * sent with a level's size wrong while its checksum is the true book's (`corrupt`).
+ */
+export class StreamFaults {
+  private readonly planned = new Map<string, StreamFault>();
+  private readonly held = new Map<string, () => void>();
+
+  plan(symbol: string, fault: StreamFault): void {
+    this.planned.set(symbol, fault);
+  }
+
+  /** Sends one book message of `symbol` through the planned fault; `send(true)` sends it corrupted. */
+  deliver(symbol: string, send: (corrupt: boolean) => void): void {
+    const fault = this.planned.get(symbol);
+    this.planned.delete(symbol);
+    const held = this.held.get(symbol);
+    this.held.delete(symbol);
+    if (fault === 'reorder') this.held.set(symbol, () => send(false));
+    else if (fault !== 'drop') {
+      send(fault === 'corrupt');
+      if (fault === 'duplicate') send(false);
+    }
+    held?.();
+  }
+}
+
+/** A copy of a venue's levels with the first level's size changed: what a corrupted message carries. */
+export function corruptLevels(
+  levels: readonly (readonly [string, string])[],
+  size: (original: string) => string,
+): [string, string][] {
+  return levels.map(([p, s], i) => [p, i === 0 ? size(s) : s]);
 }
 
 /**

@@ -49,7 +49,7 @@ export interface VenueServer {
   close(): Promise<void>;
 }
 
-export async function startVenueServer(handlers: VenueHandlers): Promise<VenueServer> {
+export async function startVenueServer(handlers: VenueHandlers, port = 0): Promise<VenueServer> {
   const requests: string[] = [];
   const unknownRequests: string[] = [];
   const sockets = new Set<WebSocket>();
@@ -80,13 +80,13 @@ export async function startVenueServer(handlers: VenueHandlers): Promise<VenueSe
     socket.on('error', () => {});
     handlers.connection(socket, new URL(req.url ?? '/', 'http://127.0.0.1').pathname);
   });
-  http.listen(0, '127.0.0.1');
+  http.listen(port, '127.0.0.1');
   await once(http, 'listening');
-  const { port } = http.address() as AddressInfo;
+  const bound = (http.address() as AddressInfo).port;
   return {
-    port,
-    restUrl: `http://127.0.0.1:${port}`,
-    wsUrl: `ws://127.0.0.1:${port}`,
+    port: bound,
+    restUrl: `http://127.0.0.1:${bound}`,
+    wsUrl: `ws://127.0.0.1:${bound}`,
     sockets,
     requests,
     unknownRequests,

@@ -123,11 +123,12 @@ export function checkAgainstVenue(
   const problems: string[] = [];
   for (const event of written) {
     const at = `${event.exchange}:${event.symbol} (${event.epoch}, ${event.seq}) venueSeq ${event.venueSeq}`;
-    if (event.venueSeq === undefined) {
+    const position = venue.positionOf ? venue.positionOf(event) : event.venueSeq;
+    if (position === undefined) {
       problems.push(`${at}: no venue sequence number`);
       continue;
     }
-    const expected = venue.bookAt(event.symbol, event.venueSeq);
+    const expected = venue.bookAt(event.symbol, position);
     const actual = reference.top(event.exchange, event.symbol, event.epoch, event.seq, WHOLE_BOOK);
     if (!expected || !actual) problems.push(`${at}: venue book ${expected ? 'found' : 'missing'}`);
     else if (!sameTop(actual, expected)) {

@@ -16,6 +16,9 @@ import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
  * Binance spot through unmodified ccxt: REST snapshot + diff stream (`U`/`u`) on a local fake
  * venue, through CcxtFeed, the ingester, Redis and the server, to graphql-ws clients. The fake
  * knows its own book at every update id, so every book bookgraph served is checked against it.
+ * Like the real venue, the fake lists BTCUSDT and ETHUSDT as USDⓈ-M perpetuals too, under the same
+ * ids: with a plain `ws://host:port` override, ccxt took every spot diff for the perpetual's and
+ * the spot books froze after their snapshots (issue 11); these tests catch that.
  */
 const EXCHANGE = 'binance';
 const BTC = 'BTC/USDT';
@@ -166,6 +169,10 @@ describe('ccxt binance feed', () => {
     expect(book.resets).toEqual(['NEW_EPOCH']);
     expect(afterReset[0]?.type).toBe('SNAPSHOT');
     expect(stack.tap.count('resync', BTC)).toBeGreaterThanOrEqual(1);
+    // Our own U/u check saw the gap first (ccxt never got the diff that broke the chain).
+    expect(
+      stack.tap.health.filter((e) => e.kind === 'resync' && e.check === 'sequence').map((e) => e.symbol),
+    ).toEqual([BTC]);
     // Only the broken book was rebuilt.
     expect(stack.reference.epochs(EXCHANGE, ETH)).toHaveLength(ethEpochs);
     await expectConsistent([book]);

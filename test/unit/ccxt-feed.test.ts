@@ -78,12 +78,13 @@ describe('ccxt configuration', () => {
       symbols: ['BTC/USDT', 'SOL/USDT'],
       restUrls: { '*': 'http://127.0.0.1:8080' },
       wsUrls: { binance: 'ws://127.0.0.1:8081', okx: 'wss://okx.proxy.internal/ws' },
+      depths: {},
     });
   });
 
   it('defaults SYMBOLS, so FEEDS=ccxt:binance alone (the k8s ingester) is a valid config', () => {
     const config = loadConfig({ FEEDS: 'ccxt:binance' });
-    expect(config.ccxt).toEqual({ symbols: ['BTC/USDT', 'ETH/USDT'], restUrls: {}, wsUrls: {} });
+    expect(config.ccxt).toEqual({ symbols: ['BTC/USDT', 'ETH/USDT'], restUrls: {}, wsUrls: {}, depths: {} });
   });
 
   it('reports bad feeds, symbols and URLs together', () => {

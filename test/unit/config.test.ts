@@ -34,7 +34,7 @@ describe('loadConfig', () => {
       edge: DEFAULT_EDGE_LIMITS,
       feeds: ['sim'],
       simulator: { seed: 42, updatesPerSecond: 10 },
-      ccxt: { symbols: ['BTC/USDT', 'ETH/USDT'], restUrls: {}, wsUrls: {} },
+      ccxt: { symbols: ['BTC/USDT', 'ETH/USDT'], restUrls: {}, wsUrls: {}, depths: {} },
       log: { level: 'info', pretty: undefined },
       tracing: {
         enabled: false,
