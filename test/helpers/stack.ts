@@ -110,7 +110,7 @@ export async function startStack(
   const regionIngesters: Ingester[] = [];
   const ingesterIn = (writerRegion: string, simulator: SimulatorOptions | undefined) =>
     new Ingester({
-      store: new BookStore(writer, writerRegion),
+      store: recordingAttempts(new BookStore(writer, writerRegion), reference),
       feeds: [new MarketSimulator(simulator)],
       log: silentLog,
       onWritten: reference.record,
@@ -184,6 +184,19 @@ export async function startStack(
     throw error;
   }
   return stack;
+}
+
+/**
+ * The writer's store, telling `reference` of every book event it sends before the outcome is
+ * known: a write whose reply is lost may still have been applied (see ReferenceLog).
+ */
+function recordingAttempts(store: BookStore, reference: ReferenceLog): BookStore {
+  const write = store.writeBookEvent.bind(store);
+  store.writeBookEvent = (event, ...rest) => {
+    reference.attempted(event);
+    return write(event, ...rest);
+  };
+  return store;
 }
 
 /** The last event the writer stored for a book; throws before the first. */
