@@ -115,8 +115,8 @@ export class Trader {
   }
 
   /** Resolves once the trader got an acknowledgement after `at` (ms since the epoch). */
-  untilAckAfter(at: number, what = 'an acknowledged order'): Promise<void> {
-    return this.wakeups.until(() => this.lastAckAt > at, 120_000, what);
+  untilAckAfter(at: number, what = 'an acknowledged order', timeoutMs = 180_000): Promise<void> {
+    return this.wakeups.until(() => this.lastAckAt > at, timeoutMs, what);
   }
 
   /** Resolves once `count` placements were acknowledged in all. */
