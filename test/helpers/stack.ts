@@ -41,6 +41,8 @@ export interface StackOptions {
   copyCheckMs?: number;
   /** Where the server and ingester connect (a fault proxy in front of the test's Redis). @default its URL */
   redisUrl?: string;
+  /** The connections' command timeout (REDIS_COMMAND_TIMEOUT_MS). @default the product's */
+  commandTimeoutMs?: number;
 }
 
 /**
@@ -76,7 +78,11 @@ export async function startStack(
 ): Promise<Stack> {
   const clients: RedisClient[] = [];
   const client = (role: 'command' | 'subscriber' | 'writer') => {
-    const c = createRedis(options.redisUrl ?? testRedis.url, role);
+    const c = createRedis(
+      options.redisUrl ?? testRedis.url,
+      role,
+      options.commandTimeoutMs ? { commandTimeoutMs: options.commandTimeoutMs } : {},
+    );
     c.on('error', () => {});
     clients.push(c);
     return c;

@@ -43,6 +43,15 @@ const listenStreams = (w: () => void) => {
   streamWake.add(w);
   return () => streamWake.delete(w);
 };
+const streams: ReturnType<typeof subscribe>[] = [];
+/** Why a stream ended early, if one did (none should: the waits below would wait in vain). */
+const ended: string[] = [];
+
+/** Waits for the streams to reach `condition`; fails at once, with the reason, if one ended. */
+async function untilStreamed(condition: () => boolean, what: string): Promise<void> {
+  await waitForCondition(() => ended.length > 0 || condition(), listenStreams, 60_000, what);
+  if (!condition()) throw new Error(`a stream ended before ${what}: ${ended.join('; ')}`);
+}
 
 function untilTradesReach(ts: number, what: string): Promise<void> {
   return waitForCondition(
@@ -127,6 +136,14 @@ beforeAll(async () => {
     ingest: false,
     simulator,
     now: () => serverNow,
+    // The streams must carry the whole run: on a loaded machine this process's own client falls
+    // far behind 1,000 trades a second, and the default queue would end its subscription as too
+    // slow (SUBSCRIBER_TOO_SLOW, tested in book-streams) instead of letting it catch up.
+    limits: { subscriberQueueMax: 1_000_000 },
+    // At 1,000 updates a second this process's event loop stalls for seconds on a loaded machine,
+    // and ioredis times commands on it: writes Redis applied would count as timed out (a trade
+    // counted lost, yet stored), and `written` would miss them. This test is about candles.
+    commandTimeoutMs: 120_000,
     ingester: {
       onTradeWritten: (trade) => {
         written.push(trade);
@@ -138,24 +155,34 @@ beforeAll(async () => {
   // The market must exist before a subscription is accepted: a first ingester writes it.
   await stack.startIngester();
   const ws = clients.ws(stack.wsUrl);
-  subscribe<WireTrade>(
-    ws,
-    `subscription($x: String!, $s: String!) { trades(exchange: $x, symbol: $s) { id price amount side exchangeTimestamp } }`,
-    { x: X, s: S },
-    (t) => {
-      streamed.push(t);
-      for (const w of [...streamWake]) w();
-    },
+  streams.push(
+    subscribe<WireTrade>(
+      ws,
+      `subscription($x: String!, $s: String!) { trades(exchange: $x, symbol: $s) { id price amount side exchangeTimestamp } }`,
+      { x: X, s: S },
+      (t) => {
+        streamed.push(t);
+        for (const w of [...streamWake]) w();
+      },
+    ),
   );
-  subscribe<Candle>(
-    ws,
-    `subscription($x: String!, $s: String!) { candles(exchange: $x, symbol: $s, interval: ONE_HOUR) { ${CANDLE_FIELDS} } }`,
-    { x: X, s: S },
-    (c) => {
-      streamedCandles.push(c);
-      for (const w of [...streamWake]) w();
-    },
+  streams.push(
+    subscribe<Candle>(
+      ws,
+      `subscription($x: String!, $s: String!) { candles(exchange: $x, symbol: $s, interval: ONE_HOUR) { ${CANDLE_FIELDS} } }`,
+      { x: X, s: S },
+      (c) => {
+        streamedCandles.push(c);
+        for (const w of [...streamWake]) w();
+      },
+    ),
   );
+  for (const stream of streams) {
+    void stream.done.then(() => {
+      ended.push(JSON.stringify(stream.errors));
+      for (const w of [...streamWake]) w();
+    });
+  }
   // Stop 10 minutes into an hour, so the hour's candle is in progress across the restart.
   await untilTradesReach(T0 + 12 * HOUR + 10 * MIN, 'twelve hours of trades');
   await stack.stopIngester();
@@ -209,10 +236,8 @@ describe('trades', () => {
 
   it('streams every trade in order over graphql-ws: a contiguous run ending with the last written', async () => {
     const key = (t: { id: string; price: string }) => `${t.id}@${t.price}`;
-    await waitForCondition(
+    await untilStreamed(
       () => streamed.length > 0 && key(streamed.at(-1)!) === key(written.at(-1)!),
-      listenStreams,
-      60_000,
       'the trade stream to reach the last written trade',
     );
     // The subscription ran while both ingesters wrote; it must hold a gap-free suffix of the log.
@@ -265,10 +290,8 @@ describe('candles', () => {
     const last = written.at(-1)!.exchangeTs;
     const hour = Math.floor(last / HOUR) * HOUR;
     const [stored] = await queryCandles('ONE_HOUR', hour, hour);
-    await waitForCondition(
+    await untilStreamed(
       () => JSON.stringify(streamedCandles.at(-1)) === JSON.stringify(stored),
-      listenStreams,
-      60_000,
       'the candle stream to reach the stored candle',
     );
     expect(streamedCandles.length).toBeGreaterThan(10);
