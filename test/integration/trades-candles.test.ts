@@ -183,6 +183,8 @@ beforeAll(async () => {
       for (const w of [...streamWake]) w();
     });
   }
+  // Live before the run goes on (on a loaded machine the subscriptions were taken after most of it).
+  await untilStreamed(() => streamed.length > 0 && streamedCandles.length > 0, 'both streams live');
   // Stop 10 minutes into an hour, so the hour's candle is in progress across the restart.
   await untilTradesReach(T0 + 12 * HOUR + 10 * MIN, 'twelve hours of trades');
   await stack.stopIngester();
