@@ -1,4 +1,6 @@
+import { ServerResponse } from 'node:http';
 import { type ExecutionArgs, type ExecutionResult, getOperationAST } from 'graphql';
+import { TOKEN_HEADER_KEY, TOKEN_QUERY_KEY } from 'graphql-sse';
 import { createHandler, type RequestContext } from 'graphql-sse/lib/use/fetch';
 import type { Plugin } from 'graphql-yoga';
 
@@ -6,6 +8,11 @@ import type { Plugin } from 'graphql-yoga';
 export const SSE_STREAM_ENDPOINT = '/graphql/stream';
 
 type Handler = (request: Request, context: RequestContext) => Promise<Response>;
+
+/** The stream token a request names (graphql-sse: its header, else the `token` query parameter). */
+function streamToken(headers: { get(key: string): string | null | undefined }, url: string): string | null {
+  return headers.get(TOKEN_HEADER_KEY) ?? new URL(url, 'http://localhost/').searchParams.get(TOKEN_QUERY_KEY);
+}
 
 /**
  * GraphQL over SSE in "single connection mode" (graphql-sse's protocol): a client reserves one
@@ -15,17 +22,26 @@ type Handler = (request: Request, context: RequestContext) => Promise<Response>;
  * operation on `/graphql`) is Yoga's own and needs nothing here. Operations run through Yoga's
  * envelop (the same plugins as every other transport).
  *
+ * Each operation's context gets the Node response of its stream's GET (`res`, as Yoga's own SSE
+ * responses have), so a stalled reader is cut by the same bound as other transports (see
+ * `socketTransport` in app.ts): cutting it ends every operation of that stream, as closing a
+ * WebSocket does.
+ *
  * Not `@graphql-yoga/plugin-graphql-sse`: it hands graphql-sse an error result as `{ errors }`
  * without `data`, which graphql-sse does not recognise as a result, so a validation error or a
  * subscription refused with MARKET_NOT_FOUND became a bare 400 "Unable to detect operation AST".
  */
 export function useSingleConnectionSse(): Plugin {
   let handler: Handler | undefined;
+  /** The response each open stream is written to, by token. */
+  const streams = new Map<string, ServerResponse>();
   return {
     onYogaInit({ yoga }) {
       handler = createHandler({
         async onSubscribe(request, params) {
-          const enveloped = yoga.getEnveloped({ request: request.raw, params });
+          const token = streamToken(request.headers, request.url);
+          const res = token ? streams.get(token) : undefined;
+          const enveloped = yoga.getEnveloped({ request: request.raw, params, ...(res ? { res } : {}) });
           const document = enveloped.parse(params.query);
           const errors = enveloped.validate(enveloped.schema, document);
           if (errors.length > 0) return { data: null, errors };
@@ -44,8 +60,16 @@ export function useSingleConnectionSse(): Plugin {
         },
       });
     },
-    onRequest({ request, url, endResponse, fetchAPI }) {
+    onRequest({ request, url, endResponse, fetchAPI, serverContext }) {
       if (!handler || url.pathname !== SSE_STREAM_ENDPOINT) return;
+      const res = (serverContext as { res?: unknown } | undefined)?.res;
+      const token = streamToken(request.headers, request.url);
+      if (request.method === 'GET' && token && res instanceof ServerResponse) {
+        streams.set(token, res);
+        res.once('close', () => {
+          if (streams.get(token) === res) streams.delete(token);
+        });
+      }
       const { Response, ReadableStream, TextEncoder } = fetchAPI;
       return handler(request, { Response, ReadableStream, TextEncoder }).then(endResponse);
     },
