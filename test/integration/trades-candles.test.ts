@@ -24,9 +24,18 @@ let clients: Clients;
 /** Every trade Redis accepted, in write order, across both ingesters. */
 const written: Trade[] = [];
 const wake = new Set<() => void>();
-let rounds = 0;
-/** Venue time: 30 s per simulator round, so a few thousand rounds cover more than a day. */
-const clock = () => T0 + STEP_MS * rounds++;
+let venueNow = T0;
+/** Venue time stops here until the test moves it on (so an ingester stops where the test says). */
+let venueUntil = T0 + 12 * HOUR + 10 * MIN;
+/**
+ * Venue time: 30 s per simulator round, so a few thousand rounds cover more than a day. It holds
+ * at `venueUntil`: on a loaded machine the ingester ran past an hour's end before it was stopped.
+ */
+const clock = () => {
+  const now = venueNow;
+  if (venueNow + STEP_MS <= venueUntil) venueNow += STEP_MS;
+  return now;
+};
 let serverNow = T0;
 let restartAt = 0;
 interface WireTrade {
@@ -186,11 +195,12 @@ beforeAll(async () => {
   // Live before the run goes on (on a loaded machine the subscriptions were taken after most of it).
   await untilStreamed(() => streamed.length > 0 && streamedCandles.length > 0, 'both streams live');
   // Stop 10 minutes into an hour, so the hour's candle is in progress across the restart.
-  await untilTradesReach(T0 + 12 * HOUR + 10 * MIN, 'twelve hours of trades');
+  await untilTradesReach(venueUntil, 'twelve hours of trades');
   await stack.stopIngester();
   restartAt = written.length;
+  venueUntil = T0 + 26 * HOUR;
   await stack.startIngester();
-  await untilTradesReach(T0 + 26 * HOUR, 'twenty-six hours of trades');
+  await untilTradesReach(venueUntil, 'twenty-six hours of trades');
   await stack.stopIngester();
   serverNow = written.at(-1)!.exchangeTs + 1_000;
 });
