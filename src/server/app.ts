@@ -184,10 +184,16 @@ export function createApp(options: AppOptions): App {
   // Requests a drain waits for: everything but event streams, which never end by themselves.
   let inflight = 0;
   let inflightDone: (() => void) | undefined;
+  const answering = new Set<ServerResponse>();
   server.on('request', (req, res) => {
+    // While draining, each connection closes after its answer: a kept-alive one would otherwise
+    // bring a new request after the drain saw none in flight, and run it against closed Redis.
+    if (draining) closeAfterAnswer(res);
     if (req.headers.accept?.includes('text/event-stream')) return;
     inflight += 1;
+    answering.add(res);
     res.once('close', () => {
+      answering.delete(res);
       inflight -= 1;
       if (inflight === 0) inflightDone?.();
     });
@@ -280,6 +286,7 @@ export function createApp(options: AppOptions): App {
       const drain = options.drain ?? {};
       if (drain.readyGraceMs) await new Promise((r) => setTimeout(r, drain.readyGraceMs));
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const res of answering) closeAfterAnswer(res);
       server.closeIdleConnections();
       if (inflight > 0) {
         await Promise.race([
@@ -301,6 +308,11 @@ export function createApp(options: AppOptions): App {
       metrics.draining.set(0);
     },
   };
+}
+
+/** The connection ends once this response is sent (`Connection: close`), if it is not sent yet. */
+function closeAfterAnswer(res: ServerResponse): void {
+  if (!res.headersSent) res.setHeader('connection', 'close');
 }
 
 const GRAPHIQL_EXAMPLE = `# Live BTC/USDT book from the built-in simulator: press the run button.

@@ -18,7 +18,11 @@ interface Cursor {
 }
 
 /**
- * Every event the writer got Redis to accept, per book and epoch, in seq order. Several writers
+ * Every event the writer got Redis to accept, per book and epoch, in seq order. A write whose
+ * reply was lost (a command timeout while Redis was unreachable) is not reported as written, yet
+ * Redis may have applied it: the write script accepts a delta only on top of the seq before it,
+ * so a later write of the same epoch that was accepted proves every one before it applied. Pass
+ * `attempted` every event the writer sends, and those are filled in from the attempts. Several writers
  * (one per region, each with its own copy of a book) may record into one log: epochs are unique
  * per writer, and each epoch remembers the region that wrote it.
  */
@@ -28,6 +32,8 @@ export class ReferenceLog {
   private readonly cursors = new Map<string, Cursor>();
   private readonly cache = new Map<string, TopOfBook>();
   private readonly wakeups = new Wakeups();
+  /** Events sent but not (yet) reported written, by `epoch|seq`. */
+  private readonly attempts = new Map<string, BookEvent>();
   /** Breaches of the writer's own contract (seq not +1, epoch not opened by a snapshot). */
   readonly violations: string[] = [];
 
@@ -48,11 +54,24 @@ export class ReferenceLog {
       epochs.set(event.epoch, events);
       this.regions.set(event.epoch, event.region);
     }
+    this.attempts.delete(`${event.epoch}|${event.seq}`);
+    // Writes before this one whose replies were lost: this one's acceptance proves them applied.
+    for (let seq = events.length + 1; seq < event.seq; seq++) {
+      const proven = this.attempts.get(`${event.epoch}|${seq}`);
+      if (!proven) break;
+      this.attempts.delete(`${event.epoch}|${seq}`);
+      events.push(proven);
+    }
     if (event.seq !== events.length + 1) {
       this.violations.push(`${id}@${event.epoch}: seq ${event.seq} after ${events.length}`);
     }
     events.push(event);
     this.wakeups.notify();
+  };
+
+  /** Pass every event the writer sends (before its outcome is known). */
+  readonly attempted = (event: BookEvent): void => {
+    this.attempts.set(`${event.epoch}|${event.seq}`, event);
   };
 
   /** Epochs of a book in the order they were opened. */

@@ -79,7 +79,7 @@ export function subscribe<T>(
         error(error) {
           const list = Array.isArray(error) ? (error as GraphQLFormattedError[]) : undefined;
           if (list) errors.push(...list);
-          else errors.push({ message: String(error instanceof Error ? error.message : error) });
+          else errors.push({ message: describeTransportError(error) });
           resolve({ errors: list, kind: 'error' });
         },
         complete() {
@@ -89,6 +89,16 @@ export function subscribe<T>(
     );
   });
   return { unsubscribe: () => unsubscribe(), done, errors };
+}
+
+/** A transport error as text: an Error's message, a WebSocket close's code and reason. */
+function describeTransportError(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (error && typeof error === 'object' && 'code' in error) {
+    const { code, reason } = error as { code: unknown; reason?: unknown };
+    return `connection closed: ${code} ${reason ?? ''}`.trim();
+  }
+  return String(error);
 }
 
 export const ORDER_BOOK_UPDATES = `subscription Updates($exchange: String!, $symbol: String!, $depth: Int!) {

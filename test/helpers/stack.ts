@@ -50,6 +50,8 @@ export interface StackOptions {
   copyCheckMs?: number;
   /** Where the server and ingester connect (a fault proxy in front of the test's Redis). @default its URL */
   redisUrl?: string;
+  /** The connections' command timeout (REDIS_COMMAND_TIMEOUT_MS). @default the product's */
+  commandTimeoutMs?: number;
 }
 
 /**
@@ -88,7 +90,11 @@ export async function startStack(
 ): Promise<Stack> {
   const clients: RedisClient[] = [];
   const client = (role: 'command' | 'subscriber' | 'writer') => {
-    const c = createRedis(options.redisUrl ?? testRedis.url, role);
+    const c = createRedis(
+      options.redisUrl ?? testRedis.url,
+      role,
+      options.commandTimeoutMs ? { commandTimeoutMs: options.commandTimeoutMs } : {},
+    );
     c.on('error', () => {});
     clients.push(c);
     return c;
@@ -124,7 +130,7 @@ export async function startStack(
   const regionIngesters: Ingester[] = [];
   const ingesterIn = (writerRegion: string, simulator: SimulatorOptions | undefined) =>
     new Ingester({
-      store: new BookStore(writer, writerRegion),
+      store: recordingAttempts(new BookStore(writer, writerRegion), reference),
       feeds: [new MarketSimulator(simulator)],
       log: silentLog,
       onWritten: reference.record,
@@ -206,6 +212,19 @@ export async function startStack(
     throw error;
   }
   return stack;
+}
+
+/**
+ * The writer's store, telling `reference` of every book event it sends before the outcome is
+ * known: a write whose reply is lost may still have been applied (see ReferenceLog).
+ */
+function recordingAttempts(store: BookStore, reference: ReferenceLog): BookStore {
+  const write = store.writeBookEvent.bind(store);
+  store.writeBookEvent = (event, ...rest) => {
+    reference.attempted(event);
+    return write(event, ...rest);
+  };
+  return store;
 }
 
 /** The last event the writer stored for a book; throws before the first. */

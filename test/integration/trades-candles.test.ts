@@ -24,9 +24,18 @@ let clients: Clients;
 /** Every trade Redis accepted, in write order, across both ingesters. */
 const written: Trade[] = [];
 const wake = new Set<() => void>();
-let rounds = 0;
-/** Venue time: 30 s per simulator round, so a few thousand rounds cover more than a day. */
-const clock = () => T0 + STEP_MS * rounds++;
+let venueNow = T0;
+/** Venue time stops here until the test moves it on (so an ingester stops where the test says). */
+let venueUntil = T0 + 12 * HOUR + 10 * MIN;
+/**
+ * Venue time: 30 s per simulator round, so a few thousand rounds cover more than a day. It holds
+ * at `venueUntil`: on a loaded machine the ingester ran past an hour's end before it was stopped.
+ */
+const clock = () => {
+  const now = venueNow;
+  if (venueNow + STEP_MS <= venueUntil) venueNow += STEP_MS;
+  return now;
+};
 let serverNow = T0;
 let restartAt = 0;
 interface WireTrade {
@@ -43,6 +52,15 @@ const listenStreams = (w: () => void) => {
   streamWake.add(w);
   return () => streamWake.delete(w);
 };
+const streams: ReturnType<typeof subscribe>[] = [];
+/** Why a stream ended early, if one did (none should: the waits below would wait in vain). */
+const ended: string[] = [];
+
+/** Waits for the streams to reach `condition`; fails at once, with the reason, if one ended. */
+async function untilStreamed(condition: () => boolean, what: string): Promise<void> {
+  await waitForCondition(() => ended.length > 0 || condition(), listenStreams, 60_000, what);
+  if (!condition()) throw new Error(`a stream ended before ${what}: ${ended.join('; ')}`);
+}
 
 function untilTradesReach(ts: number, what: string): Promise<void> {
   return waitForCondition(
@@ -127,6 +145,14 @@ beforeAll(async () => {
     ingest: false,
     simulator,
     now: () => serverNow,
+    // The streams must carry the whole run: on a loaded machine this process's own client falls
+    // far behind 1,000 trades a second, and the default queue would end its subscription as too
+    // slow (SUBSCRIBER_TOO_SLOW, tested in book-streams) instead of letting it catch up.
+    limits: { subscriberQueueMax: 1_000_000 },
+    // At 1,000 updates a second this process's event loop stalls for seconds on a loaded machine,
+    // and ioredis times commands on it: writes Redis applied would count as timed out (a trade
+    // counted lost, yet stored), and `written` would miss them. This test is about candles.
+    commandTimeoutMs: 120_000,
     ingester: {
       onTradeWritten: (trade) => {
         written.push(trade);
@@ -138,30 +164,43 @@ beforeAll(async () => {
   // The market must exist before a subscription is accepted: a first ingester writes it.
   await stack.startIngester();
   const ws = clients.ws(stack.wsUrl);
-  subscribe<WireTrade>(
-    ws,
-    `subscription($x: String!, $s: String!) { trades(exchange: $x, symbol: $s) { id price amount side exchangeTimestamp } }`,
-    { x: X, s: S },
-    (t) => {
-      streamed.push(t);
-      for (const w of [...streamWake]) w();
-    },
+  streams.push(
+    subscribe<WireTrade>(
+      ws,
+      `subscription($x: String!, $s: String!) { trades(exchange: $x, symbol: $s) { id price amount side exchangeTimestamp } }`,
+      { x: X, s: S },
+      (t) => {
+        streamed.push(t);
+        for (const w of [...streamWake]) w();
+      },
+    ),
   );
-  subscribe<Candle>(
-    ws,
-    `subscription($x: String!, $s: String!) { candles(exchange: $x, symbol: $s, interval: ONE_HOUR) { ${CANDLE_FIELDS} } }`,
-    { x: X, s: S },
-    (c) => {
-      streamedCandles.push(c);
-      for (const w of [...streamWake]) w();
-    },
+  streams.push(
+    subscribe<Candle>(
+      ws,
+      `subscription($x: String!, $s: String!) { candles(exchange: $x, symbol: $s, interval: ONE_HOUR) { ${CANDLE_FIELDS} } }`,
+      { x: X, s: S },
+      (c) => {
+        streamedCandles.push(c);
+        for (const w of [...streamWake]) w();
+      },
+    ),
   );
+  for (const stream of streams) {
+    void stream.done.then(() => {
+      ended.push(JSON.stringify(stream.errors));
+      for (const w of [...streamWake]) w();
+    });
+  }
+  // Live before the run goes on (on a loaded machine the subscriptions were taken after most of it).
+  await untilStreamed(() => streamed.length > 0 && streamedCandles.length > 0, 'both streams live');
   // Stop 10 minutes into an hour, so the hour's candle is in progress across the restart.
-  await untilTradesReach(T0 + 12 * HOUR + 10 * MIN, 'twelve hours of trades');
+  await untilTradesReach(venueUntil, 'twelve hours of trades');
   await stack.stopIngester();
   restartAt = written.length;
+  venueUntil = T0 + 26 * HOUR;
   await stack.startIngester();
-  await untilTradesReach(T0 + 26 * HOUR, 'twenty-six hours of trades');
+  await untilTradesReach(venueUntil, 'twenty-six hours of trades');
   await stack.stopIngester();
   serverNow = written.at(-1)!.exchangeTs + 1_000;
 });
@@ -209,10 +248,8 @@ describe('trades', () => {
 
   it('streams every trade in order over graphql-ws: a contiguous run ending with the last written', async () => {
     const key = (t: { id: string; price: string }) => `${t.id}@${t.price}`;
-    await waitForCondition(
+    await untilStreamed(
       () => streamed.length > 0 && key(streamed.at(-1)!) === key(written.at(-1)!),
-      listenStreams,
-      60_000,
       'the trade stream to reach the last written trade',
     );
     // The subscription ran while both ingesters wrote; it must hold a gap-free suffix of the log.
@@ -265,10 +302,8 @@ describe('candles', () => {
     const last = written.at(-1)!.exchangeTs;
     const hour = Math.floor(last / HOUR) * HOUR;
     const [stored] = await queryCandles('ONE_HOUR', hour, hour);
-    await waitForCondition(
+    await untilStreamed(
       () => JSON.stringify(streamedCandles.at(-1)) === JSON.stringify(stored),
-      listenStreams,
-      60_000,
       'the candle stream to reach the stored candle',
     );
     expect(streamedCandles.length).toBeGreaterThan(10);
