@@ -1,15 +1,14 @@
 import { z } from 'zod';
+import { emptyAsUndefined, int, isOn, list } from './config-env.ts';
 import { SIM_VENUE_IDS } from './marketdata/simulator.ts';
 import { parseRedisTarget } from './redis/redis-target.ts';
-import { DEFAULT_EDGE_LIMITS, DEFAULT_QUOTAS, type EdgeLimits } from './server/edge/limits.ts';
+import { EDGE_ENV, edgeLimitsFrom } from './server/edge/env.ts';
+import type { EdgeLimits } from './server/edge/limits.ts';
 
 /**
  * The only reader of process.env. Every variable is validated at once; all problems are reported
  * together, so a misconfigured deployment is fixed in one round.
  */
-const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
-const int = (min: number, max: number, fallback: number) =>
-  z.preprocess(emptyAsUndefined, z.coerce.number().int().min(min).max(max).default(fallback));
 /**
  * `sim` (every simulated venue), `sim:<venue>` (one of them, e.g. `sim:sim1`), or
  * `ccxt:<exchange id>` for a real venue through ccxt (e.g. `ccxt:binance`).
@@ -17,13 +16,6 @@ const int = (min: number, max: number, fallback: number) =>
 const FEED_RE = /^(sim|sim:[a-z0-9]+|ccxt:[a-z0-9]+)$/;
 const SYMBOL_RE = /^[A-Z0-9]+\/[A-Z0-9]+(?::[A-Z0-9]+)?$/;
 const REGION_RE = /^[a-z0-9-]{1,32}$/;
-
-/** A comma list, trimmed, without empty items. */
-const list = (v: string) =>
-  v
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
 
 /**
  * A venue base URL: one URL for every ccxt feed, or `<exchange id>=<url>` pairs separated by
@@ -233,37 +225,7 @@ const EnvSchema = z.object({
   OTEL_TRACES_SAMPLER_ARG: z.preprocess(emptyAsUndefined, z.coerce.number().min(0).max(1).default(1)),
   OTEL_EXPORTER_OTLP_TIMEOUT: int(100, 600_000, 10_000),
   INGEST_TRACE_SAMPLE_RATIO: z.preprocess(emptyAsUndefined, z.coerce.number().min(0).max(1).default(0.001)),
-  MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024, DEFAULT_EDGE_LIMITS.maxBodyBytes),
-  MAX_FRAME_BYTES: int(1024, 64 * 1024 * 1024, DEFAULT_EDGE_LIMITS.maxFrameBytes),
-  MAX_DOCUMENT_BYTES: int(1024, 16 * 1024 * 1024, DEFAULT_EDGE_LIMITS.maxDocumentBytes),
-  MAX_DOCUMENT_TOKENS: int(100, 1_000_000, DEFAULT_EDGE_LIMITS.maxDocumentTokens),
-  DOCUMENT_CACHE_MAX_BYTES: int(0, 1024 * 1024 * 1024, DEFAULT_EDGE_LIMITS.documentCacheMaxBytes),
-  MAX_STRING_LENGTH: int(64, 1024 * 1024, DEFAULT_EDGE_LIMITS.maxStringLength),
-  MAX_LIST_ITEMS: int(1, 100_000, DEFAULT_EDGE_LIMITS.maxListItems),
-  CORS_ORIGINS: z.preprocess(
-    (v) => (typeof v === 'string' ? v.trim() : v),
-    z
-      .string()
-      .optional()
-      .transform((v) => (v === undefined ? undefined : list(v)))
-      .pipe(
-        z
-          .array(
-            z.string().regex(/^(\*|https?:\/\/[^/\s,]+)$/, '"*" or origins like https://app.example.com'),
-          )
-          .optional(),
-      ),
-  ),
-  METRICS_ON_API_PORT: z.preprocess(emptyAsUndefined, z.enum(['1', '0', 'true', 'false']).optional()),
-  OPS_PORT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(65535).optional()),
-  QUOTA_REQUESTS_PER_SEC: int(1, 1_000_000, DEFAULT_QUOTAS.requestsPerSecond),
-  QUOTA_REQUEST_BURST: int(1, 1_000_000, DEFAULT_QUOTAS.requestBurst),
-  QUOTA_CONNECTIONS: int(1, 1_000_000, DEFAULT_QUOTAS.connections),
-  QUOTA_SSE_STREAMS: int(1, 1_000_000, DEFAULT_QUOTAS.sseStreams),
-  QUOTA_SUBSCRIPTIONS_PER_CONNECTION: int(1, 1_000_000, DEFAULT_QUOTAS.subscriptionsPerConnection),
-  QUOTA_SUBSCRIPTIONS_PER_KEY: int(1, 1_000_000, DEFAULT_QUOTAS.subscriptionsPerKey),
-  QUOTA_SSE_RESERVATIONS: int(1, 10_000, DEFAULT_QUOTAS.sseReservations),
-  SSE_RESERVATION_TTL_MS: int(1_000, 3_600_000, DEFAULT_QUOTAS.sseReservationTtlMs),
+  ...EDGE_ENV,
   DRAIN_READY_GRACE_MS: int(0, 120_000, 0),
   DRAIN_TIMEOUT_MS: int(0, 300_000, 20_000),
 });
@@ -419,7 +381,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ]);
   }
   const e = parsed.data;
-  const isOn = (flag: '1' | '0' | 'true' | 'false') => flag === '1' || flag === 'true';
   const graphiql = e.GRAPHIQL === undefined ? e.NODE_ENV !== 'production' : isOn(e.GRAPHIQL);
   // GraphiQL needs introspection: turning it on in production turns introspection on too.
   const introspection =
@@ -442,28 +403,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       dashboard: e.DASHBOARD === 'on' || e.DASHBOARD === '1' || e.DASHBOARD === 'true',
       opsPort: e.OPS_PORT,
     },
-    edge: {
-      maxBodyBytes: e.MAX_BODY_BYTES,
-      maxFrameBytes: e.MAX_FRAME_BYTES,
-      maxDocumentBytes: e.MAX_DOCUMENT_BYTES,
-      maxDocumentTokens: e.MAX_DOCUMENT_TOKENS,
-      documentCacheMaxBytes: e.DOCUMENT_CACHE_MAX_BYTES,
-      maxStringLength: e.MAX_STRING_LENGTH,
-      maxListItems: e.MAX_LIST_ITEMS,
-      corsOrigins: e.CORS_ORIGINS ?? (e.NODE_ENV === 'production' ? [] : ['*']),
-      metricsOnApiPort:
-        e.METRICS_ON_API_PORT === undefined ? e.NODE_ENV !== 'production' : isOn(e.METRICS_ON_API_PORT),
-      quotas: {
-        requestsPerSecond: e.QUOTA_REQUESTS_PER_SEC,
-        requestBurst: e.QUOTA_REQUEST_BURST,
-        connections: e.QUOTA_CONNECTIONS,
-        sseStreams: e.QUOTA_SSE_STREAMS,
-        subscriptionsPerConnection: e.QUOTA_SUBSCRIPTIONS_PER_CONNECTION,
-        subscriptionsPerKey: e.QUOTA_SUBSCRIPTIONS_PER_KEY,
-        sseReservations: e.QUOTA_SSE_RESERVATIONS,
-        sseReservationTtlMs: e.SSE_RESERVATION_TTL_MS,
-      },
-    },
+    edge: edgeLimitsFrom(e, e.NODE_ENV === 'production'),
     feeds: e.FEEDS,
     simulator: { seed: e.SIM_SEED, updatesPerSecond: e.SIM_UPDATES_PER_SEC },
     ccxt: {

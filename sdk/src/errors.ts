@@ -9,8 +9,10 @@ export const ERROR_CODES = [
   'BOOK_UNAVAILABLE',
   'EXCHANGE_NOT_FOUND',
   'FORBIDDEN',
+  'LIMIT_EXCEEDED',
   'MARKET_NOT_FOUND',
   'ORDER_NOT_FOUND',
+  'RATE_LIMITED',
   'SESSION_NOT_FOUND',
   'SUBSCRIBER_TOO_SLOW',
   'UNAUTHENTICATED',
@@ -110,7 +112,10 @@ export function describeError(value: unknown): string {
   if (typeof code === 'number')
     return `connection closed: ${code} ${typeof reason === 'string' ? reason : ''}`.trim();
   if (typeof message === 'string' && message) return message;
-  if (error instanceof Error) return error.message;
+  if (error instanceof Error && error.message) return error.message;
+  // Node.js 22+'s built-in WebSocket (undici) reports a refused connection as an ErrorEvent whose
+  // message and error are both empty: nothing more is known than that it failed.
+  if (type === 'error') return 'connection failed (the WebSocket gave no details)';
   if (typeof type === 'string') return `${type} event (no details)`;
   try {
     return JSON.stringify(value);

@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { bookChannel } from '../../src/redis/keys.ts';
 import { decodeBookEvent } from '../../src/wire/codec.ts';

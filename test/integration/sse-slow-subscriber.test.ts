@@ -4,6 +4,7 @@ import { TOKEN_HEADER_KEY } from 'graphql-sse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Runtime } from '../../src/runtime.ts';
 import { SSE_STREAM_ENDPOINT } from '../../src/server/plugins/use-graphql-sse.ts';
+import { createKey } from '../edge/support.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
 import { startTestRuntime } from '../helpers/runtime.ts';
 
@@ -69,19 +70,21 @@ function rawSseStream(port: number, query: string): Promise<Socket> {
  * `query` over a reserved stream (single connection mode, on /graphql/stream): PUT reserves a
  * token, the bare socket listens with it (GET), then the operation is POSTed with the token.
  */
-async function rawSingleConnectionStream(port: number, query: string): Promise<Socket> {
+async function rawSingleConnectionStream(port: number, query: string, key: string): Promise<Socket> {
   const url = `http://127.0.0.1:${port}${SSE_STREAM_ENDPOINT}`;
-  const reserved = await fetch(url, { method: 'PUT' });
+  // A reservation belongs to the key that made it (and needs one).
+  const authorization = `Bearer ${key}`;
+  const reserved = await fetch(url, { method: 'PUT', headers: { authorization } });
   expect(reserved.status).toBe(201);
   const token = await reserved.text();
   return rawStream(
     port,
     `GET ${SSE_STREAM_ENDPOINT} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n` +
-      `${TOKEN_HEADER_KEY}: ${token}\r\n\r\n`,
+      `Authorization: ${authorization}\r\n${TOKEN_HEADER_KEY}: ${token}\r\n\r\n`,
     async () => {
       const sent = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', [TOKEN_HEADER_KEY]: token },
+        headers: { 'content-type': 'application/json', authorization, [TOKEN_HEADER_KEY]: token },
         body: JSON.stringify({ query, extensions: { operationId: 'slow' } }),
       });
       expect(sent.status).toBe(202);
@@ -115,9 +118,11 @@ function metricValue(text: string, name: string): number {
 describe('a subscriber that stops reading its SSE stream', () => {
   let redis: TestRedis;
   let runtime: Runtime;
+  let key: string;
 
   beforeAll(async () => {
     redis = await startTestRedis();
+    key = (await createKey(redis.client(), 'sse-slow', ['marketdata:read'])).key;
     runtime = await startTestRuntime(redis.url, {
       SIM_UPDATES_PER_SEC: '100',
       SLOW_SUBSCRIBER_DISCONNECT_MS: '1000',
@@ -142,7 +147,7 @@ describe('a subscriber that stops reading its SSE stream', () => {
     // reserved stream carrying the operation.
     const slow = await Promise.all([
       rawSseStream(port, SSE_BIG_BOOK),
-      rawSingleConnectionStream(port, SSE_BIG_BOOK),
+      rawSingleConnectionStream(port, SSE_BIG_BOOK, key),
     ]);
     const closed = slow.map(
       (socket) => new Promise<void>((resolve) => socket.once('close', () => resolve())),
