@@ -328,12 +328,16 @@ describe('deploy/k8s overlays', () => {
       expect(at(backendConfig, 'spec', 'healthCheck', 'port')).toBe(4000);
     });
 
-    it('Ingress: only /graphql is public, on the static IP and certificate of this region', () => {
+    it('Ingress: only /graphql, /graphql/stream and /dashboard are public, on the static IP and certificate of this region', () => {
       const ingress = byName(manifests, 'Ingress', 'bookgraph');
       expect(ingress).toBeDefined();
       const rules = objects(at(ingress, 'spec', 'rules'));
       const paths = rules.flatMap((r) => objects(at(r, 'http', 'paths')));
-      expect(paths.map((p) => p.path)).toEqual(['/graphql']);
+      expect(paths.map((p) => [p.path, p.pathType])).toEqual([
+        ['/graphql', 'Exact'],
+        ['/graphql/stream', 'Exact'],
+        ['/dashboard', 'Prefix'],
+      ]);
       for (const p of paths) {
         expect(byName(manifests, 'Service', String(at(p, 'backend', 'service', 'name')))).toBeDefined();
       }
