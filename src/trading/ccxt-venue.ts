@@ -121,8 +121,9 @@ export class CcxtVenue implements ExternalVenue {
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       // A network error (timeout, cut connection, an exchange that is down) says nothing about
-      // whether the order was placed; "Duplicate order sent." means the venue already has it.
-      if (error instanceof NetworkError || /Duplicate order sent/i.test(message)) {
+      // whether the order was placed; Binance's "Duplicate order sent." and OKX's 51016
+      // "Duplicated clOrdId" mean the venue already has it.
+      if (error instanceof NetworkError || /Duplicate order sent|Duplicated clOrdId/i.test(message)) {
         return { kind: 'unknown', message };
       }
       return { kind: 'rejected', message: venueMessage(message) };

@@ -15,7 +15,13 @@ import { tick } from './fake-binance.ts';
 import { isMultiple } from './fake-binance-orders.ts';
 import { FAKE_MARKETS, type FakeMarketSpec, venueId } from './fake-market.ts';
 import { type FakeOkx, startFakeOkx } from './fake-okx.ts';
-import { type RestAnswer, sendJson, type VenuePlugin, type VenueRequest } from './venue-server.ts';
+import {
+  type RestAnswer,
+  sendJson,
+  type VenueAnswer,
+  type VenuePlugin,
+  type VenueRequest,
+} from './venue-server.ts';
 
 /**
  * OKX v5's signed spot trading API on the fake venue's port, as ccxt's okx class drives it:
@@ -69,6 +75,8 @@ export interface FakeOkxOrders {
   readonly pushes: readonly Record<string, unknown>[];
   /** Signed requests and logins refused for their key, passphrase, signature or timestamp. */
   readonly refused: readonly string[];
+  /** The next placement is executed, then its connection is cut before the answer. */
+  dropNextOrderResponse(): void;
   fill(clOrdId: string, amount: string): void;
   order(clOrdId: string): FakeOkxOrder | undefined;
   balance(asset: string): { free: string; locked: string };
@@ -141,6 +149,7 @@ export function createFakeOkxOrders(
   const waiters = new Wakeups();
   let nextOrdId = 600_000_000_000_000_000n;
   let nextTradeId = 1;
+  let dropNext = false;
 
   const get = (m: Map<string, string>, asset: string) => m.get(asset) ?? '0';
   const move = (m: Map<string, string>, asset: string, delta: string) =>
@@ -427,6 +436,13 @@ export function createFakeOkxOrders(
     }));
   };
 
+  /** A placement done, its answer lost on the way (`dropNextOrderResponse`). */
+  const dropAfter = (answer: RestAnswer): VenueAnswer => {
+    if (!dropNext || (answer.body as { code: string }).code !== '0') return answer;
+    dropNext = false;
+    return { drop: true };
+  };
+
   const handle = (request: VenueRequest) => {
     const endpoint = `${request.method} ${request.url.pathname}`;
     const known = [
@@ -446,12 +462,12 @@ export function createFakeOkxOrders(
     const query = request.url.searchParams;
     switch (endpoint) {
       case 'POST /api/v5/trade/order':
-        return tradeAnswer([placeOrder(body)]);
+        return dropAfter(tradeAnswer([placeOrder(body)]));
       case 'POST /api/v5/trade/batch-orders':
         // ccxt's createOrder places through the batch endpoint, one order in the list.
         if (!Array.isArray(body) || body.length === 0 || body.length > 20)
           return failure(200, '50014', 'Parameter batch orders can not be empty.');
-        return tradeAnswer(body.map(placeOrder));
+        return dropAfter(tradeAnswer(body.map(placeOrder)));
       case 'POST /api/v5/trade/cancel-order':
         return tradeAnswer([cancelOrder(body)]);
       case 'GET /api/v5/trade/order': {
@@ -519,6 +535,9 @@ export function createFakeOkxOrders(
     placements,
     pushes,
     refused,
+    dropNextOrderResponse() {
+      dropNext = true;
+    },
     fill(clOrdId, amount) {
       const order = [...orders].reverse().find((o) => o.clOrdId === clOrdId);
       if (!order || !isOpen(order)) throw new Error(`no open fake OKX order ${clOrdId}`);

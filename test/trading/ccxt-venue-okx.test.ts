@@ -1,5 +1,5 @@
 import { AuthenticationError, type Exchange } from 'ccxt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { exchangeClass, rebaseUrls } from '../../src/marketdata/ccxt-feed.ts';
 import { addDecimal, multiplyDecimal } from '../../src/marketdata/decimal.ts';
 import { CcxtVenue } from '../../src/trading/ccxt-venue.ts';
@@ -7,6 +7,7 @@ import { VenueCredentialsError } from '../../src/trading/venue-credentials.ts';
 import type { FakeOkx } from '../fakes/fake-okx.ts';
 import { type FakeOkxOrders, startFakeOkxWithOrders } from '../fakes/fake-okx-orders.ts';
 import type { CcxtStack } from '../helpers/ccxt-stack.ts';
+import { cliEnv, killChildren, spawnCli } from '../helpers/cli.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
 import { silentLog } from '../helpers/stack.ts';
 import { CANCEL_ORDER, type PlaceResult, wsRequest } from './support.ts';
@@ -132,6 +133,34 @@ describe('ccxt execution venue against the fake OKX', () => {
     );
   });
 
+  it('a retry after a lost acknowledgement finds the OKX order and never places a second', async () => {
+    const input = {
+      side: 'BUY',
+      type: 'LIMIT',
+      price: '63000',
+      amount: '0.002',
+      clientOrderId: 'okx-lost-1',
+    };
+    const before = exchange.placements.length;
+    exchange.dropNextOrderResponse();
+    const first = await place(input);
+    expect(first).toMatchObject({ __typename: 'Order', status: 'NEW', clientOrderId: 'okx-lost-1' });
+    const sent = exchange.placements.slice(before);
+    expect(sent.map((p) => p.outcome)).toEqual(['accepted']);
+
+    const retry = await place(input);
+    expect(retry).toMatchObject({ __typename: 'Order', id: first.id, status: 'NEW' });
+    expect(exchange.placements.length).toBe(before + 1);
+
+    const canceled = await wsRequest<{ cancelOrder: PlaceResult }>(session.ws, CANCEL_ORDER, {
+      id: first.id,
+    });
+    expect(canceled.data!.cancelOrder).toMatchObject({ __typename: 'Order', status: 'CANCELED' });
+    expect(exchange.order(sent[0]!.clOrdId!)!.state).toBe('canceled');
+    await until(() => updatesOf(first.id).some((u) => u.type === 'CANCELED'), 'the cancel update');
+    expect(updatesOf(first.id).map((u) => u.type)).toEqual(['NEW', 'CANCELED']);
+  });
+
   it('asked nothing the fake does not know', () => {
     expect(okx.unknownRequests).toEqual([]);
   });
@@ -169,5 +198,37 @@ describe('ccxt execution venue against the fake OKX', () => {
     expect(String((error as Error).message)).toContain('"code":"50105"');
     expect(exchange.refused.slice(before)).toContain('Invalid OK-ACCESS-PASSPHRASE');
     await wrong.close();
+  });
+});
+
+describe('bookgraph start with an OKX execution venue', () => {
+  let redis: TestRedis;
+
+  beforeAll(async () => {
+    redis = await startTestRedis();
+  });
+
+  afterEach(killChildren);
+
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it('stops at start without OKX_API_PASSWORD, naming it, without a stack trace', async () => {
+    const cli = spawnCli(
+      ['start'],
+      cliEnv({
+        PORT: '0',
+        REDIS_URL: redis.url,
+        EXECUTION_VENUES: 'okx=ccxt',
+        OKX_API_KEY: 'k',
+        OKX_API_SECRET: 's',
+      }),
+    );
+    const { code } = await cli.exited;
+    expect(code).not.toBe(0);
+    expect(cli.stderr()).toContain('EXECUTION_VENUES: okx=ccxt needs OKX_API_PASSWORD');
+    expect(cli.stderr()).not.toMatch(/^\s+at /m);
+    expect(cli.stdout()).not.toMatch(/serving live books/);
   });
 });
