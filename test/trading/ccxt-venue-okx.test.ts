@@ -177,6 +177,16 @@ describe('ccxt execution venue against the fake OKX', () => {
     expect((error as VenueCredentialsError).problems).toEqual([
       'EXECUTION_VENUES: okx=ccxt needs OKX_API_PASSWORD',
     ]);
+    // A uid where ccxt asks for one (WOO X); a credential bookgraph cannot supply, named too.
+    expect(() => new CcxtVenue({ exchange: 'woo', apiKey: 'k', secret: 's', log: silentLog })).toThrow(
+      'EXECUTION_VENUES: woo=ccxt needs WOO_API_UID',
+    );
+    expect(
+      () => new CcxtVenue({ exchange: 'woo', apiKey: 'k', secret: 's', uid: '42', log: silentLog }),
+    ).not.toThrow();
+    expect(
+      () => new CcxtVenue({ exchange: 'hyperliquid', apiKey: 'k', secret: 's', log: silentLog }),
+    ).toThrow(/needs ccxt credential "privateKey" \(not supported for execution venues\)/);
     // Binance needs none: key and secret are enough.
     expect(
       () => new CcxtVenue({ exchange: 'binance', apiKey: 'k', secret: 's', log: silentLog }),
