@@ -10,9 +10,9 @@ import { missingCredentials, VenueCredentialsError } from './venue-credentials.t
 export interface CcxtVenueOptions {
   /** ccxt exchange id, e.g. `binance`. */
   exchange: string;
-  /** `password` (OKX's passphrase) and `uid` where ccxt's `requiredCredentials` asks for them. */
   apiKey: string;
   secret: string;
+  /** `password` (OKX's passphrase) and `uid` where ccxt's `requiredCredentials` asks for them. */
   password?: string;
   uid?: string;
   /** Scheme, host and port replacing the venue's own (a proxy, a local fake), as for feeds. */
