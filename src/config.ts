@@ -4,6 +4,7 @@ import { SIM_VENUE_IDS } from './marketdata/simulator.ts';
 import { parseRedisTarget } from './redis/redis-target.ts';
 import { EDGE_ENV, edgeLimitsFrom } from './server/edge/env.ts';
 import type { EdgeLimits } from './server/edge/limits.ts';
+import { readVenueCredentials, type VenueCredentials } from './trading/venue-credentials.ts';
 
 /**
  * The only reader of process.env. Every variable is validated at once; all problems are reported
@@ -230,7 +231,7 @@ const EnvSchema = z.object({
   DRAIN_TIMEOUT_MS: int(0, 300_000, 20_000),
 });
 
-/** Every variable the configuration reads (besides `<EXCHANGE>_API_KEY`/`_API_SECRET`). */
+/** Every variable the configuration reads (besides `<EXCHANGE>_API_KEY`/`_SECRET`/`_PASSWORD`/`_UID`). */
 export const ENV_VARIABLES: readonly string[] = Object.keys(EnvSchema.shape);
 
 export interface Config {
@@ -322,17 +323,12 @@ export interface Config {
   trading: { sessionTtlMs: number; venues: readonly VenueConfig[] };
 }
 
-/** A real execution venue: `<exchange>=ccxt` in EXECUTION_VENUES, keys in `<EXCHANGE>_API_KEY/_SECRET`. */
-export interface VenueConfig {
+/**
+ * A real execution venue: `<exchange>=ccxt` in EXECUTION_VENUES, its credentials in
+ * `<EXCHANGE>_API_KEY`, `_API_SECRET`, `_API_PASSWORD`, `_API_UID` (src/trading/venue-credentials.ts).
+ */
+export interface VenueConfig extends VenueCredentials {
   exchange: string;
-  apiKey: string;
-  secret: string;
-}
-
-/** `BINANCE_API_KEY` for `binance`: the variables holding an exchange's credentials. */
-export function venueKeyVariables(exchange: string): { key: string; secret: string } {
-  const prefix = exchange.toUpperCase();
-  return { key: `${prefix}_API_KEY`, secret: `${prefix}_API_SECRET` };
 }
 
 export class ConfigError extends Error {
@@ -354,12 +350,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (executionVenues) {
     for (const [exchange, kind] of Object.entries(executionVenues)) {
       if (kind !== 'ccxt') continue;
-      const names = venueKeyVariables(exchange);
-      const apiKey = env[names.key];
-      const secret = env[names.secret];
-      if (!apiKey || !secret) {
-        missing.push(`EXECUTION_VENUES: ${exchange}=ccxt needs ${names.key} and ${names.secret}`);
-      } else venues.push({ exchange, apiKey, secret });
+      const { credentials, missing: absent } = readVenueCredentials(exchange, env);
+      if (absent.length > 0) missing.push(`EXECUTION_VENUES: ${exchange}=ccxt needs ${absent.join(' and ')}`);
+      else venues.push({ exchange, ...credentials });
     }
   }
   if (parsed.success && parsed.data.REGIONS && !parsed.data.REGIONS.includes(parsed.data.REGION)) {

@@ -4,13 +4,17 @@ import type { Logger } from 'pino';
 import { backoffDelay, createExchange } from '../marketdata/ccxt-feed.ts';
 import { canonicalDecimal, decimalFromNumber } from '../marketdata/decimal.ts';
 import type { Order } from './types.ts';
-import type { ExternalVenue, VenueOrderReport, VenueSubmitResult } from './venue.ts';
+import type { ExternalVenue, VenueExecution, VenueOrderReport, VenueSubmitResult } from './venue.ts';
+import { missingCredentials, VenueCredentialsError } from './venue-credentials.ts';
 
 export interface CcxtVenueOptions {
   /** ccxt exchange id, e.g. `binance`. */
   exchange: string;
   apiKey: string;
   secret: string;
+  /** `password` (OKX's passphrase) and `uid` where ccxt's `requiredCredentials` asks for them. */
+  password?: string;
+  uid?: string;
   /** Scheme, host and port replacing the venue's own (a proxy, a local fake), as for feeds. */
   restUrl?: string;
   wsUrl?: string;
@@ -23,8 +27,13 @@ export interface CcxtVenueOptions {
   log: Logger;
 }
 
-/** Binance accepts a client order id of 1-36 characters of `[.A-Z:/a-z0-9_-]`. */
+/**
+ * Binance accepts a client order id of 1-36 characters of `[.A-Z:/a-z0-9_-]`, OKX 1-32
+ * alphanumerics (`clOrdId`), Bybit 1-36 (`orderLinkId`): 32 characters fit them all.
+ */
 const VENUE_ID_LENGTH = 32;
+/** Exchanges whose ids keep Binance's alphabet (base64url), so orders placed before stay found. */
+const BASE64URL_IDS = new Set(['binance']);
 
 function decimal(value: number | undefined): string {
   return typeof value === 'number' && Number.isFinite(value) ? decimalFromNumber(value) : '0';
@@ -61,10 +70,15 @@ export class CcxtVenue implements ExternalVenue {
         ...options.ccxtConfig,
         apiKey: options.apiKey,
         secret: options.secret,
+        ...(options.password === undefined ? {} : { password: options.password }),
+        ...(options.uid === undefined ? {} : { uid: options.uid }),
       },
       options.restUrl,
       options.wsUrl,
     );
+    // OKX signs with a passphrase too: refused here, at start, rather than at the first order.
+    const missing = missingCredentials(options.exchange, this.client.requiredCredentials, options);
+    if (missing.length > 0) throw new VenueCredentialsError(options.exchange, missing);
     const recvWindow = (this.client.options as Record<string, unknown>).recvWindow;
     // The exchange refuses a request older than its window; a margin covers clock skew.
     this.acceptWindowMs = (typeof recvWindow === 'number' ? recvWindow : 60_000) + 1_000;
@@ -72,10 +86,10 @@ export class CcxtVenue implements ExternalVenue {
 
   /** A function of the order id alone: every attempt for one order names the same venue order. */
   venueClientOrderId(order: Order): string {
-    return `bg${createHash('sha256')
-      .update(order.id)
-      .digest('base64url')
-      .slice(0, VENUE_ID_LENGTH - 2)}`;
+    const digest = createHash('sha256').update(order.id);
+    // Alphanumerics elsewhere: OKX refuses `_` and `-` in a clOrdId (30 hex digits: 120 bits).
+    const text = BASE64URL_IDS.has(this.exchange) ? digest.digest('base64url') : digest.digest('hex');
+    return `bg${text.slice(0, VENUE_ID_LENGTH - 2)}`;
   }
 
   start(onReport: (report: VenueOrderReport) => void, onConnected?: () => void): void {
@@ -85,7 +99,8 @@ export class CcxtVenue implements ExternalVenue {
   }
 
   async submit(order: Order): Promise<VenueSubmitResult> {
-    const params: Record<string, unknown> = { newClientOrderId: this.venueClientOrderId(order) };
+    // ccxt's unified parameter: Binance's newClientOrderId, OKX's clOrdId, Bybit's orderLinkId.
+    const params: Record<string, unknown> = { clientOrderId: this.venueClientOrderId(order) };
     if (order.type === 'LIMIT') {
       params.timeInForce = order.timeInForce;
       if (order.postOnly) params.postOnly = true;
@@ -100,12 +115,15 @@ export class CcxtVenue implements ExternalVenue {
         order.price === null ? undefined : Number(order.price),
         params,
       );
-      return { kind: 'accepted', report: this.report(order, placed) };
+      // OKX answers a placement with its ids alone: the order's state is asked for.
+      const state = placed.status ? placed : await this.stateAfter(order, placed);
+      return { kind: 'accepted', report: this.report(order, state) };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       // A network error (timeout, cut connection, an exchange that is down) says nothing about
-      // whether the order was placed; "Duplicate order sent." means the venue already has it.
-      if (error instanceof NetworkError || /Duplicate order sent/i.test(message)) {
+      // whether the order was placed; Binance's "Duplicate order sent." and OKX's 51016
+      // "Duplicated clOrdId" mean the venue already has it.
+      if (error instanceof NetworkError || /Duplicate order sent|Duplicated clOrdId/i.test(message)) {
         return { kind: 'unknown', message };
       }
       return { kind: 'rejected', message: venueMessage(message) };
@@ -116,9 +134,12 @@ export class CcxtVenue implements ExternalVenue {
     try {
       await this.prepare();
       const canceled = await this.client.cancelOrder('', order.symbol, {
-        origClientOrderId: this.venueClientOrderId(order),
+        clientOrderId: this.venueClientOrderId(order),
       });
-      return this.report(order, canceled);
+      if (canceled.status) return this.report(order, canceled);
+      // OKX acknowledges a cancel with the ids alone: its end (and fills) are asked for.
+      const found = await this.lookup(order);
+      return found === null ? 'unknown' : found;
     } catch (error) {
       if (error instanceof OrderNotFound) return 'not-open';
       this.options.log.warn({ err: error, order: order.id }, 'venue cancel failed');
@@ -130,7 +151,7 @@ export class CcxtVenue implements ExternalVenue {
     try {
       await this.prepare();
       const found = await this.client.fetchOrder('', order.symbol, {
-        origClientOrderId: this.venueClientOrderId(order),
+        clientOrderId: this.venueClientOrderId(order),
       });
       return this.report(order, found);
     } catch (error) {
@@ -145,6 +166,19 @@ export class CcxtVenue implements ExternalVenue {
     this.wakeSleep?.();
     await this.client.close().catch(() => {});
     await this.loop?.catch(() => {});
+  }
+
+  /** The order's state after a placement the venue acknowledged with its ids alone. */
+  private async stateAfter(order: Order, placed: CcxtOrder): Promise<CcxtOrder> {
+    try {
+      return await this.client.fetchOrder('', order.symbol, {
+        clientOrderId: this.venueClientOrderId(order),
+      });
+    } catch (error) {
+      // Accepted all the same: the order stream (or a later lookup) brings its state.
+      this.options.log.warn({ err: error, order: order.id }, 'venue order lookup after placement failed');
+      return { ...placed, status: 'open' };
+    }
   }
 
   private prepare(): Promise<void> {
@@ -234,17 +268,7 @@ export class CcxtVenue implements ExternalVenue {
   }
 
   private state(venue: CcxtOrder): Omit<VenueOrderReport, 'venueClientOrderId'> {
-    const info = venue.info as unknown;
-    const lastAmount = rawString(info, 'l');
-    const lastPrice = rawString(info, 'L');
-    const last =
-      lastAmount && lastPrice && Number(lastAmount) > 0
-        ? {
-            amount: canonicalDecimal(lastAmount),
-            price: canonicalDecimal(lastPrice),
-            liquidity: (info as Record<string, unknown>).m === true ? ('MAKER' as const) : ('TAKER' as const),
-          }
-        : null;
+    const last = lastExecution(venue.info as unknown);
     const status =
       venue.status === 'closed'
         ? 'FILLED'
@@ -275,8 +299,29 @@ export class CcxtVenue implements ExternalVenue {
   }
 }
 
+/**
+ * The execution a raw order update is about: Binance's executionReport `l`/`L`/`m`, OKX's
+ * `fillSz`/`fillPx`/`execType` (`M` maker).
+ */
+function lastExecution(info: unknown): VenueExecution | null {
+  const binance = rawString(info, 'l') !== undefined;
+  const amount = rawString(info, binance ? 'l' : 'fillSz');
+  const price = rawString(info, binance ? 'L' : 'fillPx');
+  if (!amount || !price || !(Number(amount) > 0)) return null;
+  const raw = info as Record<string, unknown>;
+  const maker = binance ? raw.m === true : raw.execType === 'M';
+  return {
+    amount: canonicalDecimal(amount),
+    price: canonicalDecimal(price),
+    liquidity: maker ? 'MAKER' : 'TAKER',
+  };
+}
+
 /** ccxt prefixes the exchange id and sometimes the raw JSON; keep the venue's own words. */
 function venueMessage(message: string): string {
+  // OKX puts the reason of an item in `sMsg` (its top `msg` is "All operations failed").
+  const item = /\{.*"sMsg"\s*:\s*"([^"]+)".*\}/.exec(message);
+  if (item) return item[1]!;
   const json = /\{.*"msg"\s*:\s*"([^"]*)".*\}/.exec(message);
   if (json) return json[1]!;
   return message.replace(/^\S+\s/, '');

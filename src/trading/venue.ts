@@ -55,7 +55,7 @@ export class StaleBookError extends Error {
  * report applied twice, late or out of order changes nothing the first did not.
  */
 export interface VenueOrderReport {
-  /** The id the venue knows the order by from us (Binance `newClientOrderId`). */
+  /** The id the venue knows the order by from us (Binance `newClientOrderId`, OKX `clOrdId`: ccxt's `clientOrderId`). */
   venueClientOrderId: string;
   venueOrderId: string | null;
   status: 'OPEN' | 'FILLED' | 'CANCELED' | 'REJECTED' | 'EXPIRED';

@@ -102,7 +102,7 @@ const pad = (value: string, decimals = 8): string => {
 
 const error = (status: number, code: number, msg: string): RestAnswer => ({ status, body: { code, msg } });
 
-function isMultiple(value: string, step: string): boolean {
+export function isMultiple(value: string, step: string): boolean {
   const [, fraction = ''] = canonicalDecimal(step).split('.');
   const scaled = multiplyDecimal(value, `1${'0'.repeat(fraction.length)}`);
   const stepScaled = multiplyDecimal(step, `1${'0'.repeat(fraction.length)}`);

@@ -13,7 +13,7 @@ import {
   venueId,
 } from './fake-market.ts';
 import { paddedFormat } from './scripted-book.ts';
-import { sendJson, startVenueServer, type VenueAnswer, type VenueRequest } from './venue-server.ts';
+import { sendJson, startVenueServer, type VenuePlugin } from './venue-server.ts';
 
 /**
  * A local Binance spot, speaking the documented protocol that ccxt's binance class drives:
@@ -30,15 +30,8 @@ export interface FakeBinance extends FakeVenue {
   dropNextDiff(symbol: string): void;
 }
 
-/**
- * More of Binance on the same port (the signed order endpoints, the user data stream): asked
- * first for every request and WebSocket connection; what it does not take goes to the market fake.
- */
-export interface FakeBinancePlugin {
-  request?(request: VenueRequest): VenueAnswer | undefined;
-  /** Takes the connection (true) or leaves it to the market streams (false). */
-  connection?(socket: WebSocket, path: string): boolean;
-}
+/** More of Binance on the same port (the signed order endpoints, the user data stream). */
+export type FakeBinancePlugin = VenuePlugin;
 
 interface Subscriber {
   socket: WebSocket;

@@ -13,7 +13,7 @@ import {
   type VenueUpdate,
   venueId,
 } from './fake-market.ts';
-import { sendJson, startVenueServer } from './venue-server.ts';
+import { sendJson, startVenueServer, type VenuePlugin } from './venue-server.ts';
 
 /**
  * A local OKX (API v5), a different sync model from Binance: no REST snapshot, the `books`
@@ -34,8 +34,14 @@ interface Subscriber {
 }
 
 export async function startFakeOkx(
-  options: { seed?: number; markets?: readonly FakeMarketSpec[] } = {},
+  options: {
+    seed?: number;
+    markets?: readonly FakeMarketSpec[];
+    /** More of OKX on the same port: the signed trading API, the private stream (fake-okx-orders.ts). */
+    plugins?: readonly VenuePlugin[];
+  } = {},
 ): Promise<FakeOkx> {
+  const plugins = options.plugins ?? [];
   const markets = new VenueMarkets({
     venue: 'okx',
     seed: options.seed ?? 11,
@@ -51,13 +57,21 @@ export async function startFakeOkx(
     levels.map(([px, sz]) => [px, sz, '0', sz === '0' ? '0' : '1']);
 
   const server = await startVenueServer({
+    request(request) {
+      for (const plugin of plugins) {
+        const answer = plugin.request?.(request);
+        if (answer) return answer;
+      }
+      return undefined;
+    },
     rest(url) {
       if (url.pathname !== '/api/v5/public/instruments') return undefined;
       const type = url.searchParams.get('instType');
       const data = type === 'SPOT' ? markets.specs.map(instrument) : [];
       return { status: 200, body: { code: '0', msg: '', data } };
     },
-    connection(socket) {
+    connection(socket, path) {
+      if (plugins.some((plugin) => plugin.connection?.(socket, path))) return;
       const subscriber: Subscriber = { socket, channels: new Set() };
       subscribers.add(subscriber);
       socket.on('close', () => {

@@ -20,6 +20,16 @@ export interface VenueRequest {
 /** An answer, or `drop`: the request is taken but the connection is cut before any response. */
 export type VenueAnswer = RestAnswer | { drop: true };
 
+/**
+ * More of a venue on the same port (signed order endpoints, private streams): asked first for
+ * every request and WebSocket connection; what it does not take goes to the market fake.
+ */
+export interface VenuePlugin {
+  request?(request: VenueRequest): VenueAnswer | undefined;
+  /** Takes the connection (true) or leaves it to the market streams (false). */
+  connection?(socket: WebSocket, path: string): boolean;
+}
+
 export interface VenueHandlers {
   /** Answers a GET; undefined is a 404 that is also recorded in `unknownRequests`. */
   rest(url: URL): RestAnswer | undefined;

@@ -1,28 +1,13 @@
 import { AuthenticationError, type Exchange } from 'ccxt';
-import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exchangeClass, rebaseUrls } from '../../src/marketdata/ccxt-feed.ts';
 import { compareDecimal, multiplyDecimal, subtractDecimal } from '../../src/marketdata/decimal.ts';
-import { CcxtVenue } from '../../src/trading/ccxt-venue.ts';
 import type { FakeBinance } from '../fakes/fake-binance.ts';
 import { type FakeBinanceOrders, startFakeBinanceWithOrders } from '../fakes/fake-binance-orders.ts';
-import { type CcxtStack, startCcxtStack } from '../helpers/ccxt-stack.ts';
-import { subscribe } from '../helpers/graphql-clients.ts';
+import type { CcxtStack } from '../helpers/ccxt-stack.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
-import { silentLog } from '../helpers/stack.ts';
-import {
-  CANCEL_ORDER,
-  type CreatedClient,
-  createClientWithCli,
-  OPEN_SESSION,
-  ORDER_UPDATES,
-  PLACE_ORDER,
-  type PlaceResult,
-  type UpdateView,
-  waitFor,
-  wsClient,
-  wsRequest,
-} from './support.ts';
+import { CANCEL_ORDER, type PlaceResult, wsRequest } from './support.ts';
+import { startVenueTrading, type VenueSession } from './venue-session.ts';
 
 const ACCOUNT = { apiKey: 'fake-key-1', secret: 'fake-secret-1', balances: { USDT: '100000', BTC: '0.5' } };
 const BTC = 'BTC/USDT';
@@ -36,74 +21,29 @@ describe('ccxt execution venue against the fake Binance', () => {
   let redis: TestRedis;
   let binance: FakeBinance;
   let exchange: FakeBinanceOrders;
-  let venue: CcxtVenue;
   let stack: CcxtStack;
-  let alice: CreatedClient;
-  let ws: Client;
-  let sessionId: string;
-  const updates: UpdateView[] = [];
-  const wakes = new Set<() => void>();
+  let session: VenueSession;
 
-  const place = async (input: Record<string, unknown>) => {
-    const result = await wsRequest<{ placeOrder: PlaceResult }>(ws, PLACE_ORDER, {
-      input: { sessionId, exchange: 'binance', symbol: BTC, ...input },
-    });
-    expect(result.errors).toBeUndefined();
-    return result.data!.placeOrder;
-  };
-  const until = async (predicate: () => boolean, what: string) => {
-    const waiter = waitFor(predicate, 10_000, what);
-    wakes.add(waiter.check);
-    try {
-      await waiter.done;
-    } finally {
-      wakes.delete(waiter.check);
-    }
-  };
-  const updatesOf = (orderId: string) => updates.filter((u) => u.order.id === orderId);
+  const place = (input: Record<string, unknown>) => session.place(input);
+  const until = (predicate: () => boolean, what: string) => session.until(predicate, what);
+  const updatesOf = (orderId: string) => session.updatesOf(orderId);
   const venueOrders = (clientOrderId: string) =>
     exchange.orders.filter((o) => o.clientOrderId === clientOrderId);
 
   beforeAll(async () => {
     redis = await startTestRedis();
     ({ venue: binance, trading: exchange } = await startFakeBinanceWithOrders(ACCOUNT));
-    venue = new CcxtVenue({
-      exchange: 'binance',
-      apiKey: ACCOUNT.apiKey,
-      secret: ACCOUNT.secret,
-      restUrl: binance.restUrl,
-      wsUrl: binance.wsUrl,
-      backoff: { initialDelayMs: 20, maxDelayMs: 200 },
-      log: silentLog,
-    });
-    stack = await startCcxtStack(redis, binance, {}, { venues: [venue] });
-    await stack.reference.until(
-      () => stack.reference.count('binance', BTC) > 0,
-      60_000,
-      'the first snapshot',
-    );
-    await exchange.untilUserStream();
-    alice = await createClientWithCli(redis.url, 'alice');
-    ws = wsClient(stack.wsUrl, alice.key);
-    const opened = await wsRequest<{ openSession: { id: string } }>(ws, OPEN_SESSION, {
-      // More than the venue account holds: the venue, not the session, refuses the big order.
-      balances: [
-        { asset: 'USDT', amount: '1000000' },
-        { asset: 'BTC', amount: '1' },
-      ],
-    });
-    expect(opened.errors).toBeUndefined();
-    sessionId = opened.data!.openSession.id;
-    // afterSeq 0: whatever was published before the subscription is live is replayed first.
-    const handle = subscribe<UpdateView>(ws, ORDER_UPDATES, { sessionId, afterSeq: 0 }, (u) => {
-      updates.push(u);
-      for (const wake of [...wakes]) wake();
-    });
-    expect(handle.errors).toEqual([]);
+    ({ stack, session } = await startVenueTrading({
+      redis,
+      fake: binance,
+      credentials: { apiKey: ACCOUNT.apiKey, secret: ACCOUNT.secret },
+      symbol: BTC,
+      untilOrderStream: () => exchange.untilUserStream(),
+    }));
   });
 
   afterAll(async () => {
-    await ws?.dispose();
+    await session?.ws.dispose();
     await stack?.stop();
     await binance?.close();
     await redis?.stop();
@@ -132,7 +72,7 @@ describe('ccxt execution venue against the fake Binance', () => {
       fill: { price: '64000', amount: '0.004', liquidity: 'MAKER', fee: multiplyDecimal('256', '0.0002') },
     });
 
-    const canceled = await wsRequest<{ cancelOrder: PlaceResult }>(ws, CANCEL_ORDER, {
+    const canceled = await wsRequest<{ cancelOrder: PlaceResult }>(session.ws, CANCEL_ORDER, {
       clientOrderId: 'lim-1',
     });
     expect(canceled.data!.cancelOrder).toMatchObject({
@@ -229,7 +169,9 @@ describe('ccxt execution venue against the fake Binance', () => {
     expect(exchange.placements.length).toBe(before + 1);
     expect(venueOrders(sent[0]!.clientOrderId)).toHaveLength(1);
 
-    const canceled = await wsRequest<{ cancelOrder: PlaceResult }>(ws, CANCEL_ORDER, { id: first.id });
+    const canceled = await wsRequest<{ cancelOrder: PlaceResult }>(session.ws, CANCEL_ORDER, {
+      id: first.id,
+    });
     expect(canceled.data!.cancelOrder).toMatchObject({ __typename: 'Order', status: 'CANCELED' });
     expect(venueOrders(sent[0]!.clientOrderId).map((o) => o.status)).toEqual(['CANCELED']);
     await until(() => updatesOf(first.id).some((u) => u.type === 'CANCELED'), 'the cancel update');
@@ -238,6 +180,7 @@ describe('ccxt execution venue against the fake Binance', () => {
   });
 
   it('delivers every update of the session in seq order, without gaps or repeats', async () => {
+    const { updates, sessionId } = session;
     expect(updates.length).toBeGreaterThan(8);
     expect(updates.map((u) => u.seq)).toEqual(updates.map((_, i) => i + 1));
     expect(new Set(updates.map((u) => u.sessionId))).toEqual(new Set([sessionId]));

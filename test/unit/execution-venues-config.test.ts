@@ -27,7 +27,18 @@ describe('EXECUTION_VENUES', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).problems).toEqual([
-      'EXECUTION_VENUES: binance=ccxt needs BINANCE_API_KEY and BINANCE_API_SECRET',
+      'EXECUTION_VENUES: binance=ccxt needs BINANCE_API_SECRET',
     ]);
+  });
+
+  it('reads a passphrase and a uid where they are set', () => {
+    const config = loadConfig({
+      EXECUTION_VENUES: 'okx=ccxt',
+      OKX_API_KEY: 'k',
+      OKX_API_SECRET: 's',
+      OKX_API_PASSWORD: 'p',
+      OKX_API_UID: '',
+    });
+    expect(config.trading.venues).toEqual([{ exchange: 'okx', apiKey: 'k', secret: 's', password: 'p' }]);
   });
 });
