@@ -81,6 +81,8 @@ export interface FakeVenue {
   dropConnections(): void;
   /** Every REST request the venue answered with 404 (should stay empty). */
   readonly unknownRequests: readonly string[];
+  /** Every REST path and query the venue was asked for, in order. */
+  readonly requests: readonly string[];
   close(): Promise<void>;
 }
 
@@ -260,6 +262,7 @@ export function fakeVenue(parts: {
     wsUrl: server.wsUrl,
     markets: markets.specs,
     unknownRequests: server.unknownRequests,
+    requests: server.requests,
     step(count = 1, symbol) {
       for (let i = 0; i < count; i++) {
         for (const market of symbol ? [markets.get(symbol)] : markets.all()) {

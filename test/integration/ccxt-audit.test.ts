@@ -1,0 +1,131 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { FeedHealthEvent } from '../../src/marketdata/feed.ts';
+import { type FakeBinance, startFakeBinance } from '../fakes/fake-binance.ts';
+import { ClientBook, checkClients } from '../helpers/book-checker.ts';
+import { type CcxtStack, checkAgainstVenue, startCcxtStack, untilVenueBook } from '../helpers/ccxt-stack.ts';
+import {
+  type Clients,
+  followBook,
+  type SubscriptionHandle,
+  trackedClients,
+} from '../helpers/graphql-clients.ts';
+import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
+
+/**
+ * The periodic book audit (src/marketdata/book-audit.ts) against the fake Binance through
+ * unmodified ccxt: each round compares one book's top with the venue's REST book at the same
+ * `lastUpdateId`. A clean venue gives matches only; a venue whose book changes without a diff
+ * (its stream's U/u chain intact, so no sequence check can see it) is caught by the audit, which
+ * announces it (RESET) and resynchronises the book, and the served book heals.
+ */
+const EXCHANGE = 'binance';
+const BTC = 'BTC/USDT';
+const ETH = 'ETH/USDT';
+const DEPTH = 100;
+
+let redis: TestRedis;
+let venue: FakeBinance;
+let stack: CcxtStack;
+let clients: Clients;
+const handles: SubscriptionHandle[] = [];
+
+beforeAll(async () => {
+  redis = await startTestRedis();
+  venue = await startFakeBinance();
+  stack = await startCcxtStack(redis, venue, { auditIntervalMs: 100, trades: false });
+  clients = trackedClients();
+  await stack.reference.until(
+    () => stack.reference.count(EXCHANGE, BTC) > 0 && stack.reference.count(EXCHANGE, ETH) > 0,
+    60_000,
+    'the first snapshots',
+  );
+});
+
+afterEach(() => {
+  for (const h of handles.splice(0)) h.unsubscribe();
+});
+
+afterAll(async () => {
+  await clients?.dispose();
+  await stack?.stop();
+  await venue?.close();
+  await redis?.stop();
+});
+
+function audits(outcome: FeedHealthEvent['outcome'], symbol?: string): FeedHealthEvent[] {
+  return stack.tap.health.filter(
+    (e) => e.kind === 'audit' && e.outcome === outcome && (symbol === undefined || e.symbol === symbol),
+  );
+}
+
+const auditResyncs = () => stack.tap.health.filter((e) => e.kind === 'resync' && e.check === 'audit');
+
+async function follow(symbol: string): Promise<ClientBook> {
+  const book = new ClientBook(EXCHANGE, symbol, DEPTH);
+  handles.push(followBook(clients.ws(stack.wsUrl), book));
+  await book.until(() => book.hasBook, 60_000, `${symbol} snapshot`);
+  return book;
+}
+
+describe('book audit against the venue REST book', () => {
+  it('a clean venue: every audit at the same sequence matches, nothing is reset', async () => {
+    const books = [await follow(BTC), await follow(ETH)];
+    const matches = [BTC, ETH].map((s) => audits('match', s).length);
+    for (let round = 0; round < 4; round++) {
+      venue.step(5);
+      for (const book of books) await untilVenueBook(stack.reference, venue, book);
+      // Quiet books: the audit compares each at the venue's current lastUpdateId.
+      await stack.tap.until(
+        () => [BTC, ETH].every((s, i) => audits('match', s).length > matches[i]! + round),
+        'an audit match of each book',
+      );
+    }
+    expect(audits('divergence')).toEqual([]);
+    expect(auditResyncs()).toEqual([]);
+    for (const book of books) expect(book.resets).toEqual([]);
+    for (const book of books) await book.untilCovered(stack.reference);
+    expect(checkClients(stack.reference, books)).toEqual([]);
+    expect(checkAgainstVenue(stack.reference, stack.written, venue)).toEqual([]);
+    expect(venue.unknownRequests).toEqual([]);
+    // The audit asked the venue's REST book, a few levels deep.
+    expect(venue.requests.some((r) => /^\/api\/v3\/depth\?symbol=BTCUSDT&limit=5$/.test(r))).toBe(true);
+  });
+
+  it('a level changed without a diff: the audit announces it (RESET), resyncs, and the served book heals', async () => {
+    const book = await follow(BTC);
+    venue.step(3);
+    await untilVenueBook(stack.reference, venue, book);
+    const ethEpochs = stack.reference.epochs(EXCHANGE, ETH).length;
+    const btcEpochs = stack.reference.epochs(EXCHANGE, BTC);
+
+    venue.changeSilently(BTC);
+    await stack.tap.until(() => auditResyncs().length > 0, 'the audit to resynchronise BTC');
+    const divergences = audits('divergence');
+    expect(divergences.map((e) => e.symbol)).toEqual([BTC]);
+    expect(divergences[0]?.message).toMatch(/^at sequence \d+: bids\[0\] ours /);
+    expect(auditResyncs().map((e) => e.symbol)).toEqual([BTC]);
+
+    await stack.reference.until(
+      () => stack.reference.epochs(EXCHANGE, BTC).length > btcEpochs.length,
+      60_000,
+      'a new BTC epoch',
+    );
+    venue.step(3, BTC);
+    await untilVenueBook(stack.reference, venue, book);
+    expect(book.resets).toEqual(['NEW_EPOCH']);
+    expect(book.after((m) => m.type === 'RESET')[0]?.type).toBe('SNAPSHOT');
+    // Only the diverged book was rebuilt, and once.
+    expect(stack.reference.epochs(EXCHANGE, ETH)).toHaveLength(ethEpochs);
+    expect(audits('divergence', ETH)).toEqual([]);
+    // Every book stored since the resync is the venue's at its sequence.
+    const since = stack.written.filter((e) => e.symbol === BTC && !btcEpochs.includes(e.epoch));
+    expect(since.length).toBeGreaterThan(0);
+    expect(checkAgainstVenue(stack.reference, since, venue)).toEqual([]);
+    await book.untilCovered(stack.reference);
+    expect(checkClients(stack.reference, [book])).toEqual([]);
+    // Later audits of the healed book match again.
+    const matched = audits('match', BTC).length;
+    await stack.tap.until(() => audits('match', BTC).length > matched, 'a BTC audit match after the resync');
+    expect(auditResyncs()).toHaveLength(1);
+  });
+});
