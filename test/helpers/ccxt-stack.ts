@@ -2,6 +2,7 @@ import { Ingester } from '../../src/ingest/ingester.ts';
 import { CcxtFeed, type CcxtFeedOptions } from '../../src/marketdata/ccxt-feed.ts';
 import type { Feed, FeedHealthEvent } from '../../src/marketdata/feed.ts';
 import type { BookEvent, Trade } from '../../src/marketdata/types.ts';
+import type { Metrics } from '../../src/observability/metrics.ts';
 import { BookStore } from '../../src/redis/book-store.ts';
 import { createRedis } from '../../src/redis/connection.ts';
 import type { FakeVenue } from '../fakes/fake-market.ts';
@@ -65,7 +66,8 @@ export interface CcxtStack extends Stack {
 export async function startCcxtStack(
   testRedis: TestRedis,
   venue: FakeVenue,
-  options: Partial<CcxtFeedOptions> = {},
+  /** The feed's options; `metrics` are the ingester's. */
+  { metrics, ...options }: Partial<CcxtFeedOptions> & { metrics?: Metrics } = {},
   stackOptions: Omit<StackOptions, 'ingest'> = {},
 ): Promise<CcxtStack> {
   const stack = await startStack(testRedis, { ...stackOptions, ingest: false });
@@ -85,6 +87,7 @@ export async function startCcxtStack(
     store: new BookStore(writer, REGION),
     feeds: [tap.wrap(feed)],
     log: silentLog,
+    ...(metrics ? { metrics } : {}),
     onWritten: (event) => {
       written.push(event);
       stack.reference.record(event);

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FeedHealthEvent } from '../../src/marketdata/feed.ts';
+import { Metrics } from '../../src/observability/metrics.ts';
 import { type FakeBinance, startFakeBinance } from '../fakes/fake-binance.ts';
 import { ClientBook, checkClients } from '../helpers/book-checker.ts';
 import { type CcxtStack, checkAgainstVenue, startCcxtStack, untilVenueBook } from '../helpers/ccxt-stack.ts';
@@ -27,12 +28,13 @@ let redis: TestRedis;
 let venue: FakeBinance;
 let stack: CcxtStack;
 let clients: Clients;
+const metrics = new Metrics({ defaultMetrics: false });
 const handles: SubscriptionHandle[] = [];
 
 beforeAll(async () => {
   redis = await startTestRedis();
   venue = await startFakeBinance();
-  stack = await startCcxtStack(redis, venue, { auditIntervalMs: 100, trades: false });
+  stack = await startCcxtStack(redis, venue, { auditIntervalMs: 100, trades: false, metrics });
   clients = trackedClients();
   await stack.reference.until(
     () => stack.reference.count(EXCHANGE, BTC) > 0 && stack.reference.count(EXCHANGE, ETH) > 0,
@@ -56,6 +58,15 @@ function audits(outcome: FeedHealthEvent['outcome'], symbol?: string): FeedHealt
   return stack.tap.health.filter(
     (e) => e.kind === 'audit' && e.outcome === outcome && (symbol === undefined || e.symbol === symbol),
   );
+}
+
+/** A counter's value by its labels, from the ingester's metrics. */
+async function counted(counter: 'venueAudits' | 'auditDivergences', labels: Record<string, string>) {
+  const { values } = await metrics[counter].get();
+  const match = values.find((v) =>
+    Object.entries(labels).every(([k, l]) => (v.labels as Record<string, unknown>)[k] === l),
+  );
+  return match?.value ?? 0;
 }
 
 const auditResyncs = () => stack.tap.health.filter((e) => e.kind === 'resync' && e.check === 'audit');
@@ -87,6 +98,10 @@ describe('book audit against the venue REST book', () => {
     expect(checkClients(stack.reference, books)).toEqual([]);
     expect(checkAgainstVenue(stack.reference, stack.written, venue)).toEqual([]);
     expect(venue.unknownRequests).toEqual([]);
+    expect(await counted('venueAudits', { exchange: EXCHANGE, outcome: 'match' })).toBe(
+      audits('match').length,
+    );
+    expect(await counted('auditDivergences', { exchange: EXCHANGE })).toBe(0);
     // The audit asked the venue's REST book, a few levels deep.
     expect(venue.requests.some((r) => /^\/api\/v3\/depth\?symbol=BTCUSDT&limit=5$/.test(r))).toBe(true);
   });
@@ -104,6 +119,8 @@ describe('book audit against the venue REST book', () => {
     expect(divergences.map((e) => e.symbol)).toEqual([BTC]);
     expect(divergences[0]?.message).toMatch(/^at sequence \d+: bids\[0\] ours /);
     expect(auditResyncs().map((e) => e.symbol)).toEqual([BTC]);
+    expect(await counted('auditDivergences', { exchange: EXCHANGE })).toBe(1);
+    expect(await counted('venueAudits', { exchange: EXCHANGE, outcome: 'divergence' })).toBe(1);
 
     await stack.reference.until(
       () => stack.reference.epochs(EXCHANGE, BTC).length > btcEpochs.length,
