@@ -28,12 +28,6 @@ import { sendJson, startVenueServer, type VenueAnswer, type VenueRequest } from 
 export interface FakeBinance extends FakeVenue {
   /** The next diff event of `symbol` is not sent (the book still changes): a gap. */
   dropNextDiff(symbol: string): void;
-  /**
-   * The book of `symbol` changes (its best bid's size) with no diff sent and no update id used:
-   * the REST book at the same `lastUpdateId` differs from the stream's, a divergence only an
-   * audit can see.
-   */
-  changeSilently(symbol: string): void;
 }
 
 /**
@@ -174,11 +168,6 @@ export async function startFakeBinance(
     }),
     dropNextDiff(symbol) {
       dropNext.add(markets.get(symbol));
-    },
-    changeSilently(symbol) {
-      const market = markets.get(symbol);
-      market.book.changeBestBid();
-      market.history.set(market.seq, market.book.canonical());
     },
   };
 }

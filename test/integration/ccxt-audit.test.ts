@@ -1,9 +1,18 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FeedHealthEvent } from '../../src/marketdata/feed.ts';
 import { Metrics } from '../../src/observability/metrics.ts';
-import { type FakeBinance, startFakeBinance } from '../fakes/fake-binance.ts';
+import { startFakeBinance } from '../fakes/fake-binance.ts';
+import { startFakeBybit } from '../fakes/fake-bybit.ts';
+import type { FakeVenue } from '../fakes/fake-market.ts';
 import { ClientBook, checkClients } from '../helpers/book-checker.ts';
-import { type CcxtStack, checkAgainstVenue, startCcxtStack, untilVenueBook } from '../helpers/ccxt-stack.ts';
+import {
+  type CcxtStack,
+  checkAgainstVenue,
+  startCcxtStack,
+  stopCcxtTest,
+  untilFirstBooks,
+  untilVenueBook,
+} from '../helpers/ccxt-stack.ts';
 import {
   type Clients,
   followBook,
@@ -13,73 +22,79 @@ import {
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
 
 /**
- * The periodic book audit (src/marketdata/book-audit.ts) against the fake Binance through
- * unmodified ccxt: each round compares one book's top with the venue's REST book at the same
- * `lastUpdateId`. A clean venue gives matches only; a venue whose book changes without a diff
- * (its stream's U/u chain intact, so no sequence check can see it) is caught by the audit, which
- * announces it (RESET) and resynchronises the book, and the served book heals.
+ * The periodic book audit (src/marketdata/book-audit.ts) through unmodified ccxt: each round
+ * compares one book's top with the venue's REST book, on the fake Binance at the same
+ * `lastUpdateId`, on the fake Bybit (whose REST `u` ccxt does not keep) by time: our book unchanged
+ * during the request, the mismatch seen twice. A clean venue gives matches only; a venue whose
+ * book changes without a message (its stream's sequence intact, so no sequence check can see it)
+ * is caught by the audit, which announces it (RESET) and resynchronises the book (Bybit:
+ * unsubscribing first), and the served book heals.
  */
-const EXCHANGE = 'binance';
+const VENUES = [
+  {
+    name: 'binance',
+    start: () => startFakeBinance(),
+    rest: /^\/api\/v3\/depth\?symbol=BTCUSDT&limit=5$/,
+    found: /^at sequence \d+: bids\[0\] ours /,
+  },
+  {
+    name: 'bybit',
+    start: () => startFakeBybit(),
+    rest: /^\/v5\/market\/orderbook\?symbol=BTCUSDT&category=spot&limit=5$/,
+    found: /^twice with the book unchanged: bids\[0\] ours /,
+  },
+];
 const BTC = 'BTC/USDT';
 const ETH = 'ETH/USDT';
 const DEPTH = 100;
 
-let redis: TestRedis;
-let venue: FakeBinance;
-let stack: CcxtStack;
-let clients: Clients;
-const metrics = new Metrics({ defaultMetrics: false });
-const handles: SubscriptionHandle[] = [];
+describe.each(VENUES)('book audit against the $name REST book', ({ name: EXCHANGE, start, rest, found }) => {
+  let redis: TestRedis;
+  let venue: FakeVenue;
+  let stack: CcxtStack;
+  let clients: Clients;
+  const metrics = new Metrics({ defaultMetrics: false });
+  const handles: SubscriptionHandle[] = [];
 
-beforeAll(async () => {
-  redis = await startTestRedis();
-  venue = await startFakeBinance();
-  stack = await startCcxtStack(redis, venue, { auditIntervalMs: 100, trades: false, metrics });
-  clients = trackedClients();
-  await stack.reference.until(
-    () => stack.reference.count(EXCHANGE, BTC) > 0 && stack.reference.count(EXCHANGE, ETH) > 0,
-    60_000,
-    'the first snapshots',
-  );
-});
+  beforeAll(async () => {
+    redis = await startTestRedis();
+    venue = await start();
+    stack = await startCcxtStack(redis, venue, { auditIntervalMs: 100, trades: false, metrics });
+    clients = trackedClients();
+    await untilFirstBooks(stack, venue);
+  });
 
-afterEach(() => {
-  for (const h of handles.splice(0)) h.unsubscribe();
-});
+  afterEach(() => {
+    for (const h of handles.splice(0)) h.unsubscribe();
+  });
 
-afterAll(async () => {
-  await clients?.dispose();
-  await stack?.stop();
-  await venue?.close();
-  await redis?.stop();
-});
+  afterAll(() => stopCcxtTest({ clients, stack, venue, redis }));
 
-function audits(outcome: FeedHealthEvent['outcome'], symbol?: string): FeedHealthEvent[] {
-  return stack.tap.health.filter(
-    (e) => e.kind === 'audit' && e.outcome === outcome && (symbol === undefined || e.symbol === symbol),
-  );
-}
+  function audits(outcome: FeedHealthEvent['outcome'], symbol?: string): FeedHealthEvent[] {
+    return stack.tap.health.filter(
+      (e) => e.kind === 'audit' && e.outcome === outcome && (symbol === undefined || e.symbol === symbol),
+    );
+  }
 
-/** A counter's value by its labels, from the ingester's metrics. */
-async function counted(counter: 'venueAudits' | 'auditDivergences', labels: Record<string, string>) {
-  const { values } = await metrics[counter].get();
-  const match = values.find((v) =>
-    Object.entries(labels).every(([k, l]) => (v.labels as Record<string, unknown>)[k] === l),
-  );
-  return match?.value ?? 0;
-}
+  /** A counter's value by its labels, from the ingester's metrics. */
+  async function counted(counter: 'venueAudits' | 'auditDivergences', labels: Record<string, string>) {
+    const { values } = await metrics[counter].get();
+    const match = values.find((v) =>
+      Object.entries(labels).every(([k, l]) => (v.labels as Record<string, unknown>)[k] === l),
+    );
+    return match?.value ?? 0;
+  }
 
-const auditResyncs = () => stack.tap.health.filter((e) => e.kind === 'resync' && e.check === 'audit');
+  const auditResyncs = () => stack.tap.health.filter((e) => e.kind === 'resync' && e.check === 'audit');
 
-async function follow(symbol: string): Promise<ClientBook> {
-  const book = new ClientBook(EXCHANGE, symbol, DEPTH);
-  handles.push(followBook(clients.ws(stack.wsUrl), book));
-  await book.until(() => book.hasBook, 60_000, `${symbol} snapshot`);
-  return book;
-}
+  async function follow(symbol: string): Promise<ClientBook> {
+    const book = new ClientBook(EXCHANGE, symbol, DEPTH);
+    handles.push(followBook(clients.ws(stack.wsUrl), book));
+    await book.until(() => book.hasBook, 60_000, `${symbol} snapshot`);
+    return book;
+  }
 
-describe('book audit against the venue REST book', () => {
-  it('a clean venue: every audit at the same sequence matches, nothing is reset', async () => {
+  it('a clean venue: every audit that compares matches, nothing is reset', async () => {
     const books = [await follow(BTC), await follow(ETH)];
     const matches = [BTC, ETH].map((s) => audits('match', s).length);
     for (let round = 0; round < 4; round++) {
@@ -103,10 +118,10 @@ describe('book audit against the venue REST book', () => {
     );
     expect(await counted('auditDivergences', { exchange: EXCHANGE })).toBe(0);
     // The audit asked the venue's REST book, a few levels deep.
-    expect(venue.requests.some((r) => /^\/api\/v3\/depth\?symbol=BTCUSDT&limit=5$/.test(r))).toBe(true);
+    expect(venue.requests.some((r) => rest.test(r))).toBe(true);
   });
 
-  it('a level changed without a diff: the audit announces it (RESET), resyncs, and the served book heals', async () => {
+  it('a level changed without a message: the audit announces it (RESET), resyncs, and the served book heals', async () => {
     const book = await follow(BTC);
     venue.step(3);
     await untilVenueBook(stack.reference, venue, book);
@@ -117,7 +132,7 @@ describe('book audit against the venue REST book', () => {
     await stack.tap.until(() => auditResyncs().length > 0, 'the audit to resynchronise BTC');
     const divergences = audits('divergence');
     expect(divergences.map((e) => e.symbol)).toEqual([BTC]);
-    expect(divergences[0]?.message).toMatch(/^at sequence \d+: bids\[0\] ours /);
+    expect(divergences[0]?.message).toMatch(found);
     expect(auditResyncs().map((e) => e.symbol)).toEqual([BTC]);
     expect(await counted('auditDivergences', { exchange: EXCHANGE })).toBe(1);
     expect(await counted('venueAudits', { exchange: EXCHANGE, outcome: 'divergence' })).toBe(1);
