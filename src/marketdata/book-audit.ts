@@ -74,10 +74,11 @@ export class BookAudit {
         const [outcome, detail] = await this.auditOne(symbol);
         if (this.running) this.options.onOutcome(symbol, outcome, detail);
       } catch (error) {
+        if (!this.running) return;
         // A failed REST call is no finding: the next round tries again.
         const message = error instanceof Error ? error.message : String(error);
         this.options.log?.warn({ symbol, err: message }, `book audit of ${symbol} failed: ${message}`);
-        if (this.running) this.options.onOutcome(symbol, 'skipped', `REST order book failed: ${message}`);
+        this.options.onOutcome(symbol, 'skipped', `REST order book failed: ${message}`);
       }
     }
   }
