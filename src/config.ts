@@ -144,6 +144,7 @@ const EnvSchema = z.object({
   EXCHANGE_REST_URL: urlOverrides(['http:', 'https:']),
   EXCHANGE_WS_URL: urlOverrides(['ws:', 'wss:']),
   BOOK_DEPTH: depthOverrides,
+  BOOK_AUDIT_INTERVAL_MS: int(0, 86_400_000, 5_000),
   SIM_SEED: int(0, 2 ** 31 - 1, 42),
   SIM_UPDATES_PER_SEC: int(1, 100_000, 10),
   LOG_LEVEL: z.preprocess(
@@ -281,6 +282,8 @@ export interface Config {
     wsUrls: Readonly<Record<string, string>>;
     /** Levels per side each feed subscribes at (`*` = every exchange); absent = ccxt's default. */
     depths: Readonly<Record<string, number>>;
+    /** BOOK_AUDIT_INTERVAL_MS: one book audited against the venue's REST book per interval; 0 = off. */
+    auditIntervalMs: number;
   };
   /** `pretty`: LOG_PRETTY when set; undefined = pretty only in development on a terminal (src/log.ts). */
   log: { level: string; pretty: boolean | undefined };
@@ -404,6 +407,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       restUrls: e.EXCHANGE_REST_URL,
       wsUrls: e.EXCHANGE_WS_URL,
       depths: e.BOOK_DEPTH,
+      auditIntervalMs: e.BOOK_AUDIT_INTERVAL_MS,
     },
     log: {
       level: e.LOG_LEVEL,

@@ -232,7 +232,17 @@ export class Ingester implements FeedSink {
   }
 
   private onHealth(event: FeedHealthEvent, feed: string): void {
+    if (event.kind === 'audit') {
+      const { exchange, outcome = 'skipped' } = event;
+      this.options.metrics?.venueAudits.inc({ exchange, outcome });
+      this.options.log.debug(
+        { exchange, symbol: event.symbol, outcome, message: event.message },
+        'book audit',
+      );
+      return;
+    }
     this.feedHealth.health(event, feed);
+    if (event.check === 'audit') this.options.metrics?.auditDivergences.inc({ exchange: event.exchange });
     if (event.kind === 'resync') this.options.metrics?.feedResyncs.inc({ exchange: event.exchange });
     if (event.check)
       this.options.metrics?.continuityBreaks.inc({ exchange: event.exchange, check: event.check });

@@ -6,6 +6,7 @@ import {
   NetworkError,
 } from 'ccxt';
 import type { Logger } from 'pino';
+import { type AuditOutcome, BookAudit } from './book-audit.ts';
 import {
   backoffDelay,
   binanceCoinMConflict,
@@ -14,12 +15,13 @@ import {
   retryNetwork,
   unsupportedDepth,
 } from './ccxt-exchange.ts';
+import { diffSide, formatSide, sideMap } from './ccxt-levels.ts';
 import { TICK_SIZE, toMarket } from './ccxt-market.ts';
-import { installContinuityCheck } from './continuity/hook.ts';
+import { type CheckedBook, checkedBooks, installContinuityCheck, resyncBook } from './continuity/hook.ts';
 import { type CheckedMarket, venueContinuity } from './continuity/index.ts';
 import { decimalFromNumber } from './decimal.ts';
 import type { Feed, FeedHealthEvent, FeedSink } from './feed.ts';
-import type { Level, Market, RawBookUpdate, Trade } from './types.ts';
+import type { Market, RawBookUpdate, Trade } from './types.ts';
 
 export interface CcxtFeedOptions {
   /** A ccxt exchange id with WebSocket support (`ccxt.pro`), e.g. `binance`, `okx`. */
@@ -46,6 +48,11 @@ export interface CcxtFeedOptions {
    * for the venues `continuity/index.ts` knows. @default true
    */
   continuity?: boolean;
+  /**
+   * The periodic audit against the venue's REST book (book-audit.ts): one book every `intervalMs`
+   * (at least ccxt's rateLimit), round-robin; a divergence resynchronises the book. 0 = off. @default 0
+   */
+  auditIntervalMs?: number;
   /** Watch trades as well as books. @default true */
   trades?: boolean;
   /**
@@ -75,6 +82,8 @@ interface BookState {
   bids: Map<number, number>;
   asks: Map<number, number>;
   exchangeTs: number;
+  /** Changes with every book emitted (the audit's "moved since"). */
+  version: number;
 }
 
 /**
@@ -104,7 +113,11 @@ export class CcxtFeed implements Feed {
   private stopped = false;
   private startupError: string | undefined;
   /** Why our own check broke a book's watch, until the feed reports that resync. */
-  private readonly breaks = new Map<string, 'sequence' | 'checksum'>();
+  private readonly breaks = new Map<string, 'sequence' | 'checksum' | 'audit'>();
+  private audit: BookAudit | undefined;
+  private versions = 0;
+  /** Our continuity check's hash, unsubscribe message and reset of a symbol's book, if any. */
+  private checkedBook: (symbol: string) => CheckedBook | undefined = () => undefined;
   /** The venue's sequence of a symbol's last book message, from our check (when ccxt keeps none). */
   private venueSeqOf: (symbol: string) => number | undefined = () => undefined;
   /** The venue time of a symbol's last book message, from our check (when ccxt's book has none). */
@@ -164,12 +177,25 @@ export class CcxtFeed implements Feed {
         this.loops.push(this.watchLoop(symbol, 'trades'));
       }
     }
+    if ((this.options.auditIntervalMs ?? 0) > 0) {
+      this.audit = new BookAudit({
+        exchange: this.exchange,
+        symbols: this.options.symbols,
+        intervalMs: this.options.auditIntervalMs ?? 0,
+        book: (symbol) => this.books.get(symbol),
+        onOutcome: (symbol, outcome, detail) => this.onAudit(symbol, outcome, detail),
+        ...(this.options.log ? { log: this.options.log } : {}),
+      });
+      this.audit.start();
+    }
   }
 
   async stop(): Promise<void> {
     this.running = false;
     this.stopped = true;
     for (const wake of [...this.sleeps]) wake();
+    // Not waited for: an audit's REST call in flight ends with ccxt's timeout and reports nothing.
+    void this.audit?.stop();
     // Closing rejects every pending watch, which ends the loops.
     await this.exchange.close().catch(() => {});
     await Promise.allSettled(this.loops.splice(0));
@@ -221,6 +247,7 @@ export class CcxtFeed implements Feed {
     const check = venueContinuity(this.options.exchange, checked, this.options.depth);
     if (!check) return;
     const ids = new Map(checked.map((m) => [m.symbol, m.id]));
+    this.checkedBook = checkedBooks(check, checked);
     this.venueSeqOf = (symbol) => check.lastSeq?.(ids.get(symbol) ?? '');
     this.venueTimeOf = (symbol) => check.lastTime?.(ids.get(symbol) ?? '');
     installContinuityCheck(this.exchange, check, checked, (event) => {
@@ -272,6 +299,7 @@ export class CcxtFeed implements Feed {
         bids: sideMap(book.bids),
         asks: sideMap(book.asks),
         exchangeTs,
+        version: ++this.versions,
       };
       this.books.set(symbol, fresh);
       if (resync) {
@@ -287,6 +315,7 @@ export class CcxtFeed implements Feed {
     state.nonce = nonce;
     state.exchangeTs = exchangeTs;
     if (bids.length === 0 && asks.length === 0) return;
+    state.version = ++this.versions;
     this.sink?.book({
       kind: 'delta',
       exchange: this.options.exchange,
@@ -362,6 +391,27 @@ export class CcxtFeed implements Feed {
     this.options.log?.debug({ exchange: this.options.exchange, symbol, stream, err: error }, 'watch failed');
   }
 
+  /**
+   * One audit's outcome, reported; a divergence drops ccxt's book the way a broken stream does,
+   * so the venue's fresh snapshot replaces it (a resync with `check: 'audit'`: RESET downstream).
+   */
+  private onAudit(symbol: string, outcome: AuditOutcome, detail: string): void {
+    this.report({ kind: 'audit', symbol, outcome, message: detail });
+    if (outcome !== 'divergence') return;
+    const { exchange } = this.options;
+    this.options.log?.warn(
+      { exchange, symbol, check: 'audit' },
+      `venue book diverged (audit): ${detail}; resynchronising`,
+    );
+    this.breaks.set(symbol, 'audit');
+    const error = new InvalidNonce(`${exchange} ${symbol}: audit check failed: ${detail}`);
+    if (resyncBook(this.exchange, symbol, this.checkedBook(symbol), error)) return;
+    // No subscription to drop (a reconnect is under way): the next watch rebuilds the book anyway.
+    this.breaks.delete(symbol);
+    this.books.delete(symbol);
+    this.report({ kind: 'resync', symbol, message: `audit: ${detail}`, check: 'audit' });
+  }
+
   private markConnected(): void {
     if (this.connected) return;
     this.connected = true;
@@ -396,34 +446,4 @@ export class CcxtFeed implements Feed {
       this.sleeps.add(wake);
     });
   }
-}
-
-type CcxtLevels = CcxtOrderBook['bids'];
-
-function sideMap(levels: CcxtLevels): Map<number, number> {
-  const map = new Map<number, number>();
-  for (const level of levels) {
-    const [price, size] = level;
-    if (typeof price === 'number' && typeof size === 'number' && size > 0) map.set(price, size);
-  }
-  return map;
-}
-
-/** Changed levels as absolute sizes, levels gone as "0"; updates `previous` to the new side. */
-function diffSide(previous: Map<number, number>, levels: CcxtLevels): Level[] {
-  const changes: Level[] = [];
-  const next = sideMap(levels);
-  for (const [price, size] of next) {
-    if (previous.get(price) !== size) changes.push([decimalFromNumber(price), decimalFromNumber(size)]);
-  }
-  for (const price of previous.keys()) {
-    if (!next.has(price)) changes.push([decimalFromNumber(price), '0']);
-  }
-  previous.clear();
-  for (const [price, size] of next) previous.set(price, size);
-  return changes;
-}
-
-function formatSide(side: Map<number, number>): Level[] {
-  return [...side].map(([price, size]) => [decimalFromNumber(price), decimalFromNumber(size)]);
 }

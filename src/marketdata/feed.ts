@@ -3,7 +3,8 @@ import type { Market, RawBookUpdate, Trade } from './types.ts';
 /** What a feed reports about itself, for feed health: connection changes, resyncs, errors. */
 export interface FeedHealthEvent {
   exchange: string;
-  kind: 'connected' | 'disconnected' | 'resync' | 'error';
+  /** `audit`: one periodic comparison with the venue's REST book (src/marketdata/book-audit.ts). */
+  kind: 'connected' | 'disconnected' | 'resync' | 'error' | 'audit';
   /** The market concerned, when the event is about one (a resync, say). */
   symbol?: string;
   /** A short, human-readable cause (an error message, the reason of a resync). */
@@ -15,6 +16,8 @@ export interface FeedHealthEvent {
    * which check failed. Counted in `bookgraph_venue_continuity_breaks_total`.
    */
   check?: 'sequence' | 'checksum' | 'audit';
+  /** For an `audit` event: what the comparison found (a divergence is followed by a resync). */
+  outcome?: 'match' | 'divergence' | 'skipped';
 }
 
 /** Where a feed delivers what it reads; the ingest pipeline implements it. */

@@ -201,6 +201,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly venueAudits = new Counter({
+    name: 'bookgraph_venue_audits_total',
+    help: "Periodic comparisons of a stored book's top with the venue's REST book (BOOK_AUDIT_INTERVAL_MS), by exchange and outcome (match, divergence, skipped: not at the same sequence or the book moved)",
+    labelNames: ['exchange', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly auditDivergences = new Counter({
+    name: 'bookgraph_venue_audit_divergences_total',
+    help: "Books the periodic audit found different from the venue's REST book at the same sequence (or twice unchanged), each followed by a RESET and resync; by exchange",
+    labelNames: ['exchange'] as const,
+    registers: [this.registry],
+  });
+
   readonly feedErrors = new Counter({
     name: 'bookgraph_feed_errors_total',
     help: 'Errors a feed reported (failed watch, bad checksum, …), by exchange',

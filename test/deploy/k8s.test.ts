@@ -63,6 +63,7 @@ const BOOKGRAPH_METRICS = new Set([
   'bookgraph_feed_resyncs_total',
   'bookgraph_feed_errors_total',
   'bookgraph_venue_continuity_breaks_total',
+  'bookgraph_venue_audit_divergences_total',
   'bookgraph_venue_reports_ignored_total',
 ]);
 const DEFAULT_METRIC = /^(nodejs_|process_|kube_)/;
@@ -83,6 +84,7 @@ const REQUIRED_ALERTS = [
   'BookgraphHpaAtMax',
   'BookgraphVenueReportIgnored',
   'BookgraphVenueStreamBroken',
+  'BookgraphVenueBookDiverged',
 ];
 
 /** The server drains for at most this long after SIGTERM by default (src/config.ts, src/server/app.ts). */

@@ -59,8 +59,24 @@ export async function startFakeBybit(
   const bookTopic = (market: VenueMarket) => `orderbook.${BYBIT_DEPTH}.${market.id}`;
   const seqOf = (market: VenueMarket) => 7_961_638_724 + market.seq * 7;
 
+  /** REST `GET /v5/market/orderbook` (spot): the best `limit` levels, `u` as on the stream. */
+  const orderbook = (url: URL) => {
+    const market = markets.find(url.searchParams.get('symbol') ?? '');
+    if (!market || url.searchParams.get('category') !== 'spot') {
+      return {
+        status: 200,
+        body: { retCode: 10001, retMsg: 'params error', result: {}, time: VENUE_EPOCH_MS },
+      };
+    }
+    const { bids, asks } = market.book.levels(Number(url.searchParams.get('limit') ?? 50));
+    const ts = VENUE_EPOCH_MS + market.seq;
+    const result = { s: market.id, b: bids, a: asks, ts, u: market.seq, seq: seqOf(market), cts: ts };
+    return { status: 200, body: { retCode: 0, retMsg: 'OK', result, retExtInfo: {}, time: ts } };
+  };
+
   const server = await startVenueServer({
     rest(url) {
+      if (url.pathname === '/v5/market/orderbook') return orderbook(url);
       if (url.pathname !== '/v5/market/instruments-info') return undefined;
       const category = url.searchParams.get('category') ?? '';
       const list =

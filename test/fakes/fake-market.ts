@@ -79,8 +79,16 @@ export interface FakeVenue {
   untilSubscribed(symbol: string, stream: VenueStream, timeoutMs?: number): Promise<void>;
   /** Cuts every WebSocket connection. */
   dropConnections(): void;
+  /**
+   * The book of `symbol` changes (its best bid's size) with no message sent and no sequence number
+   * used: the REST book at the same sequence differs from the stream's, a divergence only an audit
+   * against the REST book can see.
+   */
+  changeSilently(symbol: string): void;
   /** Every REST request the venue answered with 404 (should stay empty). */
   readonly unknownRequests: readonly string[];
+  /** Every REST path and query the venue was asked for, in order. */
+  readonly requests: readonly string[];
   close(): Promise<void>;
 }
 
@@ -260,6 +268,7 @@ export function fakeVenue(parts: {
     wsUrl: server.wsUrl,
     markets: markets.specs,
     unknownRequests: server.unknownRequests,
+    requests: server.requests,
     step(count = 1, symbol) {
       for (let i = 0; i < count; i++) {
         for (const market of symbol ? [markets.get(symbol)] : markets.all()) {
@@ -280,6 +289,11 @@ export function fakeVenue(parts: {
       );
     },
     dropConnections: () => server.dropConnections(),
+    changeSilently(symbol) {
+      const market = markets.get(symbol);
+      market.book.changeBestBid();
+      market.history.set(market.seq, market.book.canonical());
+    },
     close: () => server.close(),
   };
 }

@@ -82,6 +82,15 @@ export class ScriptedBook {
     return changes;
   }
 
+  /**
+   * Changes the best bid's size by one lot and says nothing: a venue whose stream silently
+   * missed a change (what only a comparison with its REST book can catch).
+   */
+  changeBestBid(): void {
+    const best = Math.max(...this.bids.keys());
+    this.bids.set(best, this.bids.get(best)! + 1);
+  }
+
   /** One trade inside the spread's neighbourhood, for the trade streams. */
   trade(): { price: string; amount: string; side: 'buy' | 'sell' } {
     const buy = this.random() < 0.5;

@@ -2,10 +2,12 @@ import { Ingester } from '../../src/ingest/ingester.ts';
 import { CcxtFeed, type CcxtFeedOptions } from '../../src/marketdata/ccxt-feed.ts';
 import type { Feed, FeedHealthEvent } from '../../src/marketdata/feed.ts';
 import type { BookEvent, Trade } from '../../src/marketdata/types.ts';
+import type { Metrics } from '../../src/observability/metrics.ts';
 import { BookStore } from '../../src/redis/book-store.ts';
 import { createRedis } from '../../src/redis/connection.ts';
 import type { FakeVenue } from '../fakes/fake-market.ts';
 import { type ClientBook, type ReferenceLog, sameTop, Wakeups } from './book-checker.ts';
+import type { Clients } from './graphql-clients.ts';
 import type { TestRedis } from './redis.ts';
 import { REGION, type Stack, type StackOptions, silentLog, startStack } from './stack.ts';
 
@@ -65,7 +67,8 @@ export interface CcxtStack extends Stack {
 export async function startCcxtStack(
   testRedis: TestRedis,
   venue: FakeVenue,
-  options: Partial<CcxtFeedOptions> = {},
+  /** The feed's options; `metrics` are the ingester's. */
+  { metrics, ...options }: Partial<CcxtFeedOptions> & { metrics?: Metrics } = {},
   stackOptions: Omit<StackOptions, 'ingest'> = {},
 ): Promise<CcxtStack> {
   const stack = await startStack(testRedis, { ...stackOptions, ingest: false });
@@ -85,6 +88,7 @@ export async function startCcxtStack(
     store: new BookStore(writer, REGION),
     feeds: [tap.wrap(feed)],
     log: silentLog,
+    ...(metrics ? { metrics } : {}),
     onWritten: (event) => {
       written.push(event);
       stack.reference.record(event);
@@ -153,4 +157,26 @@ export function untilVenueBook(reference: ReferenceLog, venue: FakeVenue, book: 
     60_000,
     `${venue.id} ${book.symbol} to equal the venue's book`,
   );
+}
+
+/** Resolves once the writer stored a first book of every market the venue lists. */
+export function untilFirstBooks(stack: CcxtStack, venue: FakeVenue): Promise<void> {
+  return stack.reference.until(
+    () => venue.markets.every((m) => stack.reference.count(venue.id, m.symbol) > 0),
+    60_000,
+    'the first snapshots',
+  );
+}
+
+/** Stops what a ccxt test started, the clients first; whatever did not start is skipped. */
+export async function stopCcxtTest(parts: {
+  clients: Clients | undefined;
+  stack: CcxtStack | undefined;
+  venue: FakeVenue | undefined;
+  redis: TestRedis | undefined;
+}): Promise<void> {
+  await parts.clients?.dispose();
+  await parts.stack?.stop();
+  await parts.venue?.close();
+  await parts.redis?.stop();
 }

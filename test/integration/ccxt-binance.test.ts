@@ -2,7 +2,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalDecimal } from '../../src/marketdata/decimal.ts';
 import { type FakeBinance, startFakeBinance } from '../fakes/fake-binance.ts';
 import { ClientBook, checkClients } from '../helpers/book-checker.ts';
-import { type CcxtStack, checkAgainstVenue, startCcxtStack, untilVenueBook } from '../helpers/ccxt-stack.ts';
+import {
+  type CcxtStack,
+  checkAgainstVenue,
+  startCcxtStack,
+  stopCcxtTest,
+  untilFirstBooks,
+  untilVenueBook,
+} from '../helpers/ccxt-stack.ts';
 import {
   type Clients,
   executeOk,
@@ -37,23 +44,14 @@ beforeAll(async () => {
   venue = await startFakeBinance();
   stack = await startCcxtStack(redis, venue);
   clients = trackedClients();
-  await stack.reference.until(
-    () => stack.reference.count(EXCHANGE, BTC) > 0 && stack.reference.count(EXCHANGE, ETH) > 0,
-    60_000,
-    'the first snapshots',
-  );
+  await untilFirstBooks(stack, venue);
 });
 
 afterEach(() => {
   for (const h of handles.splice(0)) h.unsubscribe();
 });
 
-afterAll(async () => {
-  await clients?.dispose();
-  await stack?.stop();
-  await venue?.close();
-  await redis?.stop();
-});
+afterAll(() => stopCcxtTest({ clients, stack, venue, redis }));
 
 async function follow(symbol: string): Promise<ClientBook> {
   const book = new ClientBook(EXCHANGE, symbol, DEPTH);

@@ -79,12 +79,31 @@ describe('ccxt configuration', () => {
       restUrls: { '*': 'http://127.0.0.1:8080' },
       wsUrls: { binance: 'ws://127.0.0.1:8081', okx: 'wss://okx.proxy.internal/ws' },
       depths: {},
+      auditIntervalMs: 5_000,
     });
+  });
+
+  it('BOOK_AUDIT_INTERVAL_MS: the audit interval, 0 = off; anything else is refused', () => {
+    expect(loadConfig({ FEEDS: 'ccxt:binance', BOOK_AUDIT_INTERVAL_MS: '0' }).ccxt.auditIntervalMs).toBe(0);
+    expect(loadConfig({ FEEDS: 'ccxt:binance', BOOK_AUDIT_INTERVAL_MS: '2500' }).ccxt.auditIntervalMs).toBe(
+      2500,
+    );
+    for (const bad of ['-1', 'soon', '1.5']) {
+      expect(() => loadConfig({ FEEDS: 'ccxt:binance', BOOK_AUDIT_INTERVAL_MS: bad })).toThrow(
+        /BOOK_AUDIT_INTERVAL_MS/,
+      );
+    }
   });
 
   it('defaults SYMBOLS, so FEEDS=ccxt:binance alone (the k8s ingester) is a valid config', () => {
     const config = loadConfig({ FEEDS: 'ccxt:binance' });
-    expect(config.ccxt).toEqual({ symbols: ['BTC/USDT', 'ETH/USDT'], restUrls: {}, wsUrls: {}, depths: {} });
+    expect(config.ccxt).toEqual({
+      symbols: ['BTC/USDT', 'ETH/USDT'],
+      restUrls: {},
+      wsUrls: {},
+      depths: {},
+      auditIntervalMs: 5_000,
+    });
   });
 
   it('reports bad feeds, symbols and URLs together', () => {

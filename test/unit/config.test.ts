@@ -34,7 +34,13 @@ describe('loadConfig', () => {
       edge: DEFAULT_EDGE_LIMITS,
       feeds: ['sim'],
       simulator: { seed: 42, updatesPerSecond: 10 },
-      ccxt: { symbols: ['BTC/USDT', 'ETH/USDT'], restUrls: {}, wsUrls: {}, depths: {} },
+      ccxt: {
+        symbols: ['BTC/USDT', 'ETH/USDT'],
+        restUrls: {},
+        wsUrls: {},
+        depths: {},
+        auditIntervalMs: 5_000,
+      },
       log: { level: 'info', pretty: undefined },
       tracing: {
         enabled: false,
