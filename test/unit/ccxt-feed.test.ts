@@ -76,6 +76,7 @@ describe('ccxt configuration', () => {
     expect(config.feeds).toEqual(['ccxt:binance', 'ccxt:okx']);
     expect(config.ccxt).toEqual({
       symbols: ['BTC/USDT', 'SOL/USDT'],
+      feedSymbols: {},
       restUrls: { '*': 'http://127.0.0.1:8080' },
       wsUrls: { binance: 'ws://127.0.0.1:8081', okx: 'wss://okx.proxy.internal/ws' },
       depths: {},
@@ -84,7 +85,13 @@ describe('ccxt configuration', () => {
 
   it('defaults SYMBOLS, so FEEDS=ccxt:binance alone (the k8s ingester) is a valid config', () => {
     const config = loadConfig({ FEEDS: 'ccxt:binance' });
-    expect(config.ccxt).toEqual({ symbols: ['BTC/USDT', 'ETH/USDT'], restUrls: {}, wsUrls: {}, depths: {} });
+    expect(config.ccxt).toEqual({
+      symbols: ['BTC/USDT', 'ETH/USDT'],
+      feedSymbols: {},
+      restUrls: {},
+      wsUrls: {},
+      depths: {},
+    });
   });
 
   it('reports bad feeds, symbols and URLs together', () => {
