@@ -101,6 +101,15 @@ export function sortedSide(flat: readonly string[], side: 'bids' | 'asks', depth
   return depth > 0 ? best.slice(0, depth) : best;
 }
 
+/**
+ * The meta's `venueSeq` (`<seq>:<venue seq>`, WRITE_BOOK_EVENT) when it belongs to the stored seq;
+ * nothing otherwise (a venue without one, or a writer that predates the field wrote since).
+ */
+function venueSeqAt(field: string | null | undefined, seq: string): { venueSeq?: number } {
+  const [at, venueSeq] = field?.split(':') ?? [];
+  return at === seq && venueSeq ? { venueSeq: Number(venueSeq) } : {};
+}
+
 /** The keys of the book scripts: the book's v2 keys, then its v1 keys (rolling deploys, scripts.ts). */
 function bookScriptKeys(region: string, exchange: string, symbol: string): string[] {
   const k = bookKeys(region, exchange, symbol);
@@ -194,7 +203,7 @@ export class BookStore {
       seq: Number(seq),
       exchangeTs: Number(exchangeTs),
       receiveTs: Number(receiveTs),
-      ...(venueSeq ? { venueSeq: Number(venueSeq) } : {}),
+      ...venueSeqAt(venueSeq, seq),
       // v1 (a book still written by a v1 ingester): the script cut and ordered the sides.
       bids: encoding === 'v1' ? pairs(bids) : sortedSide(bids, 'bids', depth),
       asks: encoding === 'v1' ? pairs(asks) : sortedSide(asks, 'asks', depth),

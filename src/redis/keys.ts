@@ -22,8 +22,8 @@ export interface BookKeys {
   /** HASH, field = price string -> size string: ask levels. */
   asks: string;
   /**
-   * HASH: epoch, seq, exchangeTs, receiveTs and (when the venue has one) venueSeq of the last
-   * applied event, token of its writer lease.
+   * HASH: epoch, seq, exchangeTs, receiveTs and (when the venue has one) venueSeq (`<seq>:<venue
+   * seq>`) of the last applied event, token of its writer lease.
    */
   meta: string;
   /** STREAM of trades, capped by MAXLEN. */

@@ -73,6 +73,8 @@ end`;
  * ARGV: channel, message, kind, epoch, seq, exchangeTs, receiveTs, writer token, then nBids,
  * price/size pairs, nAsks, price/size pairs, and last the venue's sequence ('' when the venue has
  * none: the meta's `venueSeq` is removed, so an old one never outlives the event it belonged to).
+ * The meta keeps it as `<seq>:<venue seq>`: a reader trusts it only at that seq, so a writer that
+ * predates the field (a rollback) cannot leave an old venue sequence beside its newer seq.
  * A writer whose token is below the book's is refused (FENCE). A delta must continue the stored
  * (epoch, seq) exactly; anything else is refused, which keeps a second writer (or a lost write)
  * from corrupting the book.
@@ -131,7 +133,7 @@ else
 end
 local venueSeq = ARGV[#ARGV]
 if venueSeq ~= '' then
-  redis.call('HSET', KEYS[3], 'venueSeq', venueSeq)
+  redis.call('HSET', KEYS[3], 'venueSeq', seq .. ':' .. venueSeq)
 else
   redis.call('HDEL', KEYS[3], 'venueSeq')
 end
