@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { emptyAsUndefined, int, isOn, list } from './config-env.ts';
-import { SIM_VENUE_IDS } from './marketdata/simulator.ts';
+import { feedSymbolLists, feedsVariable, SYMBOL_RE } from './marketdata/feed-spec.ts';
 import { parseRedisTarget } from './redis/redis-target.ts';
 import { EDGE_ENV, edgeLimitsFrom } from './server/edge/env.ts';
 import type { EdgeLimits } from './server/edge/limits.ts';
@@ -10,12 +10,6 @@ import { readVenueCredentials, type VenueCredentials } from './trading/venue-cre
  * The only reader of process.env. Every variable is validated at once; all problems are reported
  * together, so a misconfigured deployment is fixed in one round.
  */
-/**
- * `sim` (every simulated venue), `sim:<venue>` (one of them, e.g. `sim:sim1`), or
- * `ccxt:<exchange id>` for a real venue through ccxt (e.g. `ccxt:binance`).
- */
-const FEED_RE = /^(sim|sim:[a-z0-9]+|ccxt:[a-z0-9]+)$/;
-const SYMBOL_RE = /^[A-Z0-9]+\/[A-Z0-9]+(?::[A-Z0-9]+)?$/;
 const REGION_RE = /^[a-z0-9-]{1,32}$/;
 
 /**
@@ -104,35 +98,7 @@ const EnvSchema = z.object({
   ),
   HOST: z.preprocess(emptyAsUndefined, z.string().default('127.0.0.1')),
   PORT: int(0, 65535, 4000),
-  FEEDS: z.preprocess(
-    emptyAsUndefined,
-    z
-      .string()
-      .default('sim')
-      .transform((v) =>
-        v
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean),
-      )
-      .pipe(
-        z
-          .array(
-            z
-              .string()
-              .regex(FEED_RE, 'known feeds: sim, sim:<venue>, ccxt:<exchange id>')
-              .superRefine((feed, ctx) => {
-                const venue = /^sim:(.+)$/.exec(feed)?.[1];
-                if (venue !== undefined && !SIM_VENUE_IDS.includes(venue))
-                  ctx.addIssue({
-                    code: 'custom',
-                    message: `unknown simulated venue "${venue}"; known: ${SIM_VENUE_IDS.join(', ')}`,
-                  });
-              }),
-          )
-          .min(1),
-      ),
-  ),
+  FEEDS: feedsVariable,
   SYMBOLS: z.preprocess(
     emptyAsUndefined,
     z
@@ -277,7 +243,10 @@ export interface Config {
   simulator: { seed: number; updatesPerSecond: number };
   /** The `ccxt:<exchange>` feeds: symbols to follow and base URL overrides (`*` = every exchange). */
   ccxt: {
+    /** SYMBOLS: what a ccxt feed without its own list follows. */
     symbols: readonly string[];
+    /** The feeds' own symbol lists (`ccxt:<id>:A/B|C/D` in FEEDS), by exchange id. */
+    feedSymbols: Readonly<Record<string, readonly string[]>>;
     restUrls: Readonly<Record<string, string>>;
     wsUrls: Readonly<Record<string, string>>;
     /** Levels per side each feed subscribes at (`*` = every exchange); absent = ccxt's default. */
@@ -400,10 +369,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       opsPort: e.OPS_PORT,
     },
     edge: edgeLimitsFrom(e, e.NODE_ENV === 'production'),
-    feeds: e.FEEDS,
+    feeds: e.FEEDS.map((feed) => feed.name),
     simulator: { seed: e.SIM_SEED, updatesPerSecond: e.SIM_UPDATES_PER_SEC },
     ccxt: {
       symbols: e.SYMBOLS,
+      feedSymbols: feedSymbolLists(e.FEEDS),
       restUrls: e.EXCHANGE_REST_URL,
       wsUrls: e.EXCHANGE_WS_URL,
       depths: e.BOOK_DEPTH,

@@ -85,12 +85,12 @@ export async function createFeeds(config: Config, log: Logger): Promise<Feed[]> 
     if (!exchange) throw new Error(`unknown feed "${name}"`);
     // ccxt is large: only a process that ingests a real venue loads it.
     const { CcxtFeed } = await import('./marketdata/ccxt-feed.ts');
-    const { restUrls, wsUrls, symbols, depths, auditIntervalMs } = config.ccxt;
+    const { restUrls, wsUrls, symbols, feedSymbols, depths, auditIntervalMs } = config.ccxt;
     const depth = depths[exchange] ?? depths['*'];
     feeds.push(
       new CcxtFeed({
         exchange,
-        symbols,
+        symbols: feedSymbols[exchange] ?? symbols,
         restUrl: restUrls[exchange] ?? restUrls['*'],
         wsUrl: wsUrls[exchange] ?? wsUrls['*'],
         ...(depth === undefined ? {} : { depth }),

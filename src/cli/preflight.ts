@@ -11,7 +11,8 @@ import { editDistance } from './env-typos.ts';
 
 /** The `ccxt:<id>` feeds whose id ccxt has no WebSocket (pro) class for. */
 export async function unknownCcxtExchanges(feeds: readonly string[]): Promise<string[]> {
-  const ids = feeds.flatMap((f) => /^ccxt:(.+)$/.exec(f)?.[1] ?? []);
+  // `ccxt:<id>` or `ccxt:<id>:<symbol>|<symbol>…` (the feed's own symbols).
+  const ids = feeds.flatMap((f) => /^ccxt:([^:]+)/.exec(f)?.[1] ?? []);
   if (ids.length === 0) return [];
   const { default: ccxt } = await import('ccxt');
   const known: string[] = (ccxt.pro as unknown as { exchanges: string[] }).exchanges;

@@ -45,6 +45,8 @@ export class BookReplica {
   seq = 0;
   exchangeTs = 0;
   receiveTs = 0;
+  /** The venue's own sequence at the applied seq, when the venue has one. */
+  venueSeq: number | undefined;
   private state: 'idle' | 'syncing' | 'live' | 'closed' = 'idle';
   private buffer: BookEvent[] = [];
   private readonly listeners = new Set<(event: ReplicaEvent) => void>();
@@ -165,6 +167,7 @@ export class BookReplica {
     this.seq = stored.seq;
     this.exchangeTs = stored.exchangeTs;
     this.receiveTs = stored.receiveTs;
+    this.venueSeq = stored.venueSeq;
     this.state = 'live';
     this.behind = false;
     this.emit({ type: 'snapshot' });
@@ -229,5 +232,6 @@ export class BookReplica {
     this.seq = event.seq;
     this.exchangeTs = event.exchangeTs;
     this.receiveTs = event.receiveTs;
+    this.venueSeq = event.venueSeq;
   }
 }

@@ -127,6 +127,7 @@ function staleNotices(
     asks: [],
     exchangeTs: replica.exchangeTs,
     receiveTs: replica.receiveTs,
+    venueSeq: replica.venueSeq ?? null,
     reason: null,
   });
   const arm = () => {

@@ -12,6 +12,8 @@ export interface BookSource {
   readonly seq: number;
   readonly exchangeTs: number;
   readonly receiveTs: number;
+  /** The venue's own sequence at `seq`, when the venue has one. */
+  readonly venueSeq?: number | undefined;
   readonly live: boolean;
   /** The region whose copy the source follows; the view's own region if it does not say. */
   readonly region?: string;
@@ -38,6 +40,8 @@ export interface BookUpdate {
   asks: readonly Level[];
   exchangeTs: number;
   receiveTs: number;
+  /** The venue's own sequence of the book this message brings the client to; null if none. */
+  venueSeq: number | null;
   reason: ResetReason | null;
 }
 
@@ -145,6 +149,7 @@ export class DepthView {
       asks,
       exchangeTs: r.exchangeTs,
       receiveTs: r.receiveTs,
+      venueSeq: r.venueSeq ?? null,
       reason,
     };
   }

@@ -53,6 +53,9 @@ export class ServedBook implements BookSource {
   get receiveTs(): number {
     return this.replica.receiveTs;
   }
+  get venueSeq(): number | undefined {
+    return this.replica.venueSeq;
+  }
   get live(): boolean {
     return this.replica.live;
   }

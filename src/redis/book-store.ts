@@ -51,6 +51,8 @@ export interface StoredBook {
   seq: number;
   exchangeTs: number;
   receiveTs: number;
+  /** The venue's own sequence number at this book (BookEvent.venueSeq), when the venue has one. */
+  venueSeq?: number;
   bids: Level[];
   asks: Level[];
 }
@@ -99,6 +101,15 @@ export function sortedSide(flat: readonly string[], side: 'bids' | 'asks', depth
   return depth > 0 ? best.slice(0, depth) : best;
 }
 
+/**
+ * The meta's `venueSeq` (`<seq>:<venue seq>`, WRITE_BOOK_EVENT) when it belongs to the stored seq;
+ * nothing otherwise (a venue without one, or a writer that predates the field wrote since).
+ */
+function venueSeqAt(field: string | null | undefined, seq: string): { venueSeq?: number } {
+  const [at, venueSeq] = field?.split(':') ?? [];
+  return at === seq && venueSeq ? { venueSeq: Number(venueSeq) } : {};
+}
+
 /** The keys of the book scripts: the book's v2 keys, then its v1 keys (rolling deploys, scripts.ts). */
 function bookScriptKeys(region: string, exchange: string, symbol: string): string[] {
   const k = bookKeys(region, exchange, symbol);
@@ -108,7 +119,8 @@ function bookScriptKeys(region: string, exchange: string, symbol: string): strin
 
 /**
  * The arguments (ARGV) of a book write script after its keys: channel, message, event fields,
- * fencing token, then each side as a count and its price/size pairs.
+ * fencing token, each side as a count and its price/size pairs, then the venue's sequence ('' if
+ * none; last, so the scripts that walk the levels from ARGV[9] are unchanged).
  */
 export function bookEventArgv(region: string, event: BookEvent, message: string, token: number): ScriptArg[] {
   const args: ScriptArg[] = [
@@ -125,6 +137,7 @@ export function bookEventArgv(region: string, event: BookEvent, message: string,
   for (const [price, size] of event.bids) args.push(price, size);
   args.push(event.asks.length);
   for (const [price, size] of event.asks) args.push(price, size);
+  args.push(event.venueSeq ?? '');
   return args;
 }
 
@@ -180,7 +193,7 @@ export class BookStore {
     const [encoding, meta, bids, asks] = await (this.metrics
       ? this.metrics.timeRedis('read_book', call)
       : call);
-    const [epoch, seq, exchangeTs, receiveTs] = meta;
+    const [epoch, seq, exchangeTs, receiveTs, venueSeq] = meta;
     if (!epoch || !seq) return null;
     return {
       exchange,
@@ -190,6 +203,7 @@ export class BookStore {
       seq: Number(seq),
       exchangeTs: Number(exchangeTs),
       receiveTs: Number(receiveTs),
+      ...venueSeqAt(venueSeq, seq),
       // v1 (a book still written by a v1 ingester): the script cut and ordered the sides.
       bids: encoding === 'v1' ? pairs(bids) : sortedSide(bids, 'bids', depth),
       asks: encoding === 'v1' ? pairs(asks) : sortedSide(asks, 'asks', depth),

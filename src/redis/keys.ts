@@ -21,7 +21,10 @@ export interface BookKeys {
   bids: string;
   /** HASH, field = price string -> size string: ask levels. */
   asks: string;
-  /** HASH: epoch, seq, exchangeTs, receiveTs of the last applied event, token of its writer lease. */
+  /**
+   * HASH: epoch, seq, exchangeTs, receiveTs and (when the venue has one) venueSeq (`<seq>:<venue
+   * seq>`) of the last applied event, token of its writer lease.
+   */
   meta: string;
   /** STREAM of trades, capped by MAXLEN. */
   trades: string;

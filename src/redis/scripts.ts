@@ -71,13 +71,16 @@ end`;
  * HASH per side, price -> size.
  * KEYS: bids, asks, meta, then the book's v1 keys (bids, asks, sizes, meta; LegacyBookKeys).
  * ARGV: channel, message, kind, epoch, seq, exchangeTs, receiveTs, writer token, then nBids,
- * price/size pairs, nAsks, price/size pairs.
+ * price/size pairs, nAsks, price/size pairs, and last the venue's sequence ('' when the venue has
+ * none: the meta's `venueSeq` is removed, so an old one never outlives the event it belonged to).
+ * The meta keeps it as `<seq>:<venue seq>`: a reader trusts it only at that seq, so a writer that
+ * predates the field (a rollback) cannot leave an old venue sequence beside its newer seq.
  * A writer whose token is below the book's is refused (FENCE). A delta must continue the stored
  * (epoch, seq) exactly; anything else is refused, which keeps a second writer (or a lost write)
  * from corrupting the book.
  * Replicated bytes: a delta writes only the level fields it changes and, in the meta, `seq
- * exchangeTs receiveTs` (epoch and token are constant within an epoch of one lease holder; a
- * snapshot or a new token writes all five fields). A removed level is one HDEL field (one
+ * exchangeTs receiveTs` and `venueSeq` when the venue has one (epoch and token are constant within
+ * an epoch of one lease holder; a snapshot or a new token writes all of them). A removed level is one HDEL field (one
  * tombstone under Active-Active), a snapshot's DEL empties two keys.
  * Rolling deploy: the first snapshot of a book whose v1 meta still holds a book (a v1 writer wrote
  * it) empties the v1 keys and leaves only this writer's `token` in the v1 meta, so a v1 reader
@@ -128,12 +131,18 @@ if kind == 'snapshot' or fenceToken ~= fenceStored then
 else
   redis.call('HSET', KEYS[3], 'seq', seq, 'exchangeTs', ARGV[6], 'receiveTs', ARGV[7])
 end
+local venueSeq = ARGV[#ARGV]
+if venueSeq ~= '' then
+  redis.call('HSET', KEYS[3], 'venueSeq', seq .. ':' .. venueSeq)
+else
+  redis.call('HDEL', KEYS[3], 'venueSeq')
+end
 redis.call('PUBLISH', ARGV[1], ARGV[2])
 return seq
 `;
 
 /**
- * Reads the book with its meta, as of one instant. KEYS: bids, asks, meta, then the v1 keys
+ * Reads the book with its meta (epoch, seq, exchangeTs, receiveTs, venueSeq), as of one instant. KEYS: bids, asks, meta, then the v1 keys
  * (bids, asks, sizes, meta). ARGV: depth (0 = all; used for a v1 book only).
  * Returns {encoding, meta, bids, asks}, sides flat: for `v2`, every level of each side unsorted
  * (HGETALL; the caller sorts by exact price and cuts to depth), for `v1` (a book a v1 ingester
@@ -141,7 +150,7 @@ return seq
  * written last) the top `depth` levels of each side, best first.
  */
 export const READ_BOOK = `
-local fields = { 'epoch', 'seq', 'exchangeTs', 'receiveTs' }
+local fields = { 'epoch', 'seq', 'exchangeTs', 'receiveTs', 'venueSeq' }
 local meta = redis.call('HMGET', KEYS[3], unpack(fields))
 local legacy = redis.call('HMGET', KEYS[7], unpack(fields))
 if legacy[1] and (not meta[1] or (tonumber(legacy[4]) or 0) > (tonumber(meta[4]) or 0)) then

@@ -35,6 +35,13 @@ export const OrderBook = builder.objectRef<resolvers.OrderBookState>('OrderBook'
       type: 'Long',
       description: 'Local receive time of the last event, ms.',
     }),
+    venueSeq: t.field({
+      type: 'Long',
+      nullable: true,
+      description:
+        "The venue's own sequence number of this book (Binance `u`, Bybit `u`, OKX `seqId`); null for a venue without one (Kraken, simulated venues).",
+      resolve: (book) => book.venueSeq ?? null,
+    }),
     stale: t.exposeBoolean('stale', {
       description: 'True when the book may be out of date: no recent update, or Redis unreachable.',
     }),
@@ -86,8 +93,17 @@ export const BookUpdateRef = builder.objectRef<BookUpdate>('BookUpdate').impleme
     }),
     bids: t.field({ type: [PriceLevel], resolve: (u) => [...u.bids] }),
     asks: t.field({ type: [PriceLevel], resolve: (u) => [...u.asks] }),
-    exchangeTimestamp: t.expose('exchangeTs', { type: 'Long' }),
+    exchangeTimestamp: t.expose('exchangeTs', {
+      type: 'Long',
+      description: 'Venue time of the last event, ms since the Unix epoch.',
+    }),
     receiveTimestamp: t.expose('receiveTs', { type: 'Long' }),
+    venueSeq: t.expose('venueSeq', {
+      type: 'Long',
+      nullable: true,
+      description:
+        "The venue's own sequence number of the book after this message (Binance `u`, Bybit `u`, OKX `seqId`); null for a venue without one (Kraken, simulated venues).",
+    }),
     stale: t.boolean({
       resolve: (u, _args, ctx) => resolvers.isStale(ctx.deps, u.receiveTs, true, u.exchange, u.symbol),
     }),

@@ -22,8 +22,11 @@ const BookEventWire = z.object({
   rt: z.number(),
   b: z.array(level),
   a: z.array(level),
-  /** The venue's sequence number (optional: not every venue has one). */
-  vs: z.number().int().optional(),
+  /**
+   * The venue's own sequence number (BookEvent.venueSeq): absent for a venue without one, and in
+   * messages of writers that predate it, which still decode.
+   */
+  vs: z.number().int().nonnegative().optional(),
 });
 
 const TradeWire = z.object({

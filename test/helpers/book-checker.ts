@@ -172,6 +172,8 @@ export interface WireBookUpdate {
   asks: WireLevel[];
   /** The region whose copy the message says it is from, when the query asks for it. */
   region?: string;
+  /** The venue's own sequence number, when the query asks for it (VENUE_BOOK_UPDATES). */
+  venueSeq?: number | null;
 }
 
 export const BOOK_UPDATE_FIELDS = 'type epoch seq prevSeq reason bids { price size } asks { price size }';
@@ -182,6 +184,7 @@ interface Checkpoint {
   epoch: string;
   seq: number;
   region: string | undefined;
+  venueSeq: number | null | undefined;
   top: TopOfBook;
 }
 
@@ -274,9 +277,21 @@ export class ClientBook {
       if (top.bids.length > this.depth || top.asks.length > this.depth) {
         fail(`window holds ${top.bids.length}/${top.asks.length} levels, depth ${this.depth}`);
       }
-      this.checkpoints.push({ index, epoch: message.epoch, seq: message.seq, region: message.region, top });
+      this.checkpoints.push({
+        index,
+        epoch: message.epoch,
+        seq: message.seq,
+        region: message.region,
+        venueSeq: message.venueSeq,
+        top,
+      });
     }
     this.wakeups.notify();
+  }
+
+  /** The client's book after each SNAPSHOT or DELTA, with the venue sequence that message carried. */
+  venueSeqCheckpoints(): { index: number; venueSeq: number | null | undefined; top: TopOfBook }[] {
+    return this.checkpoints.map(({ index, venueSeq, top }) => ({ index, venueSeq, top }));
   }
 
   /** The client's current top book, or undefined without a book. */

@@ -143,6 +143,30 @@ export function checkAgainstVenue(
   return problems;
 }
 
+/**
+ * The served venue sequence against the venue's own: after every SNAPSHOT or DELTA a client
+ * received, its book must be the venue's book at the `venueSeq` that message carried (the client
+ * holds the whole book: its depth is deeper than the venue's). Returns the problems (at most 5).
+ */
+export function checkServedVenueSeq(book: ClientBook, venue: FakeVenue): string[] {
+  const problems: string[] = [];
+  const checkpoints = book.venueSeqCheckpoints();
+  if (checkpoints.length === 0) problems.push(`${book.name}: no book received`);
+  for (const { index, venueSeq, top } of checkpoints) {
+    const at = `${book.name} #${index} venueSeq ${venueSeq}`;
+    if (typeof venueSeq !== 'number') problems.push(`${at}: no venue sequence served`);
+    else {
+      const expected = venue.bookAt(book.symbol, venueSeq);
+      if (!expected) problems.push(`${at}: the venue never had this sequence`);
+      else if (!sameTop(top, expected)) {
+        problems.push(`${at}: served ${JSON.stringify(top)} != venue ${JSON.stringify(expected)}`);
+      }
+    }
+    if (problems.length >= 5) break;
+  }
+  return problems;
+}
+
 /** Resolves once the client's book equals the venue's current one, in the epoch the writer is in now. */
 export function untilVenueBook(reference: ReferenceLog, venue: FakeVenue, book: ClientBook): Promise<void> {
   return book.until(

@@ -107,11 +107,14 @@ export const ORDER_BOOK_UPDATES = `subscription Updates($exchange: String!, $sym
   }
 }`;
 
-/** Feeds a ClientBook from an `orderBookUpdates` subscription. */
-export function followBook(client: WsClient | SseClient, book: ClientBook) {
+/** ORDER_BOOK_UPDATES with the venue's own sequence number of each message (ccxt venues). */
+export const VENUE_BOOK_UPDATES = ORDER_BOOK_UPDATES.replace('type epoch seq', 'type epoch seq venueSeq');
+
+/** Feeds a ClientBook from an `orderBookUpdates` subscription (`query`: which fields it selects). */
+export function followBook(client: WsClient | SseClient, book: ClientBook, query = ORDER_BOOK_UPDATES) {
   return subscribe<WireBookUpdate>(
     client,
-    ORDER_BOOK_UPDATES,
+    query,
     { exchange: book.exchange, symbol: book.symbol, depth: book.depth },
     (update) => book.apply(update),
   );

@@ -2,7 +2,7 @@ import { expect } from 'vitest';
 import type { FakeVenue, StreamFault } from '../fakes/fake-market.ts';
 import { ClientBook, checkClients } from './book-checker.ts';
 import { type CcxtStack, checkAgainstVenue, untilVenueBook } from './ccxt-stack.ts';
-import { type Clients, followBook, type SubscriptionHandle } from './graphql-clients.ts';
+import { type Clients, followBook, type SubscriptionHandle, VENUE_BOOK_UPDATES } from './graphql-clients.ts';
 
 /**
  * The fidelity check of issue 11 for one venue and one misbehaviour: bookgraph's served book
@@ -21,7 +21,7 @@ export class VenueFidelity {
 
   async follow(symbol: string): Promise<ClientBook> {
     const book = new ClientBook(this.venue.id, symbol, 100);
-    this.handles.push(followBook(this.clients.ws(this.stack.wsUrl), book));
+    this.handles.push(followBook(this.clients.ws(this.stack.wsUrl), book, VENUE_BOOK_UPDATES));
     await book.until(() => book.hasBook, 60_000, `${symbol} snapshot`);
     return book;
   }
@@ -43,14 +43,14 @@ export class VenueFidelity {
   /**
    * Runs one misbehaviour on `symbol` (the other market runs clean beside it) and checks the
    * outcome: `announced` = the break was seen by our own check (`check`) and announced as a new
-   * epoch to `symbol`'s clients only.
+   * epoch to `symbol`'s clients only. Returns the clients' books (of `symbol`, then `other`).
    */
   async run(
     symbol: string,
     other: string,
     misbehave: () => void,
     expected: { announced: false } | { announced: true; check: 'sequence' | 'checksum' | undefined },
-  ): Promise<void> {
+  ): Promise<ClientBook[]> {
     const books = [await this.follow(symbol), await this.follow(other)];
     await this.settle(books);
     const epochs = [this.epochs(symbol), this.epochs(other)];
@@ -86,6 +86,7 @@ export class VenueFidelity {
     expect(checkAgainstVenue(this.stack.reference, this.stack.written, this.venue)).toEqual([]);
     expect(this.venue.unknownRequests).toEqual([]);
     this.unfollow();
+    return books;
   }
 
   /** `run` with one planned fault of a venue that has them (`fault` of the Bybit and Kraken fakes). */
@@ -95,7 +96,7 @@ export class VenueFidelity {
     other: string,
     fault: StreamFault,
     expected: Parameters<VenueFidelity['run']>[3],
-  ): Promise<void> {
+  ): Promise<ClientBook[]> {
     return this.run(
       symbol,
       other,

@@ -116,6 +116,51 @@ describe('book encoding v2', () => {
     expect(isFencedError(await store.writeBookEvent(stale, message(stale), 7).catch((e) => e))).toBe(true);
     expect(await commands.type(bookKeys('lean', X, S).bids)).toBe('hash');
   });
+
+  it("keeps the venue's sequence in the meta with the event it came with, and drops it with an event without one", async () => {
+    const store = new BookStore(commands, 'vs');
+    const meta = bookKeys('vs', X, S).meta;
+    const withSeq = (e: BookEvent, venueSeq: number): BookEvent => ({ ...e, venueSeq });
+    const snap = withSeq(
+      event('vs', 'snapshot', 'e1', 1, [['10', '1']], [['11', '1']], 1_000),
+      160_000_000_001,
+    );
+    await store.writeBookEvent(snap, message(snap));
+    expect(await store.readBook(X, S, 0)).toMatchObject({
+      seq: 1,
+      venueSeq: 160_000_000_001,
+      exchangeTs: 1_000,
+    });
+    const delta = withSeq(event('vs', 'delta', 'e1', 2, [['10', '2']], [], 2_000), 160_000_000_007);
+    await store.writeBookEvent(delta, message(delta));
+    expect(await commands.hget(meta, 'venueSeq')).toBe('2:160000000007');
+    expect(await store.readBook(X, S, 0)).toMatchObject({
+      seq: 2,
+      venueSeq: 160_000_000_007,
+      exchangeTs: 2_000,
+    });
+    // A refused write (a gap) leaves the stored venue sequence alone.
+    const gap = withSeq(event('vs', 'delta', 'e1', 4, [['10', '9']], [], 3_000), 160_000_000_099);
+    await expect(store.writeBookEvent(gap, message(gap))).rejects.toThrow(/BOOKGRAPH_SEQ/);
+    expect(await commands.hget(meta, 'venueSeq')).toBe('2:160000000007');
+    // An event without one (a venue without sequence numbers, a new epoch from another feed):
+    // the old number must not outlive the event it belonged to.
+    const next = event('vs', 'delta', 'e1', 3, [['10', '3']], [], 3_000);
+    await store.writeBookEvent(next, message(next));
+    expect(await commands.hexists(meta, 'venueSeq')).toBe(0);
+    const read = await store.readBook(X, S, 0);
+    expect(read).toMatchObject({ seq: 3 });
+    expect(read && 'venueSeq' in read).toBe(false);
+    const resnap = withSeq(event('vs', 'snapshot', 'e2', 1, [['10', '1']], [], 4_000), 5);
+    await store.writeBookEvent(resnap, message(resnap));
+    expect(await store.readBook(X, S, 0)).toMatchObject({ epoch: 'e2', seq: 1, venueSeq: 5 });
+    // A writer from before the field (a rollback) moves seq on and leaves `venueSeq` as it was:
+    // the old number is not served beside the newer seq.
+    await commands.hset(meta, 'seq', '2');
+    const rolledBack = await store.readBook(X, S, 0);
+    expect(rolledBack).toMatchObject({ epoch: 'e2', seq: 2 });
+    expect(rolledBack && 'venueSeq' in rolledBack).toBe(false);
+  });
 });
 
 describe('a rolling deploy from encoding v1', () => {

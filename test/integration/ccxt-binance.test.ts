@@ -5,6 +5,7 @@ import { ClientBook, checkClients } from '../helpers/book-checker.ts';
 import {
   type CcxtStack,
   checkAgainstVenue,
+  checkServedVenueSeq,
   startCcxtStack,
   stopCcxtTest,
   untilFirstBooks,
@@ -16,6 +17,7 @@ import {
   followBook,
   type SubscriptionHandle,
   trackedClients,
+  VENUE_BOOK_UPDATES,
 } from '../helpers/graphql-clients.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
 
@@ -55,7 +57,7 @@ afterAll(() => stopCcxtTest({ clients, stack, venue, redis }));
 
 async function follow(symbol: string): Promise<ClientBook> {
   const book = new ClientBook(EXCHANGE, symbol, DEPTH);
-  handles.push(followBook(clients.ws(stack.wsUrl), book));
+  handles.push(followBook(clients.ws(stack.wsUrl), book, VENUE_BOOK_UPDATES));
   await book.until(() => book.hasBook, 10_000, `${symbol} snapshot`);
   return book;
 }
@@ -64,6 +66,8 @@ async function expectConsistent(books: ClientBook[]): Promise<void> {
   for (const book of books) await book.untilCovered(stack.reference);
   expect(checkClients(stack.reference, books)).toEqual([]);
   expect(checkAgainstVenue(stack.reference, stack.written, venue)).toEqual([]);
+  // Every served message's venueSeq is the venue's update id (u) of the book the client holds.
+  for (const book of books) expect(checkServedVenueSeq(book, venue)).toEqual([]);
   expect(venue.unknownRequests).toEqual([]);
 }
 
@@ -127,11 +131,17 @@ describe('ccxt binance feed', () => {
     await stack.ingester?.drain();
     const { ticker, orderBook } = await executeOk<{
       ticker: { lastTrade: { price: string; amount: string; side: string; exchangeTimestamp: number } };
-      orderBook: { bids: { price: string; size: string }[]; asks: { price: string; size: string }[] };
+      orderBook: {
+        venueSeq: number | null;
+        exchangeTimestamp: number;
+        bids: { price: string; size: string }[];
+        asks: { price: string; size: string }[];
+      };
     }>(
       stack.app,
       `{ ticker(exchange: "binance", symbol: "BTC/USDT") { lastTrade { price amount side exchangeTimestamp } }
-         orderBook(exchange: "binance", symbol: "BTC/USDT", depth: 5) { bids { price size } asks { price size } } }`,
+         orderBook(exchange: "binance", symbol: "BTC/USDT", depth: ${DEPTH}) {
+           venueSeq exchangeTimestamp bids { price size } asks { price size } } }`,
     );
     expect(ticker.lastTrade).toEqual({
       price: canonicalDecimal(lastSent.price),
@@ -140,8 +150,17 @@ describe('ccxt binance feed', () => {
       exchangeTimestamp: lastSent.ts,
     });
     const venueTop = venue.book(BTC);
-    expect(orderBook.bids.map((l) => [l.price, l.size])).toEqual(venueTop.bids.slice(0, 5));
-    expect(orderBook.asks.map((l) => [l.price, l.size])).toEqual(venueTop.asks.slice(0, 5));
+    expect(orderBook.bids.map((l) => [l.price, l.size])).toEqual(venueTop.bids);
+    expect(orderBook.asks.map((l) => [l.price, l.size])).toEqual(venueTop.asks);
+    // The served venueSeq is the venue's update id (u) of that very book: the venue's latest, or
+    // the last one before updates that changed nothing (ccxt hands back no change, we write none).
+    const served = orderBook.venueSeq;
+    expect(typeof served).toBe('number');
+    expect(served!).toBeLessThanOrEqual(venue.lastSeq(BTC));
+    expect(venue.bookAt(BTC, served!)).toEqual(venueTop);
+    const written = stack.written.filter((e) => e.symbol === BTC).at(-1);
+    expect(served).toBe(written?.venueSeq);
+    expect(orderBook.exchangeTimestamp).toBe(written?.exchangeTs);
     expect(stack.tap.count('connected')).toBeGreaterThanOrEqual(1);
   });
 

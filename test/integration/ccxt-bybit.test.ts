@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeBybit, startFakeBybit } from '../fakes/fake-bybit.ts';
-import { type CcxtStack, startCcxtStack } from '../helpers/ccxt-stack.ts';
+import { type CcxtStack, checkServedVenueSeq, startCcxtStack } from '../helpers/ccxt-stack.ts';
 import { type Clients, trackedClients } from '../helpers/graphql-clients.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
 import { VenueFidelity } from '../helpers/venue-fidelity.ts';
@@ -38,14 +38,17 @@ afterAll(async () => {
 });
 
 describe('ccxt bybit feed: every served book is the venue book, or announced', () => {
-  it('clean: exact, with the venue sequence (u) on every event', async () => {
-    await fidelity.run(BTC, ETH, () => venue.step(20), { announced: false });
+  it('clean: exact, with the venue sequence (u) on every event and every served message', async () => {
+    const books = await fidelity.run(BTC, ETH, () => venue.step(20), { announced: false });
     expect(stack.written.every((e) => typeof e.venueSeq === 'number')).toBe(true);
+    for (const book of books) expect(checkServedVenueSeq(book, venue)).toEqual([]);
   });
 
   for (const fault of ['drop', 'duplicate', 'reorder'] as const) {
     it(`${fault}: announced by RESET, healed from a new snapshot`, async () => {
-      await fidelity.runFault(venue, BTC, ETH, fault, { announced: true, check: 'sequence' });
+      const books = await fidelity.runFault(venue, BTC, ETH, fault, { announced: true, check: 'sequence' });
+      // Before and after the RESET, each served venueSeq names the venue book the client holds.
+      for (const book of books) expect(checkServedVenueSeq(book, venue)).toEqual([]);
       // The resync unsubscribed first: Bybit refuses a second subscription to a topic.
       expect(venue.refusedSubscriptions).toEqual([]);
     });

@@ -28,22 +28,43 @@ afterAll(async () => {
   await redis?.stop();
 });
 
+/** The environment without bookgraph's variables, plus `vars`. */
+function cleanEnv(vars: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of Object.keys(env)) {
+    if (/^(FEEDS|SYMBOLS|EXCHANGE_|SIM_|PORT|HOST|REGION|REDIS_URL|LOG_LEVEL)/.test(key)) delete env[key];
+  }
+  return { ...env, NODE_ENV: 'test', REDIS_URL: redis.url, REGION, LOG_LEVEL: 'silent', ...vars };
+}
+
+/** Runs `bookgraph ingest` until its first event of `symbol`'s book; returns that event's message. */
+async function ingestUntilFirstEvent(args: string[], env: NodeJS.ProcessEnv, symbol: string) {
+  const watcher = redis.client();
+  await watcher.subscribe(bookChannel(env.REGION ?? REGION, 'binance', symbol));
+  const firstEvent = once(watcher, 'message');
+  const process_ = spawn(process.execPath, [CLI, 'ingest', ...args], { env: cleanEnv(env), stdio: 'pipe' });
+  child = process_;
+  let stderr = '';
+  process_.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const exited = once(process_, 'exit');
+  const [, message] = (await firstEvent) as [string, string];
+  watcher.disconnect();
+  return {
+    message,
+    /** SIGTERM, then the exit code and signal, and what it wrote to stderr. */
+    async stop() {
+      process_.kill('SIGTERM');
+      return { exit: await exited, stderr };
+    },
+  };
+}
+
 describe('bookgraph ingest --exchange', () => {
   it('ingests the venue named on the command line into Redis and exits 0 on SIGTERM', async () => {
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    for (const key of Object.keys(env)) {
-      if (/^(FEEDS|SYMBOLS|EXCHANGE_|SIM_|PORT|HOST|REGION|REDIS_URL|LOG_LEVEL)/.test(key)) delete env[key];
-    }
-    const watcher = redis.client();
-    const channel = bookChannel(REGION, 'binance', 'ETH/USDT');
-    await watcher.subscribe(channel);
-    const firstEvent = once(watcher, 'message');
-
-    child = spawn(
-      process.execPath,
+    const run = await ingestUntilFirstEvent(
       [
-        CLI,
-        'ingest',
         '--exchange',
         'binance',
         '--symbols',
@@ -55,16 +76,10 @@ describe('bookgraph ingest --exchange', () => {
         '--port',
         '0',
       ],
-      { env: { ...env, NODE_ENV: 'test', REDIS_URL: redis.url, REGION, LOG_LEVEL: 'silent' }, stdio: 'pipe' },
+      {},
+      'ETH/USDT',
     );
-    let stderr = '';
-    child.stderr?.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const exited = once(child, 'exit');
-
-    const [, message] = (await firstEvent) as [string, string];
-    const event = decodeBookEvent(message);
+    const event = decodeBookEvent(run.message);
     expect(event.ok && event.value.kind).toBe('snapshot');
     expect(event.ok && event.value.venueSeq).toBe(venue.lastSeq('ETH/USDT'));
 
@@ -73,8 +88,31 @@ describe('bookgraph ingest --exchange', () => {
     const stored = await store.readBook('binance', 'ETH/USDT', 1_000);
     expect(stored && sameTop(stored, venue.book('ETH/USDT'))).toBe(true);
 
-    child.kill('SIGTERM');
-    expect(await exited).toEqual([0, null]);
-    expect(stderr).toBe('');
+    expect(await run.stop()).toEqual({ exit: [0, null], stderr: '' });
+  });
+
+  it('follows the symbols FEEDS lists for the feed (ccxt:binance:ETH/USDT), not SYMBOLS', async () => {
+    const region = 'cli-feeds'; // the first test's books stay in its own region
+    const store = new BookStore(redis.client(), region);
+    const run = await ingestUntilFirstEvent(
+      ['--port', '0'],
+      {
+        REGION: region,
+        FEEDS: 'ccxt:binance:ETH/USDT',
+        SYMBOLS: 'BTC/USDT',
+        EXCHANGE_REST_URL: venue.restUrl,
+        EXCHANGE_WS_URL: venue.wsUrl,
+      },
+      'ETH/USDT',
+    );
+    expect(decodeBookEvent(run.message).ok).toBe(true);
+    expect((await store.readMarkets('binance')).map((m) => m.symbol)).toEqual(['ETH/USDT']);
+    expect(venue.subscribers('BTC/USDT', 'book')).toBe(0);
+    // The stored book carries the venue's update id of that very book.
+    const stored = await store.readBook('binance', 'ETH/USDT', 1_000);
+    expect(stored?.venueSeq).toBe(venue.lastSeq('ETH/USDT'));
+    expect(stored && sameTop(stored, venue.bookAt('ETH/USDT', stored.venueSeq!)!)).toBe(true);
+    expect(await store.readBook('binance', 'BTC/USDT', 1_000)).toBeNull();
+    expect(await run.stop()).toEqual({ exit: [0, null], stderr: '' });
   });
 });

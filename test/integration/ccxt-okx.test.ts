@@ -7,13 +7,14 @@ import { type FakeBinance, startFakeBinance } from '../fakes/fake-binance.ts';
 import type { FakeVenue } from '../fakes/fake-market.ts';
 import { type FakeOkx, startFakeOkx } from '../fakes/fake-okx.ts';
 import { ClientBook, checkClients, ReferenceLog } from '../helpers/book-checker.ts';
-import { checkAgainstVenue, untilVenueBook } from '../helpers/ccxt-stack.ts';
+import { checkAgainstVenue, checkServedVenueSeq, untilVenueBook } from '../helpers/ccxt-stack.ts';
 import {
   type Clients,
   executeOk,
   followBook,
   type SubscriptionHandle,
   trackedClients,
+  VENUE_BOOK_UPDATES,
 } from '../helpers/graphql-clients.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
 
@@ -86,7 +87,7 @@ afterAll(async () => {
 
 async function follow(venue: FakeVenue, symbol: string): Promise<ClientBook> {
   const book = new ClientBook(venue.id, symbol, DEPTH);
-  handles.push(followBook(clients.ws(wsUrl), book));
+  handles.push(followBook(clients.ws(wsUrl), book, VENUE_BOOK_UPDATES));
   await book.until(() => book.hasBook, 10_000, `${venue.id} ${symbol} snapshot`);
   return book;
 }
@@ -103,6 +104,10 @@ async function expectConsistent(books: ClientBook[]): Promise<void> {
       ),
     ).toEqual([]);
     expect(venue.unknownRequests).toEqual([]);
+  }
+  // Every served venueSeq (OKX seqId, Binance u) names the venue book the client holds.
+  for (const book of books) {
+    expect(checkServedVenueSeq(book, book.exchange === okx.id ? okx : binance)).toEqual([]);
   }
 }
 

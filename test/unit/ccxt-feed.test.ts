@@ -76,6 +76,7 @@ describe('ccxt configuration', () => {
     expect(config.feeds).toEqual(['ccxt:binance', 'ccxt:okx']);
     expect(config.ccxt).toEqual({
       symbols: ['BTC/USDT', 'SOL/USDT'],
+      feedSymbols: {},
       restUrls: { '*': 'http://127.0.0.1:8080' },
       wsUrls: { binance: 'ws://127.0.0.1:8081', okx: 'wss://okx.proxy.internal/ws' },
       depths: {},
@@ -99,6 +100,7 @@ describe('ccxt configuration', () => {
     const config = loadConfig({ FEEDS: 'ccxt:binance' });
     expect(config.ccxt).toEqual({
       symbols: ['BTC/USDT', 'ETH/USDT'],
+      feedSymbols: {},
       restUrls: {},
       wsUrls: {},
       depths: {},

@@ -10,7 +10,7 @@ const decimal = fc.tuple(fc.nat({ max: 10_000_000 }), fc.nat({ max: 8 })).map(([
 const level = fc.tuple(decimal, decimal).map(([p, s]): Level => [p, s]);
 const timestamp = fc.integer({ min: 0, max: 2 ** 48 });
 
-const bookEvent: fc.Arbitrary<BookEvent> = fc.record({
+const eventWithoutVenueSeq: fc.Arbitrary<BookEvent> = fc.record({
   kind: fc.constantFrom<'snapshot' | 'delta'>('snapshot', 'delta'),
   exchange: fc.string({ minLength: 1 }),
   symbol: fc.string({ minLength: 1 }),
@@ -22,6 +22,11 @@ const bookEvent: fc.Arbitrary<BookEvent> = fc.record({
   bids: fc.array(level, { maxLength: 20 }),
   asks: fc.array(level, { maxLength: 20 }),
 });
+
+/** With the venue's own sequence number half the time (Binance `u`, Bybit `u`, OKX `seqId`). */
+const bookEvent: fc.Arbitrary<BookEvent> = fc
+  .tuple(eventWithoutVenueSeq, fc.option(fc.nat({ max: Number.MAX_SAFE_INTEGER }), { nil: undefined }))
+  .map(([event, venueSeq]) => (venueSeq === undefined ? event : { ...event, venueSeq }));
 
 const trade: fc.Arbitrary<Trade> = fc.record({
   exchange: fc.string(),
@@ -94,6 +99,42 @@ describe('book event codec', () => {
         wire[key] = value;
         expectNoThrowNotOk(JSON.stringify(wire));
         delete wire[key];
+        expectNoThrowNotOk(JSON.stringify(wire));
+      }),
+    );
+  });
+
+  it('carries the venue sequence as `vs`, and decodes a message without it (older writers)', () => {
+    const event: BookEvent = {
+      kind: 'delta',
+      exchange: 'binance',
+      symbol: 'BTC/USDT',
+      region: 'eu',
+      epoch: 'e1',
+      seq: 7,
+      exchangeTs: 1_700_000_000_000,
+      receiveTs: 1_700_000_000_005,
+      bids: [['100.5', '2']],
+      asks: [],
+      venueSeq: 160_000_000_123,
+    };
+    const wire = JSON.parse(encodeBookEvent(event)) as Record<string, unknown>;
+    expect(wire.vs).toBe(160_000_000_123);
+    expect(decodeBookEvent(JSON.stringify(wire))).toEqual({ ok: true, value: event });
+    delete wire.vs;
+    const { venueSeq: _, ...withoutVenueSeq } = event;
+    const decoded = decodeBookEvent(JSON.stringify(wire));
+    expect(decoded).toEqual({ ok: true, value: withoutVenueSeq });
+    expect(decoded.ok && 'venueSeq' in decoded.value).toBe(false);
+    // A message as a writer from before `vs` encoded it (no such key at all).
+    expect(encodeBookEvent(withoutVenueSeq)).not.toContain('"vs"');
+  });
+
+  it('reports a spoiled venue sequence as corrupt (property)', () => {
+    fc.assert(
+      fc.property(bookEvent, fc.constantFrom<unknown>(-1, 1.5, '3', null, [], 2 ** 60), (event, value) => {
+        const wire = JSON.parse(encodeBookEvent(event)) as Record<string, unknown>;
+        wire.vs = value;
         expectNoThrowNotOk(JSON.stringify(wire));
       }),
     );

@@ -36,6 +36,7 @@ describe('loadConfig', () => {
       simulator: { seed: 42, updatesPerSecond: 10 },
       ccxt: {
         symbols: ['BTC/USDT', 'ETH/USDT'],
+        feedSymbols: {},
         restUrls: {},
         wsUrls: {},
         depths: {},
@@ -264,8 +265,47 @@ describe('loadConfig', () => {
       'ccxt:binance',
     ]);
     expect(problemsOf({ FEEDS: 'sim:sim1,sim:sim9,sim:' })).toEqual([
-      'FEEDS: [1] unknown simulated venue "sim9"; known: sim1, sim2, sim3; [2] known feeds: sim, sim:<venue>, ccxt:<exchange id>',
+      'FEEDS: [1] unknown simulated venue "sim9"; known: sim1, sim2, sim3; [2] known feeds: sim, sim:<venue>, ccxt:<exchange id>[:<symbol>|<symbol>…]',
     ]);
+  });
+
+  it('gives a ccxt feed its own symbols (ccxt:<id>:A/B|C/D); a feed without a list follows SYMBOLS', () => {
+    const config = loadConfig({
+      FEEDS:
+        'ccxt:binance:BTC/USDT|ETH/USDT, ccxt:okx:BTC/USDT ,ccxt:kraken,sim:sim1,ccxt:binanceusdm: BTC/USDT:USDT | ETH/USDT:USDT',
+      SYMBOLS: 'SOL/USDT',
+    });
+    expect(config.feeds).toEqual(['ccxt:binance', 'ccxt:okx', 'ccxt:kraken', 'sim:sim1', 'ccxt:binanceusdm']);
+    expect(config.ccxt.symbols).toEqual(['SOL/USDT']);
+    expect(config.ccxt.feedSymbols).toEqual({
+      binance: ['BTC/USDT', 'ETH/USDT'],
+      okx: ['BTC/USDT'],
+      binanceusdm: ['BTC/USDT:USDT', 'ETH/USDT:USDT'],
+    });
+  });
+
+  it('reports bad per-feed symbol lists one by one, with the item and a hint', () => {
+    expect(
+      problemsOf({
+        FEEDS:
+          'ccxt:binance:,ccxt:okx:BTC/USDT|btc/usdt|BTCUSDT,ccxt:bybit:ETH/USDT|ETH/USDT,sim:sim1:BTC/USDT',
+      }),
+    ).toEqual([
+      'FEEDS: [0] ccxt:binance: empty symbol list (drop the ":" to follow SYMBOLS); ' +
+        '[1] ccxt:okx: "btc/usdt" is not a unified symbol BASE/QUOTE (BTC/USDT?); symbols are separated by "|"; ' +
+        '[1] ccxt:okx: "BTCUSDT" is not a unified symbol BASE/QUOTE; symbols are separated by "|"; ' +
+        '[2] ccxt:bybit: ETH/USDT is listed twice; ' +
+        '[3] "sim:sim1:BTC/USDT": a symbol list is for ccxt feeds only (simulated venues list their own markets)',
+    ]);
+    expect(problemsOf({ FEEDS: 'ccxt:okx:BTC/USDT||ETH/USDT' })).toEqual([
+      'FEEDS: [0] ccxt:okx: "" is not a unified symbol BASE/QUOTE; symbols are separated by "|"',
+    ]);
+    // Two entries of one venue would be two feeds writing the same books.
+    expect(problemsOf({ FEEDS: 'ccxt:binance:BTC/USDT,ccxt:okx,ccxt:binance:ETH/USDT' })).toEqual([
+      'FEEDS: [2] ccxt:binance is named twice: give one entry with all its symbols (ccxt:binance:A/B|C/D)',
+    ]);
+    // Bad symbols and a bad SYMBOLS are reported together.
+    expect(problemsOf({ FEEDS: 'ccxt:okx:BTC-USDT', SYMBOLS: 'x' })).toHaveLength(2);
   });
 
   it('runs the simulated venues FEEDS names, all three for plain sim', async () => {
