@@ -46,6 +46,8 @@ export interface Runtime {
   ingester: Ingester | undefined;
   /** The GraphQL port; in an ingest-only process, the port of /health, /ready and /metrics. */
   port: number | undefined;
+  /** The port of /health, /ready and /metrics (`OPS_PORT`) beside the GraphQL port, if there is one. */
+  opsPort: number | undefined;
   /** OpenTelemetry tracing (a no-op when off); `stop()` flushes and shuts it down. */
   tracing: Tracing;
   /** Whether every Redis connection of the process is up now. */
@@ -167,6 +169,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   let hub: BookHub | undefined;
   let ops: OpsServer | undefined;
   let port: number | undefined;
+  let opsPort: number | undefined;
 
   const stop = async () => {
     await app?.stop();
@@ -289,7 +292,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       if (config.http.opsPort !== undefined) {
         // Probes and scrapes on a port of their own, not reachable by API clients.
         ops = createOpsServer(metrics, feedsFresh ? [...probes, feedsFresh] : probes);
-        await ops.start(config.http.opsPort, config.http.host);
+        opsPort = await ops.start(config.http.opsPort, config.http.host);
       }
     }
   } catch (error) {
@@ -297,5 +300,5 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     throw error;
   }
   const redisReady = () => clients.every((c) => c.status === 'ready');
-  return { redisUrl: url, localRedis: local, app, ingester, port, tracing, stop, redisReady };
+  return { redisUrl: url, localRedis: local, app, ingester, port, opsPort, tracing, stop, redisReady };
 }
