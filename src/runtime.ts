@@ -167,6 +167,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   let ingester: Ingester | undefined;
   let app: App | undefined;
   let hub: BookHub | undefined;
+  let subscriptions: ChannelSubscriber | undefined;
   let ops: OpsServer | undefined;
   let port: number | undefined;
   let opsPort: number | undefined;
@@ -175,6 +176,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     await app?.stop();
     await ops?.stop();
     hub?.close();
+    subscriptions?.close();
     await ingester?.stop();
     await Promise.allSettled(clients.map((c) => c.quit()));
     for (const c of clients) c.disconnect();
@@ -221,6 +223,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       const subscriber = client('subscriber');
       const store = new BookStore(commands, config.region, metrics);
       const channels = new ChannelSubscriber(subscriber, commands);
+      subscriptions = channels;
       const books = new BookHub({
         store,
         channels,

@@ -20,6 +20,8 @@ interface ShardChannel {
 export class ChannelSubscriber {
   private readonly pubsub: RedisPubSub;
   private readonly shardChannels = new Map<string, ShardChannel>();
+  /** Set by `close()`: the connection is about to close, and takes its subscriptions with it. */
+  private closed = false;
   /** Whether book channels are sharded: the writer SPUBLISHes exactly when it talks to a Cluster too. */
   readonly sharded: boolean;
 
@@ -47,8 +49,20 @@ export class ChannelSubscriber {
     return () => {
       if (done) return;
       done = true;
+      // graphql-redis-subscriptions sends UNSUBSCRIBE and PUNSUBSCRIBE without handling their
+      // promises: after shutdown closed the connection they reject ("Connection is closed."),
+      // unhandled. A closed connection holds no subscriptions: nothing to send then.
+      if (this.closed || this.subscriber.status === 'end') return;
       this.pubsub.unsubscribe(id);
     };
+  }
+
+  /**
+   * Called by shutdown before the connections close: listeners ending later (streams finishing
+   * after the drain) send nothing more on a connection that is going away.
+   */
+  close(): void {
+    this.closed = true;
   }
 
   /**
