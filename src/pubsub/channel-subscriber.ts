@@ -44,6 +44,10 @@ export class ChannelSubscriber {
 
   /** Resolves once Redis confirmed the SUBSCRIBE; returns the function that ends the listening. */
   async listen(channel: string, onMessage: (raw: string) => void): Promise<() => void> {
+    // graphql-redis-subscriptions leaves a failed SUBSCRIBE's shared promise unhandled too: on a
+    // connection that is closed (or closing, after `close()`) nothing is sent; the caller gets
+    // the error ioredis would give (a retryable outage for isRedisUnavailable).
+    if (this.closed || this.subscriber.status === 'end') throw new Error('Connection is closed.');
     const id = await this.pubsub.subscribe<string>(channel, onMessage);
     let done = false;
     return () => {

@@ -1,6 +1,9 @@
 import { Redis } from 'ioredis';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiClientRegistry } from '../../src/auth/api-keys.ts';
+import { ConnectionGuard } from '../../src/auth/connection-guard.ts';
+import { createLogger } from '../../src/log.ts';
 import { SIM_SYMBOLS } from '../../src/marketdata/simulator.ts';
 import { ChannelSubscriber } from '../../src/pubsub/channel-subscriber.ts';
 import { createRedis } from '../../src/redis/connection.ts';
@@ -87,6 +90,31 @@ describe('stop() of a runtime under load', () => {
     await new Promise((r) => setImmediate(r));
     expect(afterClose).toEqual([]);
     expect(rejections.map(String)).toEqual([]);
+  });
+
+  it('a stream admitted while the subscriber is closed: admit resolves and nothing is left unhandled', async () => {
+    const subscriber = createRedis(redis.url, 'subscriber');
+    const commands = createRedis(redis.url, 'command');
+    await commands.ping();
+    const guard = new ConnectionGuard({
+      registry: new ApiClientRegistry(commands),
+      channels: new ChannelSubscriber(subscriber, commands),
+      log: createLogger('silent'),
+    });
+    const ended = new Promise((r) => subscriber.once('end', r));
+    await subscriber.quit();
+    await ended;
+    const principal = { clientId: 'c1', name: 'c1', scopes: new Set<never>(), expiresAt: null };
+    const socket = { close: () => {} };
+    // SSE streams call admit without awaiting it: a rejection would be unhandled.
+    await expect(guard.admit(socket, principal)).resolves.toBeUndefined();
+    await expect(guard.admit({ close: () => {} }, principal)).resolves.toBeUndefined();
+    guard.close();
+    await commands.quit();
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(rejections.map(String)).toEqual([]);
+    afterClose.length = 0;
   });
 
   it('ends its timers and background work before closing Redis: no command after close', async () => {
