@@ -46,6 +46,8 @@ export interface Runtime {
   ingester: Ingester | undefined;
   /** The GraphQL port; in an ingest-only process, the port of /health, /ready and /metrics. */
   port: number | undefined;
+  /** The port of /health, /ready and /metrics (`OPS_PORT`) beside the GraphQL port, if there is one. */
+  opsPort: number | undefined;
   /** OpenTelemetry tracing (a no-op when off); `stop()` flushes and shuts it down. */
   tracing: Tracing;
   /** Whether every Redis connection of the process is up now. */
@@ -166,13 +168,16 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   let ingester: Ingester | undefined;
   let app: App | undefined;
   let hub: BookHub | undefined;
+  let subscriptions: ChannelSubscriber | undefined;
   let ops: OpsServer | undefined;
   let port: number | undefined;
+  let opsPort: number | undefined;
 
   const stop = async () => {
     await app?.stop();
     await ops?.stop();
     hub?.close();
+    subscriptions?.close();
     await ingester?.stop();
     await Promise.allSettled(clients.map((c) => c.quit()));
     for (const c of clients) c.disconnect();
@@ -219,6 +224,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       const subscriber = client('subscriber');
       const store = new BookStore(commands, config.region, metrics);
       const channels = new ChannelSubscriber(subscriber, commands);
+      subscriptions = channels;
       const books = new BookHub({
         store,
         channels,
@@ -290,7 +296,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       if (config.http.opsPort !== undefined) {
         // Probes and scrapes on a port of their own, not reachable by API clients.
         ops = createOpsServer(metrics, feedsFresh ? [...probes, feedsFresh] : probes);
-        await ops.start(config.http.opsPort, config.http.host);
+        opsPort = await ops.start(config.http.opsPort, config.http.host);
       }
     }
   } catch (error) {
@@ -298,5 +304,5 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     throw error;
   }
   const redisReady = () => clients.every((c) => c.status === 'ready');
-  return { redisUrl: url, localRedis: local, app, ingester, port, tracing, stop, redisReady };
+  return { redisUrl: url, localRedis: local, app, ingester, port, opsPort, tracing, stop, redisReady };
 }

@@ -65,19 +65,33 @@ export class ConnectionGuard {
 
   /** Watches the socket until `release`; resolves once revocations are being listened to. */
   async admit(socket: ClosableSocket, principal: Principal): Promise<void> {
-    this.listening ??= this.options.channels.listen(apiKeyRevokedChannel(), (clientId) =>
-      this.closeClient(clientId, 'key revoked'),
-    );
+    this.listening ??= this.listenForRevocations();
     let sockets = this.byClient.get(principal.clientId);
     if (!sockets) {
       sockets = new Map();
       this.byClient.set(principal.clientId, sockets);
     }
     sockets.set(socket, principal);
-    await this.listening;
+    // A failed SUBSCRIBE (Redis down, or the connection closed by shutdown) is not this socket's
+    // failure, and callers do not await admit: rejecting here was an unhandled rejection. The
+    // periodic re-check still confirms the key, and the next admit subscribes again.
+    await this.listening.catch((err: unknown) =>
+      this.unknownLog.warn('listen', { err }, 'revocation channel not subscribed; will retry'),
+    );
     // The key was read before this socket was registered and before revocations were heard: a
     // revocation published in between would otherwise wait for the periodic re-check.
     await this.check(principal.clientId);
+  }
+
+  /** SUBSCRIBE to revocations; forgotten if it fails, so the next admit tries again. */
+  private listenForRevocations(): Promise<() => void> {
+    const listening = this.options.channels.listen(apiKeyRevokedChannel(), (clientId) =>
+      this.closeClient(clientId, 'key revoked'),
+    );
+    listening.catch(() => {
+      if (this.listening === listening) this.listening = undefined;
+    });
+    return listening;
   }
 
   release(socket: ClosableSocket, clientId: string): void {

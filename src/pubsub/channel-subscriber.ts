@@ -20,6 +20,8 @@ interface ShardChannel {
 export class ChannelSubscriber {
   private readonly pubsub: RedisPubSub;
   private readonly shardChannels = new Map<string, ShardChannel>();
+  /** Set by `close()`: the connection is about to close, and takes its subscriptions with it. */
+  private closed = false;
   /** Whether book channels are sharded: the writer SPUBLISHes exactly when it talks to a Cluster too. */
   readonly sharded: boolean;
 
@@ -42,13 +44,29 @@ export class ChannelSubscriber {
 
   /** Resolves once Redis confirmed the SUBSCRIBE; returns the function that ends the listening. */
   async listen(channel: string, onMessage: (raw: string) => void): Promise<() => void> {
+    // graphql-redis-subscriptions leaves a failed SUBSCRIBE's shared promise unhandled too: on a
+    // connection that is closed (or closing, after `close()`) nothing is sent; the caller gets
+    // the error ioredis would give (a retryable outage for isRedisUnavailable).
+    if (this.closed || this.subscriber.status === 'end') throw new Error('Connection is closed.');
     const id = await this.pubsub.subscribe<string>(channel, onMessage);
     let done = false;
     return () => {
       if (done) return;
       done = true;
+      // graphql-redis-subscriptions sends UNSUBSCRIBE and PUNSUBSCRIBE without handling their
+      // promises: after shutdown closed the connection they reject ("Connection is closed."),
+      // unhandled. A closed connection holds no subscriptions: nothing to send then.
+      if (this.closed || this.subscriber.status === 'end') return;
       this.pubsub.unsubscribe(id);
     };
+  }
+
+  /**
+   * Called by shutdown before the connections close: listeners ending later (streams finishing
+   * after the drain) send nothing more on a connection that is going away.
+   */
+  close(): void {
+    this.closed = true;
   }
 
   /**

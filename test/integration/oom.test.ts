@@ -3,7 +3,7 @@ import { Ingester } from '../../src/ingest/ingester.ts';
 import { createLogger } from '../../src/log.ts';
 import type { BookEvent, Trade } from '../../src/marketdata/types.ts';
 import { BookStore } from '../../src/redis/book-store.ts';
-import { createRedis, type RedisClient } from '../../src/redis/connection.ts';
+import { createRedis } from '../../src/redis/connection.ts';
 import { ClientBook, checkClients } from '../helpers/book-checker.ts';
 import {
   type Clients,
@@ -12,6 +12,7 @@ import {
   subscribe,
   trackedClients,
 } from '../helpers/graphql-clients.ts';
+import { fillMemory, oomArgs } from '../helpers/oom.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
 import { type Stack, startStack } from '../helpers/stack.ts';
 import { SteppedFeed } from '../helpers/stepped-feed.ts';
@@ -21,7 +22,6 @@ import { SteppedFeed } from '../helpers/stepped-feed.ts';
  * Books must not reset in a storm (a snapshot attempt per feed update), trade subscribers must be
  * told what was lost, and everything must come back once memory is freed.
  */
-const MAXMEMORY = 24 * 1024 * 1024;
 const BOOKS: Array<[string, string]> = [
   ['sim1', 'BTC/USDT'],
   ['sim1', 'ETH/USDT'],
@@ -50,30 +50,6 @@ afterAll(async () => {
   await stack?.stop();
   await redis?.stop();
 });
-
-/** Junk written before the limit drops: what DEL of `test:junk` frees again. */
-const JUNK_BYTES = 8 * 1024 * 1024;
-/** How far below what Redis uses the limit is set. */
-const MARGIN_BYTES = 4 * 1024 * 1024;
-
-/**
- * Makes Redis refuse every write: 8 MB of junk in one key, then maxmemory set 4 MB below what
- * Redis uses. Filling until used memory just passed the limit was not enough on a loaded machine:
- * part of what was counted was the filling client's query buffer, which Redis shrinks in the
- * background, and writes got through again. DEL of `test:junk` frees memory (the limit stays).
- */
-async function fillMemory(client: RedisClient): Promise<void> {
-  const chunk = 1024 * 1024;
-  for (let written = 0; written < JUNK_BYTES; written += chunk) {
-    await client.append('test:junk', Buffer.alloc(chunk, 'x'));
-  }
-  const used = Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1]);
-  await client.config('SET', 'maxmemory', String(used - MARGIN_BYTES));
-}
-
-function oomArgs(): string[] {
-  return ['--maxmemory', String(MAXMEMORY), '--maxmemory-policy', 'noeviction'];
-}
 
 describe('Redis out of memory', () => {
   it('backs off instead of resetting books in a storm, announces lost trades, and recovers', async () => {

@@ -19,11 +19,8 @@ import {
   type PlaceResult,
   SCRIPTED_BOOK_LIMITS,
   ScriptedMarket,
+  SESSION_STATE as SESSION,
 } from './support.ts';
-
-const SESSION = `query($id: ID!) {
-  session(id: $id) { lastSeq balances { asset total locked } orders(first: 100) { edges { node { id status } } } }
-}`;
 
 interface SessionView {
   lastSeq: number;

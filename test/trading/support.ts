@@ -218,6 +218,11 @@ export async function openSessionOver(
   return opened.openSession.id;
 }
 
+/** A session's seq, balances and orders: what a write changes (to compare before and after). */
+export const SESSION_STATE = `query($id: ID!) {
+  session(id: $id) { lastSeq balances { asset total locked } orders(first: 100) { edges { node { id status } } } }
+}`;
+
 export const ORDER_FIELDS = `id clientOrderId sessionId status side type price amount filled remaining averagePrice fee timeInForce postOnly rejectReason`;
 
 export const PLACE_ORDER = `mutation Place($input: PlaceOrderInput!) {

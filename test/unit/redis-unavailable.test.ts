@@ -19,6 +19,9 @@ describe('isRedisUnavailable', () => {
       true,
     );
     expect(isRedisUnavailable(replyError('LOADING Redis is loading the dataset in memory'))).toBe(true);
+    expect(isRedisUnavailable(replyError("OOM command not allowed when used memory > 'maxmemory'."))).toBe(
+      true,
+    );
     const located = new GraphQLError('Command timed out', { originalError: new Error('Command timed out') });
     expect(isRedisUnavailable(located)).toBe(true);
   });
