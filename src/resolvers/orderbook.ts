@@ -72,7 +72,8 @@ export async function orderBook(deps: ResolverDeps, args: BookArgs): Promise<Ord
     z.object({ exchange: z.string(), symbol: z.string(), depth: depthSchema(deps) }),
     args,
   );
-  await requireMarket(deps, exchange, symbol);
+  // A live replica answers without Redis: the market was checked when the subscription holding
+  // the book began, and markets are only ever added (writeMarkets), never removed.
   const replica = deps.hub.liveReplica(exchange, symbol);
   if (replica) {
     const top = replica.book.top(depth);
@@ -90,6 +91,7 @@ export async function orderBook(deps: ResolverDeps, args: BookArgs): Promise<Ord
       stale: isStale(deps, replica.receiveTs, true, exchange, symbol),
     };
   }
+  await requireMarket(deps, exchange, symbol);
   const region = await deps.hub.regionFor(exchange, symbol);
   const stored = await deps.hub.copies.store(region).readBook(exchange, symbol, depth);
   if (!stored) {

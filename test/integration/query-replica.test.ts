@@ -50,11 +50,12 @@ const query = () =>
 
 const levels = (side: Answer['bids']): Level[] => side.map((l) => [l.price, l.size] as const);
 
-/** READ_BOOK (and every other script) calls Redis executed so far. */
-async function scriptCalls(): Promise<number> {
+/** Calls of one command Redis executed so far (evalsha: READ_BOOK and every other script). */
+async function calls(command = 'evalsha'): Promise<number> {
   const stats = await stack.redis.info('commandstats');
-  return Number(/cmdstat_evalsha:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+  return Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
 }
+const scriptCalls = () => calls('evalsha');
 
 describe('orderBook from the in-process replica', () => {
   it('a held live book: answered without a Redis read, equal to the replica and to Redis at the same seq', async () => {
@@ -67,9 +68,10 @@ describe('orderBook from the in-process replica', () => {
     const replica = stack.hub.liveReplica(EXCHANGE, SYMBOL);
     expect(replica, 'a subscription holds the book live').toBeDefined();
 
-    const before = await scriptCalls();
+    const before = [await scriptCalls(), await calls('hget')];
     const answer = await query();
-    expect(await scriptCalls(), 'no READ_BOOK call: served from the replica').toBe(before);
+    expect(await scriptCalls(), 'no READ_BOOK call: served from the replica').toBe(before[0]);
+    expect(await calls('hget'), 'no market read either: no Redis round trip').toBe(before[1]);
 
     const stored = await new BookStore(stack.redis, REGION).readBook(EXCHANGE, SYMBOL, DEPTH);
     const top = replica!.book.top(DEPTH);
