@@ -17,7 +17,12 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 
 export function startServer(redisUrl: string, region: string): Promise<ServerChild> {
   const child = fork(join(HERE, 'e2e-server.ts'), [], {
-    execArgv: ['--import', 'tsx'],
+    // BENCH_CPU_PROF=DIR: a V8 CPU profile of the server, written to DIR when it stops.
+    execArgv: [
+      '--import',
+      'tsx',
+      ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+    ],
     env: { ...process.env, REDIS_URL: redisUrl, REGION: region },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
