@@ -18,10 +18,7 @@
  * source wrote that changed a subscriber's top-`depth` window (recomputed here with the same
  * OrderBook and diff) must arrive; no RESET; each subscriber's final window must equal the source's.
  */
-import { type ChildProcess, fork } from 'node:child_process';
 import { loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type Client, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { Ingester } from '../src/ingest/ingester.ts';
@@ -52,6 +49,7 @@ import {
   summarise,
   table,
 } from './lib.ts';
+import { startServer } from './server-child.ts';
 
 const SEED = 42;
 const REGION = 'bench';
@@ -284,62 +282,6 @@ async function redisHopRun(p: Plan, repeat: number): Promise<RunResult> {
   return out;
 }
 
-interface ServerChild {
-  child: ChildProcess;
-  port: number;
-  cpu(): Promise<{ seconds: number; rss: number }>;
-  stop(): Promise<void>;
-}
-
-const HERE = dirname(fileURLToPath(import.meta.url));
-
-function startServer(redisUrl: string): Promise<ServerChild> {
-  const child = fork(join(HERE, 'e2e-server.ts'), [], {
-    execArgv: ['--import', 'tsx'],
-    env: { ...process.env, REDIS_URL: redisUrl, REGION },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  type Reply = { type: 'ready'; port: number } | { type: 'cpu'; seconds: number; rss: number };
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('server did not start within 30 s')), 30_000);
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-    const onReady = (message: Reply) => {
-      if (message.type !== 'ready') return;
-      clearTimeout(timer);
-      child.off('message', onReady);
-      resolve({
-        child,
-        port: message.port,
-        cpu: () =>
-          new Promise((res) => {
-            const onCpu = (m: Reply) => {
-              if (m.type !== 'cpu') return;
-              child.off('message', onCpu);
-              res({ seconds: m.seconds, rss: m.rss });
-            };
-            child.on('message', onCpu);
-            child.send({ type: 'cpu' });
-          }),
-        stop: () =>
-          new Promise<void>((res) => {
-            if (child.exitCode !== null) {
-              res();
-              return;
-            }
-            const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
-            child.removeAllListeners('exit');
-            child.once('exit', () => {
-              clearTimeout(kill);
-              res();
-            });
-            child.send({ type: 'stop' });
-          }),
-      });
-    };
-    child.on('message', onReady);
-  });
-}
-
 const SUBSCRIPTION = /* GraphQL */ `
   subscription Book($exchange: String!, $symbol: String!, $depth: Int!) {
     orderBookUpdates(exchange: $exchange, symbol: $symbol, depth: $depth) {
@@ -393,7 +335,7 @@ class Subscriber {
 
 async function e2eRun(p: Plan, repeat: number): Promise<RunResult> {
   const source = await startSource(p);
-  const server = await startServer(source.url);
+  const server = await startServer(source.url, REGION);
   const warmCount = WARM_S * RATE;
   const rounds = Math.ceil(p.deltas.length / BOOKS);
   const samples: number[] = [];

@@ -67,12 +67,39 @@ export function isStale(
   return !live || !deps.redisReady() || deps.now() - receiveTs > staleAfterMs(deps, exchange, symbol);
 }
 
+/**
+ * One schema per limits object, built on first use: zod v4 compiles an object schema on its
+ * first parse, so a schema built per request pays that compile on every request.
+ */
+export function schemaPerLimits<T>(build: (deps: ResolverDeps) => T): (deps: ResolverDeps) => T {
+  const cache = new WeakMap<object, T>();
+  return (deps) => {
+    let schema = cache.get(deps.limits);
+    if (schema === undefined) {
+      schema = build(deps);
+      cache.set(deps.limits, schema);
+    }
+    return schema;
+  };
+}
+
+const orderBookArgs = schemaPerLimits((deps) =>
+  z.object({ exchange: z.string(), symbol: z.string(), depth: depthSchema(deps) }),
+);
+
+const bookSubscriptionArgs = schemaPerLimits((deps) =>
+  z.object({
+    exchange: z.string(),
+    symbol: z.string(),
+    depth: depthSchema(deps),
+    throttleMs: throttleMsSchema(deps).optional(),
+  }),
+);
+
 export async function orderBook(deps: ResolverDeps, args: BookArgs): Promise<OrderBookState> {
-  const { exchange, symbol, depth } = parseArgs(
-    z.object({ exchange: z.string(), symbol: z.string(), depth: depthSchema(deps) }),
-    args,
-  );
-  await requireMarket(deps, exchange, symbol);
+  const { exchange, symbol, depth } = parseArgs(orderBookArgs(deps), args);
+  // A live replica answers without Redis: the market was checked when the subscription holding
+  // the book began, and markets are only ever added (writeMarkets), never removed.
   const replica = deps.hub.liveReplica(exchange, symbol);
   if (replica) {
     const top = replica.book.top(depth);
@@ -90,6 +117,7 @@ export async function orderBook(deps: ResolverDeps, args: BookArgs): Promise<Ord
       stale: isStale(deps, replica.receiveTs, true, exchange, symbol),
     };
   }
+  await requireMarket(deps, exchange, symbol);
   const region = await deps.hub.regionFor(exchange, symbol);
   const stored = await deps.hub.copies.store(region).readBook(exchange, symbol, depth);
   if (!stored) {
@@ -102,15 +130,7 @@ export async function orderBook(deps: ResolverDeps, args: BookArgs): Promise<Ord
 }
 
 async function subscriptionArgs(deps: ResolverDeps, args: BookArgs & { throttleMs?: number }) {
-  const parsed = parseArgs(
-    z.object({
-      exchange: z.string(),
-      symbol: z.string(),
-      depth: depthSchema(deps),
-      throttleMs: throttleMsSchema(deps).optional(),
-    }),
-    args,
-  );
+  const parsed = parseArgs(bookSubscriptionArgs(deps), args);
   await requireMarket(deps, parsed.exchange, parsed.symbol);
   return parsed;
 }
