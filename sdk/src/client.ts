@@ -166,6 +166,22 @@ export function createBookgraphClient(options: BookgraphClientOptions): Bookgrap
     return transport;
   };
 
+  /** After a failed attempt: waits out the backoff when one is left, else throws NETWORK_ERROR. */
+  const retryOrThrow = async (
+    cause: unknown,
+    attempt: number,
+    retries: number,
+    requestOptions: RequestOptions | undefined,
+  ): Promise<void> => {
+    if (requestOptions?.signal?.aborted || disposed.signal.aborted) throw cause;
+    if (attempt < retries) {
+      await sleep(backoffDelay(retry, attempt), disposed.signal);
+      return;
+    }
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    throw new BookgraphError(`request to ${options.url} failed: ${reason}`, { code: 'NETWORK_ERROR', cause });
+  };
+
   async function request<TData>(
     document: DocumentNode | string | string,
     variables: Record<string, unknown> | undefined,
@@ -192,16 +208,8 @@ export function createBookgraphClient(options: BookgraphClientOptions): Bookgrap
           signal: AbortSignal.any(signals),
         });
       } catch (cause) {
-        if (requestOptions?.signal?.aborted || disposed.signal.aborted) throw cause;
-        if (attempt < retries) {
-          await sleep(backoffDelay(retry, attempt), disposed.signal);
-          continue;
-        }
-        const reason = cause instanceof Error ? cause.message : String(cause);
-        throw new BookgraphError(`request to ${options.url} failed: ${reason}`, {
-          code: 'NETWORK_ERROR',
-          cause,
-        });
+        await retryOrThrow(cause, attempt, retries, requestOptions);
+        continue;
       }
       const status = response.status;
       const requestId = response.headers.get('x-request-id') ?? undefined;
@@ -210,7 +218,15 @@ export function createBookgraphClient(options: BookgraphClientOptions): Bookgrap
         await sleep(backoffDelay(retry, attempt), disposed.signal);
         continue;
       }
-      const result = await readResult(response);
+      let result: FormattedExecutionResult | undefined;
+      try {
+        result = await readResult(response);
+      } catch (cause) {
+        // The answer was cut while its body was read (the timeout, a reset): as retryable as a
+        // request that got no answer, never "not a GraphQL result".
+        await retryOrThrow(cause, attempt, retries, requestOptions);
+        continue;
+      }
       const context = { status, ...(requestId ? { requestId } : {}) };
       if (!result) {
         throw new BookgraphError(`HTTP ${status} from ${options.url} is not a GraphQL result`, {
@@ -265,8 +281,11 @@ async function readResult(response: Response): Promise<FormattedExecutionResult 
     await response.body?.cancel();
     return undefined;
   }
+  // Reading can fail (a timeout or reset mid-body): that propagates; only a body that is not
+  // JSON, or JSON that is not a result, is "not a GraphQL result".
+  const text = await response.text();
   try {
-    const body = (await response.json()) as unknown;
+    const body = JSON.parse(text) as unknown;
     return typeof body === 'object' && body !== null && ('data' in body || 'errors' in body)
       ? (body as FormattedExecutionResult)
       : undefined;

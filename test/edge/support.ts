@@ -25,9 +25,13 @@ export function http(
     const headers: Record<string, string> = { ...options.headers };
     if (options.body !== undefined && !options.chunked)
       headers['content-length'] = String(Buffer.byteLength(options.body));
+    let answered = false;
+    // A connection of its own (no keep-alive reuse): a kept-alive socket the server closes for
+    // idleness just as a slow, loaded test reuses it would reset a request that was never answered.
     const req = request(
-      { host: '127.0.0.1', port, path, method: options.method ?? 'GET', headers },
+      { host: '127.0.0.1', port, path, method: options.method ?? 'GET', headers, agent: false },
       (res) => {
+        answered = true;
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
@@ -37,10 +41,15 @@ export function http(
         res.on('error', reject);
       },
     );
-    // The server may answer (413) and close before the whole body is sent: not an error here.
+    // The server may answer (413) and close before the whole body is sent: not an error here, as
+    // long as the answer comes. A connection that closes with no answer at all is one.
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EPIPE' || err.code === 'ECONNRESET') return;
       reject(err);
+    });
+    req.on('close', () => {
+      if (!answered)
+        reject(new Error(`${options.method ?? 'GET'} ${path}: the connection closed without an answer`));
     });
     if (options.body !== undefined) req.write(options.body);
     req.end();

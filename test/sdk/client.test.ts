@@ -152,6 +152,41 @@ describe('typed queries over HTTP', () => {
     expect(error.code).toBe('NETWORK_ERROR');
   });
 
+  it('retries an answer whose body stalls past the timeout, and names it a network error, not HTTP_ERROR', async () => {
+    // A real server that sends the status and headers, then nothing more, on its first request.
+    let calls = 0;
+    const stalled: import('node:http').ServerResponse[] = [];
+    const server: Server = createServer((req, res) => {
+      calls += 1;
+      res.writeHead(200, { 'content-type': 'application/graphql-response+json' });
+      if (calls === 1) {
+        res.write('{"data":');
+        stalled.push(res);
+        return;
+      }
+      req.resume();
+      res.end(JSON.stringify({ data: { region: 'stalled-then-fine', markets: [] } }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/graphql`;
+    try {
+      const retried = client({ url, timeoutMs: 300, retry: { attempts: 2, initialDelayMs: 10 } });
+      expect((await retried.query(MarketsDocument, { exchange: 'sim1' })).region).toBe('stalled-then-fine');
+      expect(calls).toBe(2);
+      calls = 0;
+      const once = client({ url, timeoutMs: 300, retry: { attempts: 0 } });
+      const error = (await once
+        .query(MarketsDocument, { exchange: 'sim1' })
+        .catch((e: unknown) => e)) as BookgraphError;
+      expect(error).toBeInstanceOf(BookgraphError);
+      expect(error.code).toBe('NETWORK_ERROR');
+      expect(calls).toBe(1);
+    } finally {
+      for (const res of stalled) res.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it('reports a response that is not a GraphQL result as HTTP_ERROR, without retrying a 4xx', async () => {
     let calls = 0;
     const proxy: typeof fetch = () => {
