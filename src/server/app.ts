@@ -206,6 +206,7 @@ export function createApp(options: AppOptions): App {
   });
   const wsServer = useServer(
     {
+      connectionInitWaitTimeout: edge.limits.wsInitTimeoutMs,
       execute: (args) => (args.rootValue as Enveloped).execute(args) as never,
       subscribe: (args) => (args.rootValue as Enveloped).subscribe(args) as never,
       onConnect: async (ctx) => {

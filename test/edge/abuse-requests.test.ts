@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { apiClientKey, clientAuditKey } from '../../src/redis/keys.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
 import { type Stack, startStack } from '../helpers/stack.ts';
@@ -265,5 +266,29 @@ describe('rows 7, 9, 5: names and lists are checked before Redis, errors do not 
     expect(await stack.redis.xlen(audit)).toBe(before + 1);
     expect(await stack.redis.pttl(audit)).toBeGreaterThan(0);
     expect(await healthMs(stack.port)).toBeLessThan(5_000);
+  });
+});
+
+describe('graphql-ws handshake time', () => {
+  it('accepts a connection_init sent after 3.5 s (a loaded client), and closes a silent socket 4408 after WS_INIT_TIMEOUT_MS', async () => {
+    // graphql-ws's own bound (3 s) closed healthy sockets whose connection_init a busy event loop
+    // read late; the edge's default is 10 s.
+    const open = () =>
+      new Promise<{ ws: WebSocket; closed: Promise<number>; at: number }>((resolve, reject) => {
+        const ws = new WebSocket(stack.wsUrl, 'graphql-transport-ws');
+        const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
+        ws.once('open', () => resolve({ ws, closed, at: performance.now() }));
+        ws.once('error', reject);
+      });
+    const [late, silent] = await Promise.all([open(), open()]);
+    // The delay under test is the client's own: it sends its init late on purpose.
+    await new Promise((r) => setTimeout(r, 3_500));
+    const acked = new Promise<string>((resolve) => late.ws.once('message', (m) => resolve(String(m))));
+    late.ws.send(JSON.stringify({ type: 'connection_init', payload: {} }));
+    const first = await Promise.race([acked, late.closed.then((code) => `closed ${code}`)]);
+    expect(first).toContain('connection_ack');
+    expect(await silent.closed).toBe(4408);
+    expect(performance.now() - silent.at).toBeGreaterThanOrEqual(9_500);
+    late.ws.close();
   });
 });

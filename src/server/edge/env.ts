@@ -6,6 +6,7 @@ import { DEFAULT_EDGE_LIMITS, DEFAULT_QUOTAS, type EdgeLimits } from './limits.t
 export const EDGE_ENV = {
   MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024, DEFAULT_EDGE_LIMITS.maxBodyBytes),
   MAX_FRAME_BYTES: int(1024, 64 * 1024 * 1024, DEFAULT_EDGE_LIMITS.maxFrameBytes),
+  WS_INIT_TIMEOUT_MS: int(1_000, 120_000, DEFAULT_EDGE_LIMITS.wsInitTimeoutMs),
   MAX_DOCUMENT_BYTES: int(1024, 16 * 1024 * 1024, DEFAULT_EDGE_LIMITS.maxDocumentBytes),
   MAX_DOCUMENT_TOKENS: int(100, 1_000_000, DEFAULT_EDGE_LIMITS.maxDocumentTokens),
   DOCUMENT_CACHE_MAX_BYTES: int(0, 1024 * 1024 * 1024, DEFAULT_EDGE_LIMITS.documentCacheMaxBytes),
@@ -44,6 +45,7 @@ export function edgeLimitsFrom(e: EdgeEnv, production: boolean): EdgeLimits {
   return {
     maxBodyBytes: e.MAX_BODY_BYTES,
     maxFrameBytes: e.MAX_FRAME_BYTES,
+    wsInitTimeoutMs: e.WS_INIT_TIMEOUT_MS,
     maxDocumentBytes: e.MAX_DOCUMENT_BYTES,
     maxDocumentTokens: e.MAX_DOCUMENT_TOKENS,
     documentCacheMaxBytes: e.DOCUMENT_CACHE_MAX_BYTES,

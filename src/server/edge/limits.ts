@@ -8,6 +8,11 @@ export interface EdgeLimits {
   maxBodyBytes: number;
   /** Largest graphql-ws frame, bytes; larger closes the socket with 1009. */
   maxFrameBytes: number;
+  /**
+   * How long a new graphql-ws socket may take to send `connection_init`, ms; then 4408. graphql-ws's
+   * own 3 s closed healthy clients on a loaded host (a busy event loop reads the message late).
+   */
+  wsInitTimeoutMs: number;
   /** Largest document text, bytes, checked before the document is lexed. */
   maxDocumentBytes: number;
   /** Most lexical tokens in a document, counted before it is parsed. */
@@ -62,6 +67,7 @@ export const DEFAULT_QUOTAS: Quotas = {
 export const DEFAULT_EDGE_LIMITS: EdgeLimits = {
   maxBodyBytes: 64 * 1024,
   maxFrameBytes: 64 * 1024,
+  wsInitTimeoutMs: 10_000,
   maxDocumentBytes: 32 * 1024,
   maxDocumentTokens: 3_000,
   documentCacheMaxBytes: 16 * 1024 * 1024,
