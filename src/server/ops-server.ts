@@ -1,8 +1,13 @@
 import { createServer, type Server } from 'node:http';
-import type { Metrics } from '../observability/metrics.ts';
+import type { Registry } from 'prom-client';
 import type { ReadinessCheck } from './app.ts';
 import { listen } from './listen.ts';
 import { unreadyReasons } from './readiness.ts';
+
+/** Where `/metrics` comes from: a process's Metrics, or the sum over `serve --workers N`'s workers. */
+export interface MetricsSource {
+  registry: Pick<Registry, 'metrics' | 'contentType'>;
+}
 
 export interface OpsServer {
   server: Server;
@@ -16,7 +21,7 @@ export interface OpsServer {
  * standby says so there: it is ready, yet writes nothing).
  */
 export function createOpsServer(
-  metrics: Metrics,
+  metrics: MetricsSource,
   readiness: readonly ReadinessCheck[],
   notes: () => readonly string[] = () => [],
 ): OpsServer {
