@@ -17,8 +17,9 @@ export interface OpsServer {
 
 /**
  * `/health`, `/ready` and `/metrics` for a process without the GraphQL server (`bookgraph ingest`),
- * so ingesters are probed and scraped like servers. `notes` adds lines to a ready answer (a hot
- * standby says so there: it is ready, yet writes nothing).
+ * so ingesters are probed and scraped like servers; beside it (`OPS_PORT`); and for the primary of
+ * `serve --workers N`. `notes` adds lines to a ready answer (a hot standby says so there: it is
+ * ready, yet writes nothing; the primary counts its serving workers).
  */
 export function createOpsServer(
   metrics: MetricsSource,
