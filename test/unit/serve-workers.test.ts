@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.ts';
+import { answer, type ClusterMessage, Questions } from '../../src/server/cluster/messages.ts';
 import {
   FIRST_RESTART_DELAY_MS,
   MAX_RESTART_DELAY_MS,
@@ -48,5 +49,49 @@ describe('restartDelayMs', () => {
     expect(restartDelayMs(40)).toBe(MAX_RESTART_DELAY_MS);
     const delays = Array.from({ length: 12 }, (_, i) => restartDelayMs(i + 1));
     expect(delays).toEqual([...delays].sort((a, b) => a - b));
+  });
+});
+
+describe('Questions (the primary and its workers asking each other)', () => {
+  type Sent = Extract<ClusterMessage, { bookgraph: 'ask' }>;
+
+  it('pairs each answer with its question, by id, whatever the order', async () => {
+    const questions = new Questions();
+    const sent: Sent[] = [];
+    const send = (m: ClusterMessage) => {
+      sent.push(m as Sent);
+      return true;
+    };
+    const first = questions.ask(send, 'ready', 60_000);
+    const second = questions.ask(send, 'metrics', 60_000);
+    expect(sent.map((m) => m.what)).toEqual(['ready', 'metrics']);
+    questions.settle({ bookgraph: 'answer', id: sent[1]!.id, value: ['m'] });
+    questions.settle({ bookgraph: 'answer', id: sent[0]!.id, error: 'redis not connected' });
+    await expect(second).resolves.toEqual(['m']);
+    await expect(first).rejects.toThrow('redis not connected');
+    // A late or unknown answer changes nothing.
+    questions.settle({ bookgraph: 'answer', id: sent[0]!.id, value: 'late' });
+  });
+
+  it('fails at once when the channel is closed, and at its bound when nobody answers', async () => {
+    const questions = new Questions();
+    await expect(questions.ask(() => false, 'ready', 60_000)).rejects.toThrow('the channel is closed');
+    await expect(questions.ask(() => true, 'metrics', 20)).rejects.toThrow(
+      'no answer to "metrics" within 20 ms',
+    );
+  });
+
+  it('answer() sends the value, or the error message', async () => {
+    const sent: ClusterMessage[] = [];
+    const send = (m: ClusterMessage) => sent.push(m) > 0;
+    answer(send, 7, async () => ['ok']);
+    answer(send, 8, async () => {
+      throw new Error('boom');
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sent).toEqual([
+      { bookgraph: 'answer', id: 7, value: ['ok'] },
+      { bookgraph: 'answer', id: 8, error: 'boom' },
+    ]);
   });
 });

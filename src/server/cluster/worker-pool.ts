@@ -75,8 +75,16 @@ export class WorkerPool {
     return [...this.serving_.values()];
   }
 
+  /** Asks a worker; fails at `timeoutMs`, or at once if the worker exits first. */
   ask(worker: Worker, what: Question, timeoutMs: number): Promise<unknown> {
-    return this.questions.ask(sendTo(worker), what, timeoutMs);
+    return new Promise((resolve, reject) => {
+      const exited = () => reject(new Error(`worker ${worker.id} exited`));
+      worker.once('exit', exited);
+      this.questions
+        .ask(sendTo(worker), what, timeoutMs)
+        .then(resolve, reject)
+        .finally(() => worker.off('exit', exited));
+    });
   }
 
   /**
