@@ -4,7 +4,7 @@
  * 1 worker (one process, no cluster) and with `--workers` N, in interleaved repeats: medians,
  * the ratio, p50/p99, the server's CPU seconds per 1,000 queries, and the load average.
  *
- *   npx tsx bench/workers.ts [--workers=2] [--clients=16] [--seconds=5] [--warm=2] [--repeats=3]
+ *   npm run bench:workers -- [--workers=2] [--clients=16] [--seconds=5] [--warm=2] [--repeats=3]
  *
  * Layout: this process runs the simulator + ingester (ingest only, 10 updates/s per book) and
  * the load: `--clients` keep-alive HTTP/1.1 connections (node:http Agent), each sending the next
