@@ -4,7 +4,7 @@
  * 1 worker (one process, no cluster) and with `--workers` N, in interleaved repeats: medians,
  * the ratio, p50/p99, the server's CPU seconds per 1,000 queries, and the load average.
  *
- *   npm run bench:workers -- [--workers=2] [--clients=16] [--seconds=5] [--warm=2] [--repeats=3]
+ *   npm run bench:workers -- [--workers=2] [--clients=16] [--seconds=8] [--warm=15] [--repeats=3]
  *
  * Layout: this process runs the simulator + ingester (ingest only, 10 updates/s per book) and
  * the load: `--clients` keep-alive HTTP/1.1 connections (node:http Agent), each sending the next
@@ -34,8 +34,10 @@ import {
 
 const WORKERS = flag('workers', 2);
 const CLIENTS = flag('clients', 16);
-const SECONDS = flag('seconds', 5);
-const WARM_S = flag('warm', 2);
+const SECONDS = flag('seconds', 8);
+// Long: each worker compiles (JIT) its hot code on its own, with 1/N of the traffic; with a 2 s
+// warm-up two workers spent twice the CPU per query of one process on this machine.
+const WARM_S = flag('warm', 15);
 const REPEATS = flag('repeats', 3);
 const CLI = fileURLToPath(new URL('../bin/bookgraph-dev.js', import.meta.url));
 const QUERY = `/graphql?query=${encodeURIComponent('{ orderBook(exchange: "sim1", symbol: "BTC/USDT", depth: 20) { seq bids { price size } asks { price size } } }')}`;
