@@ -11,6 +11,7 @@ import type { Feed, FeedSink } from '../src/marketdata/feed.ts';
 import type { Market } from '../src/marketdata/types.ts';
 import type { RedisClient } from '../src/redis/connection.ts';
 import { type LocalRedisServer, startLocalRedis } from '../src/redis/local-server.ts';
+import type { Runtime } from '../src/runtime.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -225,6 +226,47 @@ export function fmt(x: number, digits = 2): string {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Runs `attempt` every 200 ms until it succeeds; past `timeoutMs`, throws its last error. */
+export async function untilOk(attempt: () => Promise<unknown>, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await attempt();
+      return;
+    } catch (error) {
+      if (Date.now() > until) throw error;
+      await sleep(200);
+    }
+  }
+}
+
+/** The simulator and the ingester in this process (`ingest` only, silent) writing into `redisUrl`. */
+export async function startSimulatorIngest(
+  redisUrl: string,
+  region: string,
+  updatesPerSecond: number,
+): Promise<Runtime> {
+  // Loaded here: the runtime is the whole server, which most benchmarks do not need.
+  const [{ loadConfig }, { createLogger }, { startRuntime }] = await Promise.all([
+    import('../src/config.ts'),
+    import('../src/log.ts'),
+    import('../src/runtime.ts'),
+  ]);
+  return startRuntime({
+    config: loadConfig({
+      REDIS_URL: redisUrl,
+      REGION: region,
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+      SIM_UPDATES_PER_SEC: String(updatesPerSecond),
+    }),
+    log: createLogger('silent'),
+    ingest: true,
+    serve: false,
+    launchRedis: false,
+  });
 }
 
 /** Reads `--name=value` flags; numbers where the default is a number. */

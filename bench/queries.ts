@@ -21,10 +21,18 @@ import { Agent, request } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { loadConfig } from '../src/config.ts';
-import { createLogger } from '../src/log.ts';
-import { startRuntime } from '../src/runtime.ts';
-import { cpuModel, flag, fmt, fmtInt, median, startPrivateRedis, summarise, table } from './lib.ts';
+import {
+  cpuModel,
+  flag,
+  fmt,
+  fmtInt,
+  median,
+  startPrivateRedis,
+  startSimulatorIngest,
+  summarise,
+  table,
+  untilOk,
+} from './lib.ts';
 import { startServer } from './server-child.ts';
 
 const SECONDS = flag('seconds', 5);
@@ -117,33 +125,12 @@ async function load(agent: Agent, port: number, op: Operation, seconds: number) 
 }
 
 /** Polls until the server answers the book query: the ingester has written its first snapshot. */
-async function waitForBook(agent: Agent, port: number): Promise<void> {
-  const until = Date.now() + 60_000;
-  for (;;) {
-    try {
-      await ask(agent, port, OPERATIONS[1]!);
-      return;
-    } catch (error) {
-      if (Date.now() > until) throw error;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
+function waitForBook(agent: Agent, port: number): Promise<void> {
+  return untilOk(() => ask(agent, port, OPERATIONS[1]!));
 }
 
 const redis = await startPrivateRedis();
-const ingest = await startRuntime({
-  config: loadConfig({
-    REDIS_URL: redis.url,
-    REGION,
-    PORT: '0',
-    LOG_LEVEL: 'silent',
-    SIM_UPDATES_PER_SEC: String(RATE),
-  }),
-  log: createLogger('silent'),
-  ingest: true,
-  serve: false,
-  launchRedis: false,
-});
+const ingest = await startSimulatorIngest(redis.url, REGION, RATE);
 const server = await startServer(redis.url, REGION);
 const agent = new Agent({ keepAlive: true, maxSockets: WORKERS });
 /** One phase: `REPEATS` interleaved runs of each operation, medians and the ratio to `{ __typename }`. */

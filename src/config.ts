@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { emptyAsUndefined, int, isOn, list } from './config-env.ts';
 import { feedSymbolLists, feedsVariable, SYMBOL_RE } from './marketdata/feed-spec.ts';
 import { parseRedisTarget } from './redis/redis-target.ts';
+import { WORKERS_ENV } from './server/cluster/workers-setting.ts';
 import { EDGE_ENV, edgeLimitsFrom } from './server/edge/env.ts';
 import type { EdgeLimits } from './server/edge/limits.ts';
 import { readVenueCredentials, type VenueCredentials } from './trading/venue-credentials.ts';
@@ -194,6 +195,7 @@ const EnvSchema = z.object({
   OTEL_EXPORTER_OTLP_TIMEOUT: int(100, 600_000, 10_000),
   INGEST_TRACE_SAMPLE_RATIO: z.preprocess(emptyAsUndefined, z.coerce.number().min(0).max(1).default(0.001)),
   ...EDGE_ENV,
+  ...WORKERS_ENV,
   DRAIN_READY_GRACE_MS: int(0, 120_000, 0),
   DRAIN_TIMEOUT_MS: int(0, 300_000, 20_000),
 });
@@ -239,6 +241,8 @@ export interface Config {
    * production CORS allows no origin and `/metrics` is not on the API port, unless set.
    */
   edge: EdgeLimits;
+  /** `serve`'s processes (`WORKERS`, `--workers`): 1 = one process, more = a node:cluster primary and its workers. */
+  workers: number;
   feeds: readonly string[];
   simulator: { seed: number; updatesPerSecond: number };
   /** The `ccxt:<exchange>` feeds: symbols to follow and base URL overrides (`*` = every exchange). */
@@ -369,6 +373,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       opsPort: e.OPS_PORT,
     },
     edge: edgeLimitsFrom(e, e.NODE_ENV === 'production'),
+    workers: e.WORKERS,
     feeds: e.FEEDS.map((feed) => feed.name),
     simulator: { seed: e.SIM_SEED, updatesPerSecond: e.SIM_UPDATES_PER_SEC },
     ccxt: {

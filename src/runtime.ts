@@ -36,6 +36,8 @@ export interface RuntimeOptions {
   feeds?: Feed[];
   /** The process's tracing. @default from `config.tracing` (off unless OTEL_ENABLED) */
   tracing?: Tracing;
+  /** Headers on every response of the GraphQL server (AppOptions.responseHeaders). */
+  responseHeaders?: Readonly<Record<string, string>>;
 }
 
 export interface Runtime {
@@ -268,6 +270,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         readiness: feedsFresh ? [...probes, feedsFresh] : probes,
         drain: config.drain,
         tracing,
+        responseHeaders: options.responseHeaders,
         // Anonymous market data: on in `start` (ingest + serve), off by default in `serve`.
         auth: { anonymousMarketData: config.auth.allowAnonymousMarketData ?? options.ingest },
         trading: createTrading({

@@ -32,13 +32,18 @@ clients\`, \`replay\` and \`record\` look for it.
 Options:
 ${PORT}
 ${FEED_OPTIONS}`,
-  serve: `Usage: bookgraph serve [--port N]
+  serve: `Usage: bookgraph serve [--port N] [--workers N|auto]
 
 Runs the GraphQL server only (stateless: scale it horizontally) against REDIS_URL, where the
 region's ingesters write. /health, /ready and /metrics are on the same port.
 
+With --workers N (N > 1) a primary process forks N workers, each a whole server with its own
+Redis connections and book replicas, sharing the port; it restarts a worker that dies, sums
+their metrics, and on SIGTERM/SIGINT drains them all. OPS_PORT is then the primary's.
+
 Options:
-${PORT}`,
+${PORT}
+  --workers N          server processes sharing the port: 1-64, or auto (one per core) (WORKERS)`,
   ingest: `Usage: bookgraph ingest [--exchange ID --symbols A/B,C/D] [--rest-url URL] [--ws-url URL] [--port N]
 
 Runs the feeds named in FEEDS (one process per exchange in production) and writes their books

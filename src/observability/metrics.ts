@@ -154,6 +154,8 @@ export class Metrics {
     help: '1 while the Redis client of this role is connected and ready, else 0 (command, subscriber, writer)',
     labelNames: ['role'] as const,
     registers: [this.registry],
+    // Summed over `serve --workers N`'s workers, the lowest: 0 when any worker's connection is down.
+    aggregator: 'min',
     collect: () => {
       for (const [role, ready] of this.redisClients) this.redisConnected.set({ role }, ready() ? 1 : 0);
     },

@@ -26,6 +26,7 @@ import { maskErrors } from './mask-errors.ts';
 import { usePlugins } from './plugins/index.ts';
 import { SSE_STREAM_ENDPOINT } from './plugins/use-graphql-sse.ts';
 import type { SharedExecutionStats } from './plugins/use-shared-execution.ts';
+import { unreadyReasons } from './readiness.ts';
 
 /** Returns why the process is not ready, or null when it is (a probe of Redis answers later). */
 export type ReadinessCheck = () => string | null | Promise<string | null>;
@@ -65,6 +66,8 @@ export interface AppOptions {
   dashboard?: Omit<DashboardOptions, 'log'>;
   /** Request limits and per-key quotas (src/server/edge/limits.ts). @default their production values */
   edge?: EdgeOverrides;
+  /** Headers on every HTTP response and WebSocket handshake (a `serve --workers N` worker's id). @default none */
+  responseHeaders?: Readonly<Record<string, string>>;
 }
 
 export interface AuthOptions {
@@ -84,6 +87,8 @@ export interface App {
   trading: Trading;
   /** Request limits and quotas (tests read its document cache and counts). */
   edge: Edge;
+  /** Why the server is not ready (what `/ready` answers 503 with); none when it is. */
+  unready(): Promise<string[]>;
   /** Listens on host:port (port 0 picks a free one); resolves with the bound port. */
   start(port: number, host?: string): Promise<number>;
   /**
@@ -176,6 +181,13 @@ export function createApp(options: AppOptions): App {
       [yoga.graphqlEndpoint, SSE_STREAM_ENDPOINT],
     ),
   );
+  const extraHeaders = Object.entries(options.responseHeaders ?? {});
+  if (extraHeaders.length > 0) {
+    // Prepended: it must run before a handler that answers at once (the dashboard's files).
+    server.prependListener('request', (_req, res) => {
+      for (const [name, value] of extraHeaders) res.setHeader(name, value);
+    });
+  }
   const sockets = new Set<Socket>();
   server.on('connection', (socket) => {
     sockets.add(socket);
@@ -270,6 +282,9 @@ export function createApp(options: AppOptions): App {
     wss,
   );
   edge.quietSocketErrors(wss);
+  if (extraHeaders.length > 0) {
+    wss.on('headers', (headers) => headers.push(...extraHeaders.map(([name, value]) => `${name}: ${value}`)));
+  }
 
   return {
     yoga,
@@ -277,6 +292,7 @@ export function createApp(options: AppOptions): App {
     metrics,
     trading,
     edge,
+    unready: () => unreadyReasons(readiness),
     start(port, host = '127.0.0.1') {
       return listen(server, port, host);
     },

@@ -1,8 +1,13 @@
 import { createServer, type Server } from 'node:http';
-import type { Metrics } from '../observability/metrics.ts';
+import type { Registry } from 'prom-client';
 import type { ReadinessCheck } from './app.ts';
 import { listen } from './listen.ts';
 import { unreadyReasons } from './readiness.ts';
+
+/** Where `/metrics` comes from: a process's Metrics, or the sum over `serve --workers N`'s workers. */
+export interface MetricsSource {
+  registry: Pick<Registry, 'metrics' | 'contentType'>;
+}
 
 export interface OpsServer {
   server: Server;
@@ -12,11 +17,12 @@ export interface OpsServer {
 
 /**
  * `/health`, `/ready` and `/metrics` for a process without the GraphQL server (`bookgraph ingest`),
- * so ingesters are probed and scraped like servers. `notes` adds lines to a ready answer (a hot
- * standby says so there: it is ready, yet writes nothing).
+ * so ingesters are probed and scraped like servers; beside it (`OPS_PORT`); and for the primary of
+ * `serve --workers N`. `notes` adds lines to a ready answer (a hot standby says so there: it is
+ * ready, yet writes nothing; the primary counts its serving workers).
  */
 export function createOpsServer(
-  metrics: Metrics,
+  metrics: MetricsSource,
   readiness: readonly ReadinessCheck[],
   notes: () => readonly string[] = () => [],
 ): OpsServer {

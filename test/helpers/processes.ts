@@ -50,6 +50,16 @@ export function spawnBookgraph(command: 'serve' | 'ingest', env: NodeJS.ProcessE
   };
 }
 
+/** Whether a process with this id exists (signal 0 checks without sending anything). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Resolves once `url` answers 200 (a process's `/ready`); the bound covers a loaded machine's start-up. */
 export async function untilReady(url: string, process?: CliProcess, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

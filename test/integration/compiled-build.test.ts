@@ -78,4 +78,28 @@ describe('the compiled build (dist/server)', () => {
     expect(await cli.exited).toEqual({ code: 0, signal: null });
     expect(cli.stderr()).toBe('');
   });
+
+  it.each(nodes)(
+    '%s: serve --workers 2 forks its workers from dist/ and drains them on SIGTERM',
+    async (node) => {
+      const cli = spawnCli(
+        ['serve', '--workers', '2'],
+        cliEnv({ REDIS_URL: redis.url, PORT: '0', LOG_LEVEL: 'info', ALLOW_ANONYMOUS_MARKETDATA: '1' }),
+        COMPILED_CLI,
+        node,
+      );
+      const started = await startedLine(cli);
+      expect(started.pids).toHaveLength(2);
+      const response = await fetch(`http://127.0.0.1:${Number(started.port)}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ region }' }),
+      });
+      expect(response.headers.get('x-bookgraph-worker')).toMatch(/^[12]$/);
+      expect(await response.json()).toEqual({ data: { region: 'local' } });
+      cli.child.kill('SIGTERM');
+      expect(await cli.exited).toEqual({ code: 0, signal: null });
+      expect(cli.stderr()).toBe('');
+    },
+  );
 });

@@ -6,19 +6,11 @@ import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { freePort, RedisNotInstalledError, startLocalRedis } from '../../src/redis/local-server.ts';
 import { type Runtime, startRuntime } from '../../src/runtime.ts';
+import { processAlive as alive } from '../helpers/processes.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
 
 const log = createLogger('silent');
 const config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', SIM_UPDATES_PER_SEC: '5' });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function region(port: number): Promise<unknown> {
   const res = await fetch(`http://127.0.0.1:${port}/graphql`, {

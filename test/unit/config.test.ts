@@ -32,6 +32,7 @@ describe('loadConfig', () => {
         opsPort: undefined,
       },
       edge: DEFAULT_EDGE_LIMITS,
+      workers: 1,
       feeds: ['sim'],
       simulator: { seed: 42, updatesPerSecond: 10 },
       ccxt: {
