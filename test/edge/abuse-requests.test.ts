@@ -117,6 +117,31 @@ describe('row 3: /graphql/stream reads nothing large and reserves nothing withou
   });
 });
 
+describe('row 3: a body the HTTP gate did not read is bounded alike (use-body-bound.ts)', () => {
+  // Yoga also serves GraphQL at `/graphql/`, a path the gate does not stop; its own body bound is
+  // off (it cost a stream pipeline per request), so the edge's plugin bounds such bodies.
+  it('refuses large bodies with 413 LIMIT_EXCEEDED, declared or chunked, and answers small ones', async () => {
+    const body = JSON.stringify({ query: `{ region }`, variables: { pad: 'x'.repeat(1024 * 1024) } });
+    const headers = { 'content-type': 'application/json' };
+    const declared = await http(stack.port, '/graphql/', { method: 'POST', headers, body });
+    const chunked = await http(stack.port, '/graphql/', { method: 'POST', headers, body, chunked: true });
+    for (const answer of [declared, chunked]) {
+      expect(answer.status).toBe(413);
+      expect(code(answer)).toBe('LIMIT_EXCEEDED');
+      expect(answer.json().errors?.[0]?.extensions?.limit).toBe('body_bytes');
+    }
+    const small = await http(stack.port, '/graphql/', {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ query: '{ region }' }),
+      chunked: true,
+    });
+    expect(small.status).toBe(200);
+    expect(small.json()).toEqual({ data: { region: expect.any(String) } });
+    expect(await healthMs(stack.port)).toBeLessThan(5_000);
+  });
+});
+
 describe('row 10: a malformed bearer token is refused on every transport', () => {
   it('HTTP POST, GET and SSE answer 401 UNAUTHENTICATED; graphql-ws closes 4403', async () => {
     const headers = {

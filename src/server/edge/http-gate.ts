@@ -3,6 +3,7 @@ import { type Authenticator, authenticationError } from '../../auth/authenticato
 import type { Logger } from '../../log.ts';
 import type { EdgeLimits } from './limits.ts';
 import { type QuotaBook, type QuotaRefusal, quotaSubject } from './quotas.ts';
+import type { GatedRequests } from './use-body-bound.ts';
 
 export interface HttpGateOptions {
   limits: EdgeLimits;
@@ -11,6 +12,8 @@ export interface HttpGateOptions {
   log: Logger;
   /** The paths that run GraphQL (the endpoint and the single-connection SSE endpoint). */
   paths: readonly string[];
+  /** Requests whose body the gate read within `maxBodyBytes` (use-body-bound.ts skips them). */
+  gated: GatedRequests;
 }
 
 function refuse(
@@ -125,6 +128,7 @@ export function httpGate(handler: RequestListener, options: HttpGateOptions): Re
         }
         // Read already: Yoga's Node adapter takes a request's `body` as it is.
         if (body.length > 0) (req as IncomingMessage & { body?: Buffer }).body = body;
+        options.gated.add(req);
       }
       handler(req, res);
     })().catch((err: unknown) => {
