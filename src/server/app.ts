@@ -65,6 +65,8 @@ export interface AppOptions {
   dashboard?: Omit<DashboardOptions, 'log'>;
   /** Request limits and per-key quotas (src/server/edge/limits.ts). @default their production values */
   edge?: EdgeOverrides;
+  /** Run queries compiled by graphql-jit (src/server/plugins/use-compiled-queries.ts). @default true */
+  compiledQueries?: boolean;
 }
 
 export interface AuthOptions {
@@ -163,6 +165,7 @@ export function createApp(options: AppOptions): App {
       tracing: options.tracing,
       introspection: options.introspection ?? true,
       edge,
+      compiledQueries: options.compiledQueries ?? true,
     }),
   });
 
