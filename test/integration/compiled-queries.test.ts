@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { marketsKey } from '../../src/redis/keys.ts';
@@ -105,6 +107,21 @@ describe('queries compiled by graphql-jit', () => {
     expect(queries.compilations).toBe(CASES.length + 1);
     const mutation = parse('mutation { openSession(balances: []) { id } }');
     expect(queries.get({ schema, document: mutation })).toBeNull();
+  });
+
+  it('holds a compiled query no longer than its document', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const queries = new CompiledQueries();
+    const refs = Array.from({ length: 20 }, (_, i) => {
+      const document = parse(`{ orderBook(exchange: "sim${i}", symbol: "BTC/USDT") { seq } }`);
+      return new WeakRef(queries.get({ schema, document })!);
+    });
+    expect(refs.every((r) => r.deref() !== undefined)).toBe(true);
+    // WeakRefs hold their target until the current job ends: collect after it.
+    await new Promise((r) => setImmediate(r));
+    gc();
+    expect(refs.filter((r) => r.deref() !== undefined).length).toBe(0);
   });
 
   for (const { name, query, variables } of CASES) {
