@@ -58,6 +58,16 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer | null> {
   });
 }
 
+/**
+ * Whether Yoga may answer `url` as GraphQL: it does for the endpoint with a trailing slash, and
+ * for any URL ending with the endpoint (`/x/graphql`, even `/?a=/graphql`; its unhandled-route
+ * check), so the gate covers all of those, not the exact path alone.
+ */
+export function servesGraphQL(url: string, paths: readonly string[]): boolean {
+  const path = url.split('?')[0] ?? '/';
+  return paths.some((p) => path === p || path === `${p}/` || url.endsWith(p) || url.endsWith(`${p}/`));
+}
+
 const JSON_TYPE = /^application\/(?:graphql-response\+)?json\s*(?:;|$)/i;
 
 /**
@@ -69,8 +79,7 @@ const JSON_TYPE = /^application\/(?:graphql-response\+)?json\s*(?:;|$)/i;
 export function httpGate(handler: RequestListener, options: HttpGateOptions): RequestListener {
   const { limits, auth, quotas } = options;
   return (req, res) => {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    if (!options.paths.includes(path) || req.method === 'OPTIONS') {
+    if (!servesGraphQL(req.url ?? '/', options.paths) || req.method === 'OPTIONS') {
       handler(req, res);
       return;
     }
