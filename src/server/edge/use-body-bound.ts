@@ -33,12 +33,12 @@ async function readBounded(
 }
 
 /**
- * The request body bound, in place of Yoga's own (`maxRequestBodySize`, off in app.ts): Yoga pipes
- * every body through a TransformStream, and the end of that stream pipeline builds an
+ * The request body bound, in place of Yoga's own (`maxRequestBodySize`, off in Edge.yogaOptions):
+ * Yoga pipes every body through a TransformStream, and the end of that stream pipeline builds an
  * `AbortController` abort with a `DOMException` (stack trace included) on every request: ~6 % of
  * the server's CPU in bench/queries.ts. A body the HTTP gate read (src/server/edge/http-gate.ts)
- * is bounded already and passes as it is; any other (a path Yoga also serves as GraphQL, such as
- * `/graphql/`, or `yoga.fetch`) is read here up to the same `maxBodyBytes`.
+ * is bounded already and passes as it is; any other (`yoga.fetch`, Yoga mounted in another
+ * server) is read here up to the same `maxBodyBytes`.
  */
 export function useBodyBound(maxBytes: number, gated: GatedRequests): Plugin {
   return {
