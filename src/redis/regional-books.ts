@@ -4,6 +4,15 @@ import { BookStore } from './book-store.ts';
 import type { CopyFreshness } from './copy-choice.ts';
 import { bookKeys, legacyBookKeys } from './keys.ts';
 
+export interface MarketCacheOptions {
+  /** How long a market found is answered without reading Redis again, ms. @default 5000 */
+  marketTtlMs?: number;
+  /** Most markets kept. @default 10000 */
+  marketCacheMax?: number;
+  /** Monotonic clock, ms. @default performance.now */
+  now?: () => number;
+}
+
 /**
  * Reads across every region of the Active-Active database (`REGIONS`) from the local Redis: each
  * region's ingesters write their own keys, and replication brings them all here. Exchanges and
@@ -12,6 +21,16 @@ import { bookKeys, legacyBookKeys } from './keys.ts';
  */
 export class RegionalBooks {
   private readonly stores: ReadonlyMap<string, BookStore>;
+  /**
+   * Markets found, for `marketTtlMs`: every query of a book checks its market, and markets are
+   * only ever added (writeMarkets), so a found one is not read again for a while. A market not
+   * found is never kept (it may be written any moment), so this holds real markets only, at
+   * most `marketCacheMax` of them.
+   */
+  private readonly knownMarkets = new Map<string, { market: Market; until: number }>();
+  private readonly marketTtlMs: number;
+  private readonly marketCacheMax: number;
+  private readonly now: () => number;
 
   /**
    * @param local this region's store; its region is first in `regions`.
@@ -21,7 +40,11 @@ export class RegionalBooks {
     readonly local: BookStore,
     regions: readonly string[] = [local.region],
     metrics?: Metrics,
+    options: MarketCacheOptions = {},
   ) {
+    this.marketTtlMs = options.marketTtlMs ?? 5_000;
+    this.marketCacheMax = options.marketCacheMax ?? 10_000;
+    this.now = options.now ?? (() => performance.now());
     const stores = new Map<string, BookStore>([[local.region, local]]);
     for (const region of regions) {
       if (!stores.has(region)) stores.set(region, new BookStore(local.redis, region, metrics));
@@ -56,8 +79,26 @@ export class RegionalBooks {
 
   /** The market as the first region (local first) listing it describes it; null if none does. */
   async readMarket(exchange: string, symbol: string): Promise<Market | null> {
+    const key = `${exchange}\n${symbol}`;
+    const known = this.knownMarkets.get(key);
+    if (known && known.until > this.now()) return known.market;
     const perRegion = await Promise.all([...this.stores.values()].map((s) => s.readMarket(exchange, symbol)));
-    return perRegion.find((m) => m !== null) ?? null;
+    const market = perRegion.find((m) => m !== null) ?? null;
+    this.knownMarkets.delete(key);
+    if (market) {
+      this.knownMarkets.set(key, { market: Object.freeze(market), until: this.now() + this.marketTtlMs });
+      // Oldest first out (insertion order: a re-read moves a market to the end).
+      for (const oldest of this.knownMarkets.keys()) {
+        if (this.knownMarkets.size <= this.marketCacheMax) break;
+        this.knownMarkets.delete(oldest);
+      }
+    }
+    return market;
+  }
+
+  /** Markets kept from earlier reads (tests). */
+  get knownMarketCount(): number {
+    return this.knownMarkets.size;
   }
 
   /**

@@ -76,6 +76,12 @@ export async function candles(deps: ResolverDeps, args: CandleArgs): Promise<Reg
   return stored.map((candle) => ({ ...candle, region }));
 }
 
+const CandleStreamArgs = z.object({
+  exchange: z.string(),
+  symbol: z.string(),
+  interval: z.enum(CANDLE_INTERVALS),
+});
+
 /** Whether `next` is a later state than `last`: a later bucket, or more trades in the same one. */
 function isNewer(next: Candle, last: Candle | undefined): boolean {
   return !last || next.start > last.start || (next.start === last.start && next.trades > last.trades);
@@ -92,10 +98,7 @@ export async function candleStream(
   deps: ResolverDeps,
   args: { exchange: string; symbol: string; interval: CandleInterval },
 ): Promise<Repeater<RegionalCandle>> {
-  const { exchange, symbol, interval } = parseArgs(
-    z.object({ exchange: z.string(), symbol: z.string(), interval: z.enum(CANDLE_INTERVALS) }),
-    args,
-  );
+  const { exchange, symbol, interval } = parseArgs(CandleStreamArgs, args);
   await requireMarket(deps, exchange, symbol);
   const fanout = deps.topics.candles;
   return boundedStream<RegionalCandle>(

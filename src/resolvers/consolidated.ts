@@ -7,7 +7,14 @@ import type { ViewLease } from '../pubsub/book-hub.ts';
 import { consolidatedStream } from '../pubsub/consolidated-stream.ts';
 import type { ResolverDeps } from './deps.ts';
 import { apiError, ErrorCode } from './errors.ts';
-import { depthSchema, isStale, parseArgs, staleAfterMs, throttleMsSchema } from './orderbook.ts';
+import {
+  depthSchema,
+  isStale,
+  parseArgs,
+  schemaPerLimits,
+  staleAfterMs,
+  throttleMsSchema,
+} from './orderbook.ts';
 
 /** One symbol across venues, as of one instant: what every consolidated answer is computed from. */
 export interface ConsolidatedState {
@@ -133,16 +140,17 @@ async function venueBook(
   };
 }
 
+const consolidatedArgs = schemaPerLimits((deps) =>
+  z.object({
+    symbol: z.string(),
+    depth: depthSchema(deps),
+    exchanges: z.array(z.string()).nullish(),
+    throttleMs: throttleMsSchema(deps).optional(),
+  }),
+);
+
 function args(deps: ResolverDeps, raw: ConsolidatedArgs & { throttleMs?: number }) {
-  return parseArgs(
-    z.object({
-      symbol: z.string(),
-      depth: depthSchema(deps),
-      exchanges: z.array(z.string()).nullish(),
-      throttleMs: throttleMsSchema(deps).optional(),
-    }),
-    raw,
-  );
+  return parseArgs(consolidatedArgs(deps), raw);
 }
 
 /** The consolidated top `depth` of a symbol across venues, with venue attribution per level. */

@@ -92,13 +92,15 @@ export interface OrderConnection {
   pageInfo: { hasNextPage: boolean; endCursor: string | null };
 }
 
+const OrdersPageSchema = z.object({
+  first: z.number().int().min(1).max(100),
+  after: z.string().max(200).nullish(),
+});
+
 /** A page of a session's orders, newest first; `after` is the previous page's `endCursor`. */
 export async function orders(call: TradingCall, args: OrdersArgs): Promise<OrderConnection> {
   const principal = requireScope(call.auth, 'trade');
-  const { first, after } = parseArgs(
-    z.object({ first: z.number().int().min(1).max(100), after: z.string().max(200).nullish() }),
-    args,
-  );
+  const { first, after } = parseArgs(OrdersPageSchema, args);
   const page = await call.trading.service.orders(principal.clientId, {
     ...args.filter,
     first,

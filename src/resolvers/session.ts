@@ -36,12 +36,14 @@ const BalancesSchema = z
   .max(64, 'must name at most 64 assets')
   .refine((list) => new Set(list.map((b) => b.asset)).size === list.length, 'must name each asset once');
 
+const OpenSessionSchema = z.object({ balances: BalancesSchema });
+
 export async function openSession(
   call: TradingCall,
   args: { balances: readonly { asset: string; amount: string }[] },
 ): Promise<Session> {
   const principal = requireScope(call.auth, 'trade');
-  const { balances } = parseArgs(z.object({ balances: BalancesSchema }), args);
+  const { balances } = parseArgs(OpenSessionSchema, args);
   return call.trading.service.openSession(
     principal.clientId,
     new Map(balances.map((b) => [b.asset, b.amount])),

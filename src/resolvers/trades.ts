@@ -30,20 +30,19 @@ export interface RegionalTrade extends Trade {
   regionSwitch?: boolean;
 }
 
+const TradesArgsSchema = z.object({
+  exchange: z.string(),
+  symbol: z.string(),
+  limit: z
+    .number()
+    .int('must be an integer')
+    .min(1, 'must be at least 1')
+    .max(TRADES_MAXLEN, `must be at most ${TRADES_MAXLEN}`),
+});
+
 /** The market's newest trades, newest first; `limit` is 1 to the stream's cap. */
 export async function trades(deps: ResolverDeps, args: TradesArgs): Promise<RegionalTrade[]> {
-  const { exchange, symbol, limit } = parseArgs(
-    z.object({
-      exchange: z.string(),
-      symbol: z.string(),
-      limit: z
-        .number()
-        .int('must be an integer')
-        .min(1, 'must be at least 1')
-        .max(TRADES_MAXLEN, `must be at most ${TRADES_MAXLEN}`),
-    }),
-    args,
-  );
+  const { exchange, symbol, limit } = parseArgs(TradesArgsSchema, args);
   await requireMarket(deps, exchange, symbol);
   const region = await deps.hub.regionFor(exchange, symbol);
   const stored = await deps.hub.copies.store(region).readTrades(exchange, symbol, limit);

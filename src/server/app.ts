@@ -68,6 +68,8 @@ export interface AppOptions {
   edge?: EdgeOverrides;
   /** Headers on every HTTP response and WebSocket handshake (a `serve --workers N` worker's id). @default none */
   responseHeaders?: Readonly<Record<string, string>>;
+  /** Run queries compiled by graphql-jit (src/server/plugins/use-compiled-queries.ts). @default true */
+  compiledQueries?: boolean;
 }
 
 export interface AuthOptions {
@@ -168,6 +170,7 @@ export function createApp(options: AppOptions): App {
       tracing: options.tracing,
       introspection: options.introspection ?? true,
       edge,
+      compiledQueries: options.compiledQueries ?? true,
     }),
   });
 

@@ -40,6 +40,8 @@ export interface StackOptions {
   edge?: EdgeOverrides;
   /** Answer introspection and suggestions (development). @default true */
   introspection?: boolean;
+  /** Run queries compiled by graphql-jit. @default true */
+  compiledQueries?: boolean;
   /** The server's log. @default silent */
   log?: Logger;
   /** The region of the server and of `startIngester`'s writer. @default REGION */
@@ -142,6 +144,7 @@ export async function startStack(
     ...(options.auth ? { auth: options.auth } : {}),
     ...(options.edge ? { edge: options.edge } : {}),
     ...(options.introspection === undefined ? {} : { introspection: options.introspection }),
+    ...(options.compiledQueries === undefined ? {} : { compiledQueries: options.compiledQueries }),
     ...(options.venues
       ? {
           trading: createTrading({

@@ -3,6 +3,7 @@ import { type Authenticator, authenticationError } from '../../auth/authenticato
 import type { Logger } from '../../log.ts';
 import type { EdgeLimits } from './limits.ts';
 import { type QuotaBook, type QuotaRefusal, quotaSubject } from './quotas.ts';
+import type { GatedRequests } from './use-body-bound.ts';
 
 export interface HttpGateOptions {
   limits: EdgeLimits;
@@ -11,6 +12,8 @@ export interface HttpGateOptions {
   log: Logger;
   /** The paths that run GraphQL (the endpoint and the single-connection SSE endpoint). */
   paths: readonly string[];
+  /** Requests whose body the gate read within `maxBodyBytes` (use-body-bound.ts skips them). */
+  gated: GatedRequests;
 }
 
 function refuse(
@@ -55,6 +58,16 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer | null> {
   });
 }
 
+/**
+ * Whether Yoga may answer `url` as GraphQL: it does for the endpoint with a trailing slash, and
+ * for any URL ending with the endpoint (`/x/graphql`, even `/?a=/graphql`; its unhandled-route
+ * check), so the gate covers all of those, not the exact path alone.
+ */
+export function servesGraphQL(url: string, paths: readonly string[]): boolean {
+  const path = url.split('?')[0] ?? '/';
+  return paths.some((p) => path === p || path === `${p}/` || url.endsWith(p) || url.endsWith(`${p}/`));
+}
+
 const JSON_TYPE = /^application\/(?:graphql-response\+)?json\s*(?:;|$)/i;
 
 /**
@@ -66,8 +79,7 @@ const JSON_TYPE = /^application\/(?:graphql-response\+)?json\s*(?:;|$)/i;
 export function httpGate(handler: RequestListener, options: HttpGateOptions): RequestListener {
   const { limits, auth, quotas } = options;
   return (req, res) => {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    if (!options.paths.includes(path) || req.method === 'OPTIONS') {
+    if (!servesGraphQL(req.url ?? '/', options.paths) || req.method === 'OPTIONS') {
       handler(req, res);
       return;
     }
@@ -125,6 +137,7 @@ export function httpGate(handler: RequestListener, options: HttpGateOptions): Re
         }
         // Read already: Yoga's Node adapter takes a request's `body` as it is.
         if (body.length > 0) (req as IncomingMessage & { body?: Buffer }).body = body;
+        options.gated.add(req);
       }
       handler(req, res);
     })().catch((err: unknown) => {

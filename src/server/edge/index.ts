@@ -13,6 +13,7 @@ import { type EdgeLimits, type EdgeOverrides, edgeLimits } from './limits.ts';
 import { CLOSE_RATE_LIMITED, QuotaBook, quotaSubject, rateLimited } from './quotas.ts';
 import { SseReservations } from './sse-reservations.ts';
 import { useArgumentLimits } from './use-argument-limits.ts';
+import { type GatedRequests, useBodyBound } from './use-body-bound.ts';
 import { useStreamGuard } from './use-stream-guard.ts';
 
 export type { EdgeLimits, EdgeOverrides } from './limits.ts';
@@ -35,6 +36,7 @@ export class Edge {
   readonly quotas: QuotaBook;
   readonly documents: DocumentCache;
   private reservations: SseReservations | undefined;
+  private readonly gated: GatedRequests = new WeakSet();
 
   constructor(private readonly options: EdgeOptions) {
     this.limits = edgeLimits(options.limits);
@@ -42,10 +44,17 @@ export class Edge {
     this.documents = new DocumentCache(this.limits.documentCacheMaxBytes);
   }
 
-  /** Yoga's own options the edge sets: bounded parse cache, no multipart, CORS from the allow-list. */
-  yogaOptions(): Pick<YogaServerOptions<object, object>, 'parserAndValidationCache' | 'multipart' | 'cors'> {
+  /**
+   * Yoga's own options the edge sets: bounded parse cache, no multipart, CORS from the allow-list,
+   * and the body bound of use-body-bound.ts instead of Yoga's.
+   */
+  yogaOptions(): Pick<
+    YogaServerOptions<object, object>,
+    'parserAndValidationCache' | 'multipart' | 'cors' | 'maxRequestBodySize'
+  > {
     const origins = this.limits.corsOrigins;
     return {
+      maxRequestBodySize: false,
       parserAndValidationCache: { documentCache: this.documents, errorCache: NO_ERROR_CACHE },
       multipart: false,
       cors: origins.includes('*')
@@ -56,9 +65,12 @@ export class Edge {
     };
   }
 
-  /** Checks before parsing (document size, tokens); before it the armor limits and auth run. */
+  /** Checks before parsing (body bytes, document size, tokens); before it the armor limits and auth run. */
   documentPlugins(): Plugin[] {
-    return [useDocumentLimits(this.limits, this.options.metrics)];
+    return [
+      useBodyBound(this.limits.maxBodyBytes, this.gated),
+      useDocumentLimits(this.limits, this.options.metrics),
+    ];
   }
 
   /** Checks of what runs: argument names and sizes, subscription quotas, revocation of streams. */
@@ -86,6 +98,7 @@ export class Edge {
       quotas: this.quotas,
       log: this.options.log,
       paths,
+      gated: this.gated,
     });
   }
 

@@ -1,6 +1,8 @@
 import {
   type DocumentNode,
   type ExecutionArgs,
+  type FieldNode,
+  type GraphQLField,
   type GraphQLSchema,
   getArgumentValues,
   Kind,
@@ -49,7 +51,9 @@ function checkSizes(value: unknown, path: string, limits: EdgeLimits, issues: Is
   }
 }
 
-function checkLiterals(document: DocumentNode, limits: EdgeLimits, issues: Issue[]): void {
+/** Problems of the document's literals: too long strings, too long lists. */
+function literalIssues(document: DocumentNode, limits: EdgeLimits): Issue[] {
+  const issues: Issue[] = [];
   visit(document, {
     StringValue(node) {
       if (node.value.length > limits.maxStringLength)
@@ -63,6 +67,7 @@ function checkLiterals(document: DocumentNode, limits: EdgeLimits, issues: Issue
         issues.push({ argument: '(literal)', message: `must have at most ${limits.maxListItems} items` });
     },
   });
+  return issues;
 }
 
 /** Name-like arguments of a value, by key, recursively through input objects and lists. */
@@ -78,39 +83,77 @@ function checkNames(value: unknown, key: string, path: string, issues: Issue[], 
   }
 }
 
-function checkFieldArguments(
+/** A field of the document that takes arguments, with its definition in the schema. */
+interface ArgumentField {
+  def: GraphQLField<unknown, unknown>;
+  node: FieldNode;
+}
+
+/** What the checks need of one document, found by one walk of it: the same for every request. */
+export interface ArgumentPlan {
+  schema: GraphQLSchema;
+  literalIssues: readonly Issue[];
+  /** Fields with arguments, in document order (fragments included); empty without an operation. */
+  fields: readonly ArgumentField[];
+}
+
+export function argumentPlan(
   schema: GraphQLSchema,
   document: DocumentNode,
-  variables: Record<string, unknown>,
-  issues: Issue[],
-): void {
-  const typeInfo = new TypeInfo(schema);
-  visit(
-    document,
-    visitWithTypeInfo(typeInfo, {
-      Field(node) {
-        const def = typeInfo.getFieldDef();
-        if (!def || !node.arguments?.length) return;
-        let values: Record<string, unknown>;
-        try {
-          values = getArgumentValues(def, node, variables);
-        } catch {
-          return; // A value of the wrong type: execution reports it (BAD_USER_INPUT).
-        }
-        for (const [name, value] of Object.entries(values)) checkNames(value, name, name, issues);
-      },
-    }),
-  );
+  limits: EdgeLimits,
+): ArgumentPlan {
+  const fields: ArgumentField[] = [];
+  if (document.definitions.some((d) => d.kind === Kind.OPERATION_DEFINITION)) {
+    const typeInfo = new TypeInfo(schema);
+    visit(
+      document,
+      visitWithTypeInfo(typeInfo, {
+        Field(node) {
+          const def = typeInfo.getFieldDef();
+          if (def && node.arguments?.length) fields.push({ def, node });
+        },
+      }),
+    );
+  }
+  return { schema, literalIssues: literalIssues(document, limits), fields };
+}
+
+/**
+ * Plans by document, for as long as the document lives: parsed documents are shared through
+ * Yoga's bounded document cache (documents.ts), so this holds no more than that cache does.
+ */
+export class ArgumentPlans {
+  private readonly plans = new WeakMap<DocumentNode, ArgumentPlan>();
+
+  constructor(private readonly limits: EdgeLimits) {}
+
+  get(schema: GraphQLSchema, document: DocumentNode): ArgumentPlan {
+    let plan = this.plans.get(document);
+    if (plan?.schema !== schema) {
+      plan = argumentPlan(schema, document, this.limits);
+      this.plans.set(document, plan);
+    }
+    return plan;
+  }
 }
 
 /** Every problem of an operation's arguments, before it runs; empty when there is none. */
-export function argumentIssues(args: ExecutionArgs, limits: EdgeLimits): Issue[] {
+export function argumentIssues(args: ExecutionArgs, limits: EdgeLimits, plan?: ArgumentPlan): Issue[] {
   const issues: Issue[] = [];
   const variables = (args.variableValues ?? {}) as Record<string, unknown>;
   for (const [name, value] of Object.entries(variables)) checkSizes(value, `$${name}`, limits, issues);
-  checkLiterals(args.document, limits, issues);
-  if (issues.length === 0 && args.document.definitions.some((d) => d.kind === Kind.OPERATION_DEFINITION))
-    checkFieldArguments(args.schema, args.document, variables, issues);
+  const { literalIssues, fields } = plan ?? argumentPlan(args.schema, args.document, limits);
+  issues.push(...literalIssues);
+  if (issues.length > 0) return issues;
+  for (const { def, node } of fields) {
+    let values: Record<string, unknown>;
+    try {
+      values = getArgumentValues(def, node, variables);
+    } catch {
+      continue; // A value of the wrong type: execution reports it (BAD_USER_INPUT).
+    }
+    for (const [name, value] of Object.entries(values)) checkNames(value, name, name, issues);
+  }
   return issues;
 }
 
@@ -120,8 +163,9 @@ export function argumentIssues(args: ExecutionArgs, limits: EdgeLimits): Issue[]
  * every transport. The refusal (BAD_USER_INPUT) names the argument, never echoes its value.
  */
 export function useArgumentLimits(limits: EdgeLimits): Plugin {
+  const plans = new ArgumentPlans(limits);
   const refusal = (args: ExecutionArgs) => {
-    const issues = argumentIssues(args, limits);
+    const issues = argumentIssues(args, limits, plans.get(args.schema, args.document));
     if (issues.length === 0) return null;
     const shown = issues.slice(0, 10);
     return {

@@ -7,6 +7,7 @@ import type { ReadinessCheck } from '../app.ts';
 import type { Edge } from '../edge/index.ts';
 import { useArmor } from './use-armor.ts';
 import { useAuth } from './use-auth.ts';
+import { useCompiledQueries } from './use-compiled-queries.ts';
 import { useCompression } from './use-compression.ts';
 import { useSingleConnectionSse } from './use-graphql-sse.ts';
 import { useMetrics } from './use-metrics.ts';
@@ -28,6 +29,8 @@ export interface PluginDeps {
   introspection: boolean;
   /** Request limits and quotas (src/server/edge). */
   edge: Edge;
+  /** Queries run compiled by graphql-jit (use-compiled-queries.ts). */
+  compiledQueries: boolean;
 }
 
 /**
@@ -43,6 +46,7 @@ export function usePlugins({
   tracing,
   introspection,
   edge,
+  compiledQueries,
 }: PluginDeps): Plugin[] {
   return [
     useRequestId(log),
@@ -55,6 +59,7 @@ export function usePlugins({
     useAuth(metrics),
     ...edge.operationPlugins(),
     useVariableErrorCodes(),
+    ...(compiledQueries ? [useCompiledQueries()] : []),
     useSharedExecution(executionStats),
     useSingleConnectionSse(edge.sseReservations),
   ];

@@ -5,6 +5,7 @@ const COMPRESSIBLE = /^(application\/(graphql-response\+)?json|text\/html|text\/
 
 /** The coding the client accepts that we send: gzip, else deflate; none for `q=0` or absent. */
 export function chooseEncoding(acceptEncoding: string | null): 'gzip' | 'deflate' | undefined {
+  if (!acceptEncoding) return undefined;
   const accepted = new Map(
     (acceptEncoding ?? '').split(',').map((part) => {
       const [name = '', ...params] = part.trim().toLowerCase().split(';');
@@ -26,10 +27,11 @@ export function chooseEncoding(acceptEncoding: string | null): 'gzip' | 'deflate
 export function useCompression(): Plugin {
   return {
     onResponse({ request, response, setResponse }) {
-      const type = response.headers.get('content-type') ?? '';
-      if (!response.body || response.headers.has('content-encoding') || !COMPRESSIBLE.test(type)) return;
+      // The coding first: `response.body` of a finished answer builds a stream over it.
       const encoding = chooseEncoding(request.headers.get('accept-encoding'));
       if (!encoding) return;
+      const type = response.headers.get('content-type') ?? '';
+      if (!response.body || response.headers.has('content-encoding') || !COMPRESSIBLE.test(type)) return;
       const headers = new Headers(response.headers);
       headers.set('content-encoding', encoding);
       headers.append('vary', 'accept-encoding');
