@@ -34,15 +34,15 @@ describe.skipIf(!haveBrowser)('GraphiQL in a headless browser, offline', () => {
     const origin = `http://127.0.0.1:${runtime.port}`;
     const { page, outside } = await offlinePage(browser, origin);
     await page.goto(`${origin}/graphql`);
-    await page.locator('.graphiql-execute-button').click({ timeout: 30_000 });
+    await page.locator('.graphiql-execute-button').click({ timeout: 120_000 });
     // Monaco renders spaces as no-break spaces, which `\s` matches.
     const response = page.locator('.graphiql-response');
     const seqOf = async () =>
       Number(/"seq":\s*(\d+)/.exec((await response.textContent()) ?? '')?.[1] ?? Number.NaN);
-    await expect.poll(seqOf, { timeout: 60_000 }).toBeGreaterThan(0);
+    await expect.poll(seqOf, { timeout: 120_000 }).toBeGreaterThan(0);
     const first = await seqOf();
     // Live: the same subscription keeps delivering newer book states.
-    await expect.poll(seqOf, { timeout: 60_000 }).toBeGreaterThan(first);
+    await expect.poll(seqOf, { timeout: 120_000 }).toBeGreaterThan(first);
     expect(await response.textContent()).toMatch(/"price":\s*"\d+(\.\d+)?"/);
     expect(outside).toEqual([]);
     await page.close();
