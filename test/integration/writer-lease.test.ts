@@ -58,7 +58,9 @@ beforeAll(async () => {
     feeds: [holderFeed],
     log: silentLog,
     onWritten: stack.reference.record,
-    lease: { holder: 'ingester-a' },
+    // 10 s rather than the default 3 s: on a loaded machine (four suites at once) the holder's
+    // renewal can be seconds late, and a standby that takes over then is right to, but not this test's case.
+    lease: { holder: 'ingester-a', ttlMs: 10_000 },
   });
   await holder.start();
 
@@ -132,8 +134,8 @@ describe('one writer per (region, venue)', () => {
       'the standby to write the book',
     );
     const tookOverMs = Date.now() - crashedAt;
-    // The lease lives 3 s unrenewed; the standby looks every second. Generous under load.
-    expect(tookOverMs).toBeLessThan(30_000);
+    // The lease lives 10 s unrenewed; the standby looks every second. Generous under load.
+    expect(tookOverMs).toBeLessThan(60_000);
     expect(standby.ingester!.writers.standbys()).toEqual([]);
     expect(standby.ingester!.stats.written).toBeGreaterThan(0);
     expect(await metric(standby, /^bookgraph_writer_lease_held\{exchange="sim1"\}/)).toBe(1);
