@@ -2,6 +2,7 @@
  * Shared helpers for the benchmarks: versions and machine header, statistics, CPU accounting,
  * `INFO commandstats` deltas and the report format (one JSON line per goal plus a table).
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -53,12 +54,9 @@ export interface Header {
 }
 
 function gitHead(): string {
+  // `git rev-parse`, not .git/HEAD: in a worktree .git is a file pointing elsewhere.
   try {
-    const head = readFileSync(join(ROOT, '.git', 'HEAD'), 'utf8').trim();
-    if (!head.startsWith('ref: ')) return head.slice(0, 12);
-    return readFileSync(join(ROOT, '.git', head.slice(5)), 'utf8')
-      .trim()
-      .slice(0, 12);
+    return execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
   } catch {
     return '?';
   }
