@@ -39,14 +39,12 @@ import {
   fmt,
   type GoalLine,
   goal,
-  header,
   type LatencySummary,
   median,
-  printHeader,
+  printBenchHeader,
   procCpuSeconds,
   selfCpuSeconds,
   sleep,
-  startPrivateRedis,
   summarise,
   table,
 } from './lib.ts';
@@ -161,7 +159,12 @@ async function e2eRun(p: Plan, repeat: number): Promise<RunResult> {
   });
   if (notReady > 0) console.log(`! ${notReady} subscribers got no SNAPSHOT within 20 s`);
 
-  const cpu = { t: 0, load: 0, redis: 0, server: Promise.resolve({ seconds: 0, rss: 0 }) };
+  const cpu = {
+    t: 0,
+    load: 0,
+    redis: 0,
+    server: Promise.resolve({ seconds: 0, rss: 0, heapUsed: 0, executions: 0 }),
+  };
   const emission = emit(p, source.feed.sink!, RATE, WARM_S * RATE, () => {
     cpu.t = performance.now();
     cpu.load = selfCpuSeconds();
@@ -206,13 +209,7 @@ async function main(): Promise<void> {
   const total = (WARM_S + MEASURE_S) * RATE;
   const p = plan(total, DEPTH);
   const touched = p.touches.reduce((a, t) => a + t, 0);
-  {
-    const probe = await startPrivateRedis();
-    const admin = createRedis(probe.url, 'command');
-    printHeader(await header('bench/e2e.ts', admin));
-    admin.disconnect();
-    await probe.server.stop();
-  }
+  await printBenchHeader('bench/e2e.ts');
   console.log(
     `# seed ${SEED} · ${BOOKS} books (sim1,sim2 × BTC,ETH,SOL,KITE + sim3 × BTC,ETH) · ${RATE} updates/s open loop · ` +
       `warm-up ${WARM_S} s + measure ${MEASURE_S} s · ${REPEATS} repeats · ${SUBS_PER_BOOK} subscribers/book ` +

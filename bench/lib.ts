@@ -5,12 +5,12 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Feed, FeedSink } from '../src/marketdata/feed.ts';
 import type { Market } from '../src/marketdata/types.ts';
-import type { RedisClient } from '../src/redis/connection.ts';
+import { createRedis, type RedisClient } from '../src/redis/connection.ts';
 import { type LocalRedisServer, startLocalRedis } from '../src/redis/local-server.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -89,6 +89,26 @@ export function printHeader(h: Header): void {
   );
   console.log(`# ${h.nproc} × ${h.cpu} · commit ${h.commit}`);
   console.log(`HEADER ${JSON.stringify(h)}`);
+}
+
+/** The load average line every benchmark prints: other work on the (shared) machine shows here. */
+export function loadLine(): string {
+  return `# load average ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' / ')} (1 / 5 / 15 min) on ${cpus().length} cores`;
+}
+
+/** `printHeader` with the versions of a throwaway private Redis, then the load average. */
+export async function printBenchHeader(bench: string): Promise<void> {
+  const probe = await startPrivateRedis();
+  const admin = createRedis(probe.url, 'command');
+  try {
+    printHeader(await header(bench, admin));
+  } finally {
+    admin.disconnect();
+    await probe.server.stop();
+  }
+  console.log(loadLine());
 }
 
 export function median(values: readonly number[]): number {

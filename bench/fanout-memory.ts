@@ -1,0 +1,143 @@
+/**
+ * `bench/fanout.ts --memory`: what an idle open subscription costs the server. Per server and
+ * repeat: a fresh private Redis holding `books` books (written once by the real Ingester, then
+ * idle), the server child with --expose-gc, its RSS and heap after a full GC, then
+ * `subscriptions` orderBookUpdates subscriptions spread evenly over the books, `subsPerConn` per
+ * WebSocket (50,000 sockets would need 100,000 descriptors on this one machine), every one
+ * waited for until its SNAPSHOT arrived, 2 s idle, and RSS and heap after a full GC again.
+ * Per subscription = (after − before) / subscriptions.
+ */
+import { idleBooks, openSubscribers, REGION, startSource } from './book-workload.ts';
+import { fmt, fmtInt, goal, loadLine, median, sleep, table } from './lib.ts';
+import { type ServerKind, startServer } from './server-child.ts';
+
+export interface MemoryOptions {
+  subscriptions: number;
+  books: number;
+  subsPerConn: number;
+  depth: number;
+  servers: ServerKind[];
+  repeats: number;
+}
+
+export interface MemoryRun {
+  server: ServerKind;
+  notReady: number;
+  rssBeforeMb: number;
+  rssAfterMb: number;
+  heapBeforeMb: number;
+  heapAfterMb: number;
+  rssPerSubKb: number;
+  heapPerSubKb: number;
+}
+
+const MB = 2 ** 20;
+
+export async function memoryRun(o: MemoryOptions, server: ServerKind): Promise<MemoryRun> {
+  const { markets, snapshots } = idleBooks(o.books);
+  const source = await startSource(markets, snapshots);
+  const child = await startServer(source.url, REGION, { kind: server, exposeGc: true });
+  try {
+    const before = await child.cpu(true);
+    const set = await openSubscribers({
+      url: `ws://127.0.0.1:${child.port}/graphql`,
+      markets,
+      depth: o.depth,
+      subscribers: o.subscriptions,
+      subsPerConn: o.subsPerConn,
+      rounds: 1,
+      readyTimeoutMs: 600_000,
+    });
+    await sleep(2_000);
+    const after = await child.cpu(true);
+    await set.dispose();
+    return {
+      server,
+      notReady: set.notReady,
+      rssBeforeMb: before.rss / MB,
+      rssAfterMb: after.rss / MB,
+      heapBeforeMb: before.heapUsed / MB,
+      heapAfterMb: after.heapUsed / MB,
+      rssPerSubKb: (after.rss - before.rss) / 1024 / o.subscriptions,
+      heapPerSubKb: (after.heapUsed - before.heapUsed) / 1024 / o.subscriptions,
+    };
+  } finally {
+    await child.stop();
+    await source.close();
+  }
+}
+
+export async function runMemory(o: MemoryOptions): Promise<MemoryRun[]> {
+  console.log(
+    `# memory: ${fmtInt(o.subscriptions)} idle subscriptions on ${o.books} books, ${o.subsPerConn} per WebSocket ` +
+      `(${fmtInt(Math.ceil(o.subscriptions / o.subsPerConn))} sockets), depth ${o.depth}, ${o.repeats} interleaved repeats`,
+  );
+  const runs: MemoryRun[] = [];
+  for (let repeat = 1; repeat <= o.repeats; repeat++) {
+    const order = repeat % 2 === 1 ? o.servers : [...o.servers].reverse();
+    for (const server of order) {
+      const r = await memoryRun(o, server);
+      runs.push(r);
+      console.log(
+        `# ${server} #${repeat}: RSS ${fmt(r.rssBeforeMb, 0)} → ${fmt(r.rssAfterMb, 0)} MB, heap ${fmt(r.heapBeforeMb, 0)} → ` +
+          `${fmt(r.heapAfterMb, 0)} MB: ${fmt(r.rssPerSubKb, 1)} KB RSS, ${fmt(r.heapPerSubKb, 1)} KB heap per subscription` +
+          `${r.notReady > 0 ? ` · ${r.notReady} got no SNAPSHOT` : ''}`,
+      );
+    }
+  }
+  const rows = [
+    [
+      'server',
+      'RSS before MB',
+      'RSS after MB',
+      'heap after MB',
+      'KB RSS / sub',
+      'KB heap / sub',
+      'per repeat (RSS)',
+    ],
+  ];
+  for (const server of o.servers) {
+    const list = runs.filter((r) => r.server === server);
+    rows.push([
+      server,
+      fmt(median(list.map((r) => r.rssBeforeMb)), 0),
+      fmt(median(list.map((r) => r.rssAfterMb)), 0),
+      fmt(median(list.map((r) => r.heapAfterMb)), 0),
+      fmt(median(list.map((r) => r.rssPerSubKb)), 1),
+      fmt(median(list.map((r) => r.heapPerSubKb)), 1),
+      list.map((r) => fmt(r.rssPerSubKb, 1)).join(' / '),
+    ]);
+  }
+  console.log('');
+  console.log(table(rows));
+  console.log('');
+  const mine = runs.filter((r) => r.server === 'bookgraph');
+  const peer = runs.filter((r) => r.server === 'naive-peer');
+  if (mine.length > 0) {
+    const perSub = median(mine.map((r) => r.rssPerSubKb));
+    const peerPerSub = peer.length > 0 ? median(peer.map((r) => r.rssPerSubKb)) : null;
+    goal({
+      goal: `memory per idle subscription, RSS (${fmtInt(o.subscriptions)} on ${o.books} books); baseline = naive peer`,
+      value: perSub,
+      baseline: peerPerSub,
+      ratio: peerPerSub === null ? null : perSub / peerPerSub,
+      threshold: 'value <= 10 KB',
+      pass: perSub <= 10,
+      unit: 'KB',
+    });
+    const total = median(mine.map((r) => r.rssAfterMb));
+    goal({
+      goal: `server RSS with ${fmtInt(o.subscriptions)} open subscriptions`,
+      value: total,
+      baseline: null,
+      ratio: null,
+      threshold: 'value <= 1024 MB',
+      pass: total <= 1024,
+      unit: 'MB',
+    });
+  }
+  const unready = runs.reduce((a, r) => a + r.notReady, 0);
+  if (unready > 0) console.log(`! ${unready} subscriptions got no SNAPSHOT: the figures above undercount`);
+  console.log(loadLine());
+  return runs;
+}
