@@ -43,6 +43,7 @@ import {
   median,
   printBenchHeader,
   procCpuSeconds,
+  runMain,
   selfCpuSeconds,
   sleep,
   summarise,
@@ -380,10 +381,4 @@ async function main(): Promise<void> {
   console.log(`# total ${fmt((performance.now() - started) / 1000, 1)} s`);
 }
 
-main().then(
-  () => process.exit(process.exitCode ?? 0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -11,11 +11,10 @@ import {
   type LossCheck,
   openSubscribers,
   type Plan,
-  REGION,
   startSource,
 } from './book-workload.ts';
+import type { ChildStats } from './child-ipc.ts';
 import { type LatencySummary, sleep, summarise } from './lib.ts';
-import { type ServerKind, startServer } from './server-child.ts';
 
 export interface FanoutScenario {
   subscribers: number;
@@ -23,9 +22,19 @@ export interface FanoutScenario {
   rate: number;
 }
 
+/** A server under test: bench/server-child.ts's forked children, or bench/cli-server.ts's `bookgraph serve`. */
+export interface BenchServer {
+  port: number;
+  cpu(): Promise<ChildStats>;
+  stop(): Promise<void>;
+}
+
 export interface FanoutRunOptions {
   scenario: FanoutScenario;
-  server: ServerKind;
+  /** The server's name in the report. */
+  server: string;
+  /** Starts the server against the run's private Redis. */
+  start(redisUrl: string): Promise<BenchServer>;
   plan: Plan;
   warmSeconds: number;
   subsPerConn: number;
@@ -34,7 +43,7 @@ export interface FanoutRunOptions {
 }
 
 export interface FanoutRun extends LossCheck {
-  server: ServerKind;
+  server: string;
   scenario: FanoutScenario;
   subscribers: number;
   /** Subscribers that got no SNAPSHOT. */
@@ -42,6 +51,8 @@ export interface FanoutRun extends LossCheck {
   seqErrors: number;
   /** Window-changing updates emitted in the measured part (each executed for its book's subscribers). */
   updates: number;
+  /** Messages of the measured updates delivered per second: from the measured part's start to its last receipt. */
+  deliveredPerSecond: number;
   /** GraphQL executions of subscription events in the measured part. */
   executions: number;
   executionsPerUpdate: number;
@@ -63,12 +74,13 @@ export async function runFanout(o: FanoutRunOptions): Promise<FanoutRun> {
   const books = p.markets.length;
   const warmCount = o.warmSeconds * o.scenario.rate;
   const source = await startSource(p.markets, p.snapshots);
-  const server = await startServer(source.url, REGION, { kind: o.server });
+  const server = await o.start(source.url);
   try {
     const samples: number[] = [];
     const payloads = new Map<number, Map<number, string>>();
     const recorder = new Map<number, number>(); // book -> index of its first subscriber
     let emittedAt: Float64Array = new Float64Array(0);
+    let lastReceipt = 0;
     const set = await openSubscribers({
       url: `ws://127.0.0.1:${server.port}/graphql`,
       markets: p.markets,
@@ -78,7 +90,10 @@ export async function runFanout(o: FanoutRunOptions): Promise<FanoutRun> {
       rounds: Math.ceil(p.deltas.length / books),
       onDelta: (sub, u, t) => {
         const i = (u.seq - 2) * books + sub.book;
-        if (i >= warmCount && i < emittedAt.length) samples.push(t - emittedAt[i]!);
+        if (i >= warmCount && i < emittedAt.length) {
+          samples.push(t - emittedAt[i]!);
+          lastReceipt = t;
+        }
       },
       onMessage: (sub, index, data) => {
         if (!recorder.has(sub.book)) recorder.set(sub.book, index);
@@ -121,6 +136,7 @@ export async function runFanout(o: FanoutRunOptions): Promise<FanoutRun> {
       seqErrors: source.seqErrors,
       ...loss,
       updates,
+      deliveredPerSecond: (loss.delivered * 1000) / (lastReceipt - start.t),
       executions,
       executionsPerUpdate: executions / updates,
       serverCpuSeconds,

@@ -22,11 +22,11 @@
  * `--memory`: bench/fanout-memory.ts.
  */
 import { fileURLToPath } from 'node:url';
-import { BOOKS, plan } from './book-workload.ts';
+import { BOOKS, plan, REGION } from './book-workload.ts';
 import { runMemory } from './fanout-memory.ts';
 import { type FanoutRun, type FanoutScenario, lossOf, payloadDifferences, runFanout } from './fanout-run.ts';
-import { flag, fmt, fmtInt, goal, median, printBenchHeader, table } from './lib.ts';
-import type { ServerKind } from './server-child.ts';
+import { flag, fmt, fmtInt, goal, median, printBenchHeader, runMain, table } from './lib.ts';
+import { type ServerKind, startServer } from './server-child.ts';
 
 export interface FanoutOptions {
   scenarios: FanoutScenario[];
@@ -69,6 +69,7 @@ export async function runFanoutBench(o: FanoutOptions): Promise<FanoutResult> {
         const run = await runFanout({
           scenario,
           server,
+          start: (redisUrl) => startServer(redisUrl, REGION, { kind: server }),
           plan: plans.get(scenario)!,
           warmSeconds: o.warmSeconds,
           subsPerConn: o.subsPerConn,
@@ -109,7 +110,7 @@ function report(o: FanoutOptions, result: FanoutResult): void {
   ];
   const ratios: { scenario: FanoutScenario; ratio: number; bookgraph: number; peer: number }[] = [];
   for (const scenario of o.scenarios) {
-    const med = new Map<ServerKind, number>();
+    const med = new Map<string, number>();
     for (const server of o.servers) {
       const runs = result.runs
         .filter((r) => r.run.scenario === scenario && r.run.server === server)
@@ -209,11 +210,5 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  main().then(
-    () => process.exit(process.exitCode ?? 0),
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
+  runMain(main);
 }

@@ -283,3 +283,14 @@ export class ReplayFeed implements Feed {
   }
   async stop(): Promise<void> {}
 }
+
+/** Runs a benchmark's main: exit 0 when it ends (open handles do not keep it alive), 1 on an error. */
+export function runMain(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(process.exitCode ?? 0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}
