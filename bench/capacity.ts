@@ -23,7 +23,7 @@
  */
 import { plan, REGION } from './book-workload.ts';
 import { ServerRefused, startCliServer } from './cli-server.ts';
-import { type BenchServer, type FanoutRun, lossOf, runFanout } from './fanout-run.ts';
+import { type BenchServer, type FanoutRun, lossOf, lossText, runFanout } from './fanout-run.ts';
 import {
   flag,
   fmt,
@@ -137,7 +137,7 @@ async function main(): Promise<void> {
         console.log(
           `# ${fmtInt(offered)} msgs/s offered (${rate} upd/s) ${c.name} #${repeat}: delivered ${fmtInt(run.deliveredPerSecond)}/s · ` +
             `p50 ${fmt(run.latency.p50)} p99 ${fmt(run.latency.p99)} ms · ${fmt(run.cpuUsPerMessage, 1)} µs CPU/msg ` +
-            `(server ${fmt(run.serverCpuPercent, 0)}%, load generator ~${fmt(clientCpu, 0)}% of a core) · lost ${lossOf(run)} · load ${fmt(run.load1)}`,
+            `(server ${fmt(run.serverCpuPercent, 0)}%, load generator ~${fmt(clientCpu, 0)}% of a core) · ${lossText(run)} · load ${fmt(run.load1)}`,
         );
       }
     }

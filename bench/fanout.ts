@@ -24,7 +24,14 @@
 import { fileURLToPath } from 'node:url';
 import { BOOKS, plan, REGION } from './book-workload.ts';
 import { runMemory } from './fanout-memory.ts';
-import { type FanoutRun, type FanoutScenario, lossOf, payloadDifferences, runFanout } from './fanout-run.ts';
+import {
+  type FanoutRun,
+  type FanoutScenario,
+  lossOf,
+  lossText,
+  payloadDifferences,
+  runFanout,
+} from './fanout-run.ts';
 import { flag, fmt, fmtInt, goal, median, printBenchHeader, runMain, table } from './lib.ts';
 import { type ServerKind, startServer } from './server-child.ts';
 
@@ -121,7 +128,7 @@ function report(o: FanoutOptions, result: FanoutResult): void {
         label(scenario),
         server,
         String(runs.length),
-        fmtInt(median(runs.map((r) => r.delivered / o.measureSeconds))),
+        fmtInt(median(runs.map((r) => r.deliveredPerSecond))),
         fmt(median(runs.map((r) => r.executionsPerUpdate))),
         fmt(cpu, 1),
         runs.map((r) => fmt(r.cpuUsPerMessage, 1)).join(' / '),
@@ -197,7 +204,7 @@ async function main(): Promise<void> {
           `# ${label(r.scenario)} ${r.server} #${repeat}: exec/update ${fmt(r.executionsPerUpdate)} · ` +
             `${fmt(r.cpuUsPerMessage, 1)} µs CPU/msg (${fmt(r.serverCpuPercent, 0)}% of a core) · ` +
             `delivered ${fmtInt(r.delivered)} · p50 ${fmt(r.latency.p50)} p99 ${fmt(r.latency.p99)} ms · ` +
-            `lost ${lossOf(r)} · load ${fmt(r.load1)}`,
+            `${lossText(r)} · load ${fmt(r.load1)}`,
         ),
     };
     console.log(
