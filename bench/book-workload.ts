@@ -298,7 +298,9 @@ export interface SubscribeOptions {
   onDelta?: (sub: Subscriber, u: BookUpdateMessage, t: number) => void;
   /** Called with every message's data as received, for payload comparisons. */
   onMessage?: (sub: Subscriber, index: number, data: UpdateData) => void;
-  /** How long to wait for every SNAPSHOT. @default 60 s */
+  /** Called with what a subscription failed with (a GraphQL error, a close event, an Error). */
+  onError?: (sub: Subscriber, error: unknown) => void;
+  /** How long to wait for every SNAPSHOT (or failure). @default 60 s */
   readyTimeoutMs?: number;
 }
 
@@ -327,6 +329,13 @@ export async function openSubscribers(o: SubscribeOptions): Promise<SubscriberSe
     const m = o.markets[book]!;
     pending += 1;
     let first = true;
+    // The first message, an error or the end settles a subscriber's wait for its SNAPSHOT.
+    const settle = () => {
+      if (!first) return;
+      first = false;
+      pending -= 1;
+      if (pending === 0) wake?.();
+    };
     client!.subscribe<UpdateData>(
       { query: BOOK_SUBSCRIPTION, variables: { exchange: m.exchange, symbol: m.symbol, depth: o.depth } },
       {
@@ -335,20 +344,20 @@ export async function openSubscribers(o: SubscribeOptions): Promise<SubscriberSe
           const u = result.data?.orderBookUpdates;
           if (!u) {
             sub.errors += 1;
+            o.onError?.(sub, result.errors);
+            settle();
             return;
           }
           o.onMessage?.(sub, s, result.data!);
           if (sub.receive(u)) o.onDelta?.(sub, u, t);
-          if (first) {
-            first = false;
-            pending -= 1;
-            if (pending === 0) wake?.();
-          }
+          settle();
         },
-        error: () => {
+        error: (error) => {
           sub.errors += 1;
+          o.onError?.(sub, error);
+          settle();
         },
-        complete: () => {},
+        complete: settle,
       },
     );
   }

@@ -5,7 +5,8 @@
  * `subscriptions` orderBookUpdates subscriptions spread evenly over the books, `subsPerConn` per
  * WebSocket (50,000 sockets would need 100,000 descriptors on this one machine), every one
  * waited for until its SNAPSHOT arrived, 2 s idle, and RSS and heap after a full GC again.
- * Per subscription = (after − before) / subscriptions.
+ * Per subscription = (after − before) / subscriptions still open then (a subscription that failed,
+ * e.g. a socket the server closed as too slow to read its snapshots, is not counted).
  */
 import { idleBooks, openSubscribers, REGION, startSource } from './book-workload.ts';
 import { fmt, fmtInt, goal, loadLine, median, sleep, table } from './lib.ts';
@@ -23,6 +24,8 @@ export interface MemoryOptions {
 export interface MemoryRun {
   server: ServerKind;
   notReady: number;
+  /** Subscriptions open at the second measurement (SNAPSHOT received, no failure): the divisor. */
+  open: number;
   rssBeforeMb: number;
   rssAfterMb: number;
   heapBeforeMb: number;
@@ -33,10 +36,21 @@ export interface MemoryRun {
 
 const MB = 2 ** 20;
 
+/** A failure as one line: a close event's code and reason, GraphQL errors' messages, an Error's. */
+function describe(error: unknown): string {
+  if (error && typeof error === 'object' && 'code' in error && 'reason' in error) {
+    return `close ${String(error.code)} ${String(error.reason)}`;
+  }
+  if (Array.isArray(error)) return error.map((e: { message?: string }) => e.message).join('; ');
+  return error instanceof Error ? error.message : String(error);
+}
+
 export async function memoryRun(o: MemoryOptions, server: ServerKind): Promise<MemoryRun> {
   const { markets, snapshots } = idleBooks(o.books);
   const source = await startSource(markets, snapshots);
   const child = await startServer(source.url, REGION, { kind: server, exposeGc: true });
+  let errors = 0;
+  let firstError: string | undefined;
   try {
     const before = await child.cpu(true);
     const set = await openSubscribers({
@@ -47,10 +61,17 @@ export async function memoryRun(o: MemoryOptions, server: ServerKind): Promise<M
       subsPerConn: o.subsPerConn,
       rounds: 1,
       readyTimeoutMs: 600_000,
+      onError: (_sub, error) => {
+        errors += 1;
+        if (firstError === undefined) firstError = describe(error);
+      },
     });
     await sleep(2_000);
     const after = await child.cpu(true);
+    // What the server holds: subscriptions that got their SNAPSHOT and did not fail since.
+    const open = set.subs.filter((s) => s.snapshotSeq >= 0 && s.errors === 0).length;
     await set.dispose();
+    if (errors > 0) console.log(`! ${server}: ${errors} subscriptions failed; the first with ${firstError}`);
     return {
       server,
       notReady: set.notReady,
@@ -58,8 +79,9 @@ export async function memoryRun(o: MemoryOptions, server: ServerKind): Promise<M
       rssAfterMb: after.rss / MB,
       heapBeforeMb: before.heapUsed / MB,
       heapAfterMb: after.heapUsed / MB,
-      rssPerSubKb: (after.rss - before.rss) / 1024 / o.subscriptions,
-      heapPerSubKb: (after.heapUsed - before.heapUsed) / 1024 / o.subscriptions,
+      open,
+      rssPerSubKb: (after.rss - before.rss) / 1024 / open,
+      heapPerSubKb: (after.heapUsed - before.heapUsed) / 1024 / open,
     };
   } finally {
     await child.stop();
@@ -80,7 +102,8 @@ export async function runMemory(o: MemoryOptions): Promise<MemoryRun[]> {
       runs.push(r);
       console.log(
         `# ${server} #${repeat}: RSS ${fmt(r.rssBeforeMb, 0)} → ${fmt(r.rssAfterMb, 0)} MB, heap ${fmt(r.heapBeforeMb, 0)} → ` +
-          `${fmt(r.heapAfterMb, 0)} MB: ${fmt(r.rssPerSubKb, 1)} KB RSS, ${fmt(r.heapPerSubKb, 1)} KB heap per subscription` +
+          `${fmt(r.heapAfterMb, 0)} MB: ${fmt(r.rssPerSubKb, 1)} KB RSS, ${fmt(r.heapPerSubKb, 1)} KB heap per subscription ` +
+          `(${fmtInt(r.open)} open)` +
           `${r.notReady > 0 ? ` · ${r.notReady} got no SNAPSHOT` : ''}`,
       );
     }
