@@ -8,12 +8,14 @@
  * Per subscription = (after − before) / subscriptions still open then (a subscription that failed,
  * e.g. a socket the server closed as too slow to read its snapshots, is not counted).
  */
-import { idleBooks, openSubscribers, REGION, startSource } from './book-workload.ts';
+import { idleBooks, openSubscribers, REGION, type SubscriberSet, startSource } from './book-workload.ts';
 import { fmt, fmtInt, goal, loadLine, median, sleep, table } from './lib.ts';
 import { type ServerKind, startServer } from './server-child.ts';
 
 export interface MemoryOptions {
   subscriptions: number;
+  /** Subscriptions opened at once; the next wave starts when every one has its SNAPSHOT. */
+  wave: number;
   books: number;
   subsPerConn: number;
   depth: number;
@@ -53,28 +55,37 @@ export async function memoryRun(o: MemoryOptions, server: ServerKind): Promise<M
   let firstError: string | undefined;
   try {
     const before = await child.cpu(true);
-    const set = await openSubscribers({
-      url: `ws://127.0.0.1:${child.port}/graphql`,
-      markets,
-      depth: o.depth,
-      subscribers: o.subscriptions,
-      subsPerConn: o.subsPerConn,
-      rounds: 1,
-      readyTimeoutMs: 600_000,
-      onError: (_sub, error) => {
-        errors += 1;
-        if (firstError === undefined) firstError = describe(error);
-      },
-    });
+    // In waves of `wave` subscriptions, each waited for: a burst of 50,000 subscribes at once
+    // makes bookgraph's per-subscribe Redis reads time out on a loaded machine, and every one
+    // is refused ("cannot reach its data store").
+    const sets: SubscriberSet[] = [];
+    for (let opened = 0; opened < o.subscriptions; opened += o.wave) {
+      sets.push(
+        await openSubscribers({
+          url: `ws://127.0.0.1:${child.port}/graphql`,
+          markets,
+          depth: o.depth,
+          subscribers: Math.min(o.wave, o.subscriptions - opened),
+          subsPerConn: o.subsPerConn,
+          rounds: 1,
+          readyTimeoutMs: 600_000,
+          onError: (_sub, error) => {
+            errors += 1;
+            if (firstError === undefined) firstError = describe(error);
+          },
+        }),
+      );
+    }
+    const subs = sets.flatMap((set) => set.subs);
     await sleep(2_000);
     const after = await child.cpu(true);
     // What the server holds: subscriptions that got their SNAPSHOT and did not fail since.
-    const open = set.subs.filter((s) => s.snapshotSeq >= 0 && s.errors === 0).length;
-    await set.dispose();
+    const open = subs.filter((s) => s.snapshotSeq >= 0 && s.errors === 0).length;
+    await Promise.all(sets.map((set) => set.dispose()));
     if (errors > 0) console.log(`! ${server}: ${errors} subscriptions failed; the first with ${firstError}`);
     return {
       server,
-      notReady: set.notReady,
+      notReady: subs.filter((s) => s.snapshotSeq < 0).length,
       rssBeforeMb: before.rss / MB,
       rssAfterMb: after.rss / MB,
       heapBeforeMb: before.heapUsed / MB,
@@ -92,7 +103,8 @@ export async function memoryRun(o: MemoryOptions, server: ServerKind): Promise<M
 export async function runMemory(o: MemoryOptions): Promise<MemoryRun[]> {
   console.log(
     `# memory: ${fmtInt(o.subscriptions)} idle subscriptions on ${o.books} books, ${o.subsPerConn} per WebSocket ` +
-      `(${fmtInt(Math.ceil(o.subscriptions / o.subsPerConn))} sockets), depth ${o.depth}, ${o.repeats} interleaved repeats`,
+      `(${fmtInt(Math.ceil(o.subscriptions / o.subsPerConn))} sockets), opened ${fmtInt(o.wave)} at a time, depth ${o.depth}, ` +
+      `${o.repeats} interleaved repeats`,
   );
   const runs: MemoryRun[] = [];
   for (let repeat = 1; repeat <= o.repeats; repeat++) {

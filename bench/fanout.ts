@@ -6,7 +6,7 @@
  *   npm run bench:fanout -- [--scenarios=100x1000,1000x100,5000x20] [--repeats=3] [--warm=2]
  *                           [--measure=10] [--subs-per-conn=1] [--depth=20]
  *                           [--servers=bookgraph,naive-peer]
- *   npm run bench:fanout -- --memory [--subscriptions=50000] [--books=20] [--subs-per-conn=100]
+ *   npm run bench:fanout -- --memory [--subscriptions=50000] [--wave=5000] [--books=20] [--subs-per-conn=100]
  *
  * A scenario `SxR` is S subscribers spread evenly over the 10 books (S/10 per book, one
  * operation and one set of variables per book) and R book updates/s over all books (R/10 per
@@ -184,6 +184,7 @@ async function main(): Promise<void> {
   if (process.argv.includes('--memory')) {
     await runMemory({
       subscriptions: flag('subscriptions', 50_000),
+      wave: flag('wave', 5_000),
       books: flag('books', 20),
       subsPerConn,
       depth: flag('depth', 20),
