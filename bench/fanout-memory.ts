@@ -172,7 +172,10 @@ export async function runMemory(o: MemoryOptions): Promise<MemoryRun[]> {
     });
   }
   const unready = runs.reduce((a, r) => a + r.notReady, 0);
-  if (unready > 0) console.log(`! ${unready} subscriptions got no SNAPSHOT: the figures above undercount`);
+  if (unready > 0)
+    console.log(
+      `! ${unready} subscriptions got no SNAPSHOT (not counted: per-subscription figures divide by those open)`,
+    );
   console.log(loadLine());
   return runs;
 }
