@@ -1,35 +1,23 @@
 /**
- * The GraphQL server for bench/e2e.ts, as its own process (forked with `--import tsx`): the
- * production runtime with `serve` only, against the bench's private Redis (REDIS_URL).
- * IPC: sends {type:'ready', port}; answers {type:'cpu'} with {type:'cpu', seconds, rss};
- * on {type:'stop'} stops the runtime and exits.
+ * The GraphQL server for the live-book benchmarks (bench/e2e.ts, bench/fanout.ts), as its own
+ * process (forked with `--import tsx`): the production runtime with `serve` only, against the
+ * bench's private Redis (REDIS_URL). IPC in bench/child-ipc.ts; `executions` counts the shared
+ * executions of subscription events (SharedExecutionStats.executed).
  */
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
 import { startRuntime } from '../src/runtime.ts';
-
-type Request = { type: 'cpu' } | { type: 'stop' };
+import type { SharedExecutionStats } from '../src/server/plugins/use-shared-execution.ts';
+import { serveIpc } from './child-ipc.ts';
+import { BENCH_SERVER_ENV } from './server-env.ts';
 
 async function main(): Promise<void> {
-  const send = process.send?.bind(process);
-  if (!send) throw new Error('bench/e2e-server.ts must be forked with an IPC channel');
+  const executionStats: SharedExecutionStats = { executed: 0, shared: 0 };
   const config = loadConfig({
     REDIS_URL: process.env.REDIS_URL,
     REGION: process.env.REGION ?? 'bench',
     PORT: '0',
-    LOG_LEVEL: 'silent',
-    NODE_ENV: 'production',
-    GRAPHIQL: '0',
-    // `serve` requires API keys by default; auth is checked once per connection, not per
-    // message, so anonymous clients measure the same delivery path.
-    ALLOW_ANONYMOUS_MARKETDATA: '1',
-    // Every bench client comes from one address: the per-address quotas would cap the load.
-    QUOTA_CONNECTIONS: '1000000',
-    QUOTA_SSE_STREAMS: '1000000',
-    QUOTA_SUBSCRIPTIONS_PER_CONNECTION: '1000000',
-    QUOTA_SUBSCRIPTIONS_PER_KEY: '1000000',
-    QUOTA_REQUESTS_PER_SEC: '1000000',
-    QUOTA_REQUEST_BURST: '1000000',
+    ...BENCH_SERVER_ENV,
   });
   const runtime = await startRuntime({
     config,
@@ -37,16 +25,9 @@ async function main(): Promise<void> {
     ingest: false,
     serve: true,
     launchRedis: false,
+    executionStats,
   });
-  process.on('message', (message: Request) => {
-    if (message.type === 'cpu') {
-      const u = process.cpuUsage();
-      send({ type: 'cpu', seconds: (u.user + u.system) / 1e6, rss: process.memoryUsage().rss });
-    } else if (message.type === 'stop') {
-      void runtime.stop().finally(() => process.exit(0));
-    }
-  });
-  send({ type: 'ready', port: runtime.port });
+  serveIpc({ port: runtime.port!, executions: () => executionStats.executed, stop: () => runtime.stop() });
 }
 
 main().catch((error: unknown) => {

@@ -2,14 +2,15 @@
  * Shared helpers for the benchmarks: versions and machine header, statistics, CPU accounting,
  * `INFO commandstats` deltas and the report format (one JSON line per goal plus a table).
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Feed, FeedSink } from '../src/marketdata/feed.ts';
 import type { Market } from '../src/marketdata/types.ts';
-import type { RedisClient } from '../src/redis/connection.ts';
+import { createRedis, type RedisClient } from '../src/redis/connection.ts';
 import { type LocalRedisServer, startLocalRedis } from '../src/redis/local-server.ts';
 import type { Runtime } from '../src/runtime.ts';
 
@@ -54,12 +55,9 @@ export interface Header {
 }
 
 function gitHead(): string {
+  // `git rev-parse`, not .git/HEAD: in a worktree .git is a file pointing elsewhere.
   try {
-    const head = readFileSync(join(ROOT, '.git', 'HEAD'), 'utf8').trim();
-    if (!head.startsWith('ref: ')) return head.slice(0, 12);
-    return readFileSync(join(ROOT, '.git', head.slice(5)), 'utf8')
-      .trim()
-      .slice(0, 12);
+    return execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
   } catch {
     return '?';
   }
@@ -92,6 +90,26 @@ export function printHeader(h: Header): void {
   );
   console.log(`# ${h.nproc} × ${h.cpu} · commit ${h.commit}`);
   console.log(`HEADER ${JSON.stringify(h)}`);
+}
+
+/** The load average line every benchmark prints: other work on the (shared) machine shows here. */
+export function loadLine(): string {
+  return `# load average ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' / ')} (1 / 5 / 15 min) on ${cpus().length} cores`;
+}
+
+/** `printHeader` with the versions of a throwaway private Redis, then the load average. */
+export async function printBenchHeader(bench: string): Promise<void> {
+  const probe = await startPrivateRedis();
+  const admin = createRedis(probe.url, 'command');
+  try {
+    printHeader(await header(bench, admin));
+  } finally {
+    admin.disconnect();
+    await probe.server.stop();
+  }
+  console.log(loadLine());
 }
 
 export function median(values: readonly number[]): number {
@@ -306,4 +324,15 @@ export class ReplayFeed implements Feed {
     this.sink = sink;
   }
   async stop(): Promise<void> {}
+}
+
+/** Runs a benchmark's main: exit 0 when it ends (open handles do not keep it alive), 1 on an error. */
+export function runMain(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(process.exitCode ?? 0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
 }

@@ -1,51 +1,72 @@
 /**
- * Forks bench/e2e-server.ts (the production runtime, `serve` only, tsx) against a bench's private
- * Redis and talks to it over IPC: its port, its CPU seconds and RSS, and a clean stop.
+ * Forks a benchmark server child (bookgraph's production runtime, bench/e2e-server.ts, or the
+ * naive peer, bench/baselines/naive-peer.ts; tsx) against a bench's private Redis and talks to it
+ * over IPC (bench/child-ipc.ts): its port, CPU seconds, memory, executions and a clean stop.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ChildReply, ChildRequest, ChildStats } from './child-ipc.ts';
 
 export interface ServerChild {
   child: ChildProcess;
   port: number;
-  cpu(): Promise<{ seconds: number; rss: number }>;
+  /** CPU, memory and executions so far; after a full GC when `gc` (needs `exposeGc`). */
+  cpu(gc?: boolean): Promise<ChildStats>;
   stop(): Promise<void>;
 }
 
-const HERE = dirname(fileURLToPath(import.meta.url));
+export type ServerKind = 'bookgraph' | 'naive-peer';
 
-export function startServer(redisUrl: string, region: string): Promise<ServerChild> {
-  const child = fork(join(HERE, 'e2e-server.ts'), [], {
+const HERE = dirname(fileURLToPath(import.meta.url));
+const SCRIPTS: Record<ServerKind, string> = {
+  bookgraph: join(HERE, 'e2e-server.ts'),
+  'naive-peer': join(HERE, 'baselines', 'naive-peer.ts'),
+};
+
+export interface ServerChildOptions {
+  /** Which server. @default 'bookgraph' */
+  kind?: ServerKind;
+  /** Run the child with --expose-gc, so `cpu(true)` measures memory after a full GC. @default false */
+  exposeGc?: boolean;
+}
+
+export function startServer(
+  redisUrl: string,
+  region: string,
+  { kind = 'bookgraph', exposeGc = false }: ServerChildOptions = {},
+): Promise<ServerChild> {
+  const child = fork(SCRIPTS[kind], [], {
     // BENCH_CPU_PROF=DIR: a V8 CPU profile of the server, written to DIR when it stops.
     execArgv: [
       '--import',
       'tsx',
+      ...(exposeGc ? ['--expose-gc'] : []),
       ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
     ],
     env: { ...process.env, REDIS_URL: redisUrl, REGION: region },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  type Reply = { type: 'ready'; port: number } | { type: 'cpu'; seconds: number; rss: number };
+  const request = (message: ChildRequest) => child.send(message);
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('server did not start within 30 s')), 30_000);
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-    const onReady = (message: Reply) => {
+    const timer = setTimeout(() => reject(new Error(`${kind} server did not start within 30 s`)), 30_000);
+    child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));
+    const onReady = (message: ChildReply) => {
       if (message.type !== 'ready') return;
       clearTimeout(timer);
       child.off('message', onReady);
       resolve({
         child,
         port: message.port,
-        cpu: () =>
+        cpu: (gc = false) =>
           new Promise((res) => {
-            const onCpu = (m: Reply) => {
+            const onCpu = (m: ChildReply) => {
               if (m.type !== 'cpu') return;
               child.off('message', onCpu);
-              res({ seconds: m.seconds, rss: m.rss });
+              res({ seconds: m.seconds, rss: m.rss, heapUsed: m.heapUsed, executions: m.executions });
             };
             child.on('message', onCpu);
-            child.send({ type: 'cpu' });
+            request({ type: 'cpu', gc });
           }),
         stop: () =>
           new Promise<void>((res) => {
@@ -59,7 +80,7 @@ export function startServer(redisUrl: string, region: string): Promise<ServerChi
               clearTimeout(kill);
               res();
             });
-            child.send({ type: 'stop' });
+            request({ type: 'stop' });
           }),
       });
     };

@@ -1,0 +1,50 @@
+/**
+ * The IPC side of a benchmark server child (bench/e2e-server.ts, bench/baselines/naive-peer.ts):
+ * sends {type:'ready', port}; answers {type:'cpu', gc?} with {type:'cpu', seconds, rss, heapUsed,
+ * executions} (after a full GC when asked and the child runs with --expose-gc); on {type:'stop'}
+ * stops the server and exits. bench/server-child.ts is the parent's side.
+ */
+
+export type ChildRequest = { type: 'cpu'; gc?: boolean } | { type: 'stop' };
+
+export interface ChildStats {
+  /** CPU seconds (user + system) the child used so far. */
+  seconds: number;
+  rss: number;
+  heapUsed: number;
+  /** GraphQL executions of subscription events so far (NaN where the child does not count them). */
+  executions: number;
+}
+
+export type ChildReply = { type: 'ready'; port: number } | ({ type: 'cpu' } & ChildStats);
+
+export function serveIpc(server: { port: number; executions(): number; stop(): Promise<void> }): void {
+  const send = process.send?.bind(process);
+  if (!send) throw new Error('a bench server child must be forked with an IPC channel');
+  // The parent went away (killed, or a test that failed): do not outlive it.
+  process.on('disconnect', () => process.exit(1));
+  const gc = (globalThis as { gc?: () => void }).gc;
+  process.on('message', (message: ChildRequest) => {
+    if (message.type === 'cpu') {
+      if (message.gc && gc) {
+        // Twice: the first collection can leave finalised objects for the second.
+        gc();
+        gc();
+      }
+      const u = process.cpuUsage();
+      const memory = process.memoryUsage();
+      const reply: ChildReply = {
+        type: 'cpu',
+        seconds: (u.user + u.system) / 1e6,
+        rss: memory.rss,
+        heapUsed: memory.heapUsed,
+        executions: server.executions(),
+      };
+      send(reply);
+    } else if (message.type === 'stop') {
+      void server.stop().finally(() => process.exit(0));
+    }
+  });
+  const ready: ChildReply = { type: 'ready', port: server.port };
+  send(ready);
+}
