@@ -104,7 +104,8 @@ describe('Active-Active command audit', () => {
     });
     const sessionId = opened.data!.openSession.id;
     const updates: unknown[] = [];
-    const orderUpdates = subscribe(ws, ORDER_UPDATES, { sessionId }, (u) => updates.push(u));
+    // From the session's start (afterSeq 0): the first order may be placed before the subscription is live.
+    const orderUpdates = subscribe(ws, ORDER_UPDATES, { sessionId, afterSeq: 0 }, (u) => updates.push(u));
     const base = { sessionId, exchange: 'sim1', symbol: 'BTC/USDT', side: 'BUY', amount: '0.001' };
     const taker = await wsRequest<{ placeOrder: PlaceResult }>(ws, PLACE_ORDER, {
       input: { ...base, type: 'MARKET', clientOrderId: 'audit-1' },
