@@ -7,7 +7,6 @@ export interface PushSocket {
   readonly bufferedAmount: number;
   send(data: string): void;
   close(code: number, reason: string): void;
-  terminate(): void;
   once(event: 'close', listener: () => void): unknown;
 }
 
@@ -16,12 +15,6 @@ const OPEN = 1;
 
 /** How often a socket with unsent bytes or held messages is looked at. */
 const WATCH_MS = 100;
-
-/**
- * How long a socket closed for being slow may take to deliver its close frame before it is cut:
- * the frame waits behind what the socket still holds, and ws's own wait is 30 s.
- */
-const CLOSE_GRACE_MS = 5_000;
 
 /** One subscription of a connection as the connection sees it: its frames and its held queue. */
 export interface PushSubscriber {
@@ -46,9 +39,8 @@ export interface PushConnectionOptions {
  * write (one `writev`), after the view has handed its event to every subscriber. While the
  * socket holds more than `maxBufferedBytes` unsent, subscribers keep their messages in their own
  * conflating queues (`room()` says `hold`); the connection resumes them when the socket drains.
- * A socket that makes no progress for `disconnectAfterMs` is closed with 1013, and cut if the
- * close frame cannot get through in CLOSE_GRACE_MS. One timer per connection, and only while it
- * has unsent bytes or held messages.
+ * A socket that makes no progress for `disconnectAfterMs` is closed with 1013.
+ * One timer per connection, and only while it has unsent bytes or held messages.
  */
 export class PushConnection {
   private frames: string[] = [];
@@ -165,16 +157,15 @@ export class PushConnection {
   }
 
   /**
-   * Closes a socket that stopped reading with 1013. What it holds unsent stays ahead of the
-   * close frame (TCP is a stream), but the push path never lets that grow much past
-   * `maxBufferedBytes`, so a client that reads again gets the 1013 soon; one that does not is cut.
+   * Closes a socket that stopped reading with 1013. What it holds unsent stays ahead of the close
+   * frame (TCP is a stream; Node offers no way to drop queued writes), but the push path never
+   * lets Node's share grow much past `maxBufferedBytes` (it holds instead of writing), so a client
+   * that reads again soon gets the 1013 right after its kernel buffers. One that does not is cut
+   * by ws when its close handshake times out (30 s), and then sees 1006.
    */
   private closeSlow(code: number, reason: string): boolean {
     if (this.closed || this.socket.readyState !== OPEN) return false;
     this.socket.close(code, reason);
-    const cut = setTimeout(() => this.socket.terminate(), CLOSE_GRACE_MS);
-    cut.unref();
-    this.socket.once('close', () => clearTimeout(cut));
     this.dispose();
     return true;
   }
