@@ -217,6 +217,8 @@ interface RunResult {
   cpuLoad: number;
   cpuServer: number;
   cpuRedis: number;
+  /** Server CPU µs per message delivered to a subscriber (NaN for the Redis hop). */
+  serverUsPerMessage: number;
   serverRssMb: number;
   /** 1-minute load average at the end of the run: other work on the (shared) machine shows here. */
   load1: number;
@@ -273,6 +275,7 @@ async function redisHopRun(p: Plan, repeat: number): Promise<RunResult> {
     subscribers: 1,
     cpuLoad: ((selfCpuSeconds() - cpu.load) / seconds) * 100,
     cpuServer: Number.NaN,
+    serverUsPerMessage: Number.NaN,
     cpuRedis: ((procCpuSeconds(source.redis.pid) - cpu.redis) / seconds) * 100,
     serverRssMb: Number.NaN,
     load1: loadavg()[0]!,
@@ -459,6 +462,7 @@ async function e2eRun(p: Plan, repeat: number): Promise<RunResult> {
     cpuLoad: ((selfCpuSeconds() - cpu.load) / seconds) * 100,
     cpuServer: ((serverEnd.seconds - serverStart.seconds) / seconds) * 100,
     cpuRedis: ((procCpuSeconds(source.redis.pid) - cpu.redis) / seconds) * 100,
+    serverUsPerMessage: ((serverEnd.seconds - serverStart.seconds) * 1e6) / delivered,
     serverRssMb: serverEnd.rss / 2 ** 20,
     load1: loadavg()[0]!,
   };
@@ -497,7 +501,8 @@ async function main(): Promise<void> {
       console.log(
         `# ${mode} #${r}: n=${l.n} p50=${fmt(l.p50, 3)} p99=${fmt(l.p99, 3)} max=${fmt(l.max, 2)} ms ` +
           `missing=${result.missing} gaps=${result.gaps} resets=${result.resets} ` +
-          `content=${result.contentMismatches} cpu load/server/redis=${fmt(result.cpuLoad, 0)}/${fmt(result.cpuServer, 0)}/${fmt(result.cpuRedis, 0)}%`,
+          `content=${result.contentMismatches} cpu load/server/redis=${fmt(result.cpuLoad, 0)}/${fmt(result.cpuServer, 0)}/${fmt(result.cpuRedis, 0)}% ` +
+          `server µs/msg=${fmt(result.serverUsPerMessage, 1)} load1=${fmt(result.load1, 2)}`,
       );
     }
   }
