@@ -8,7 +8,7 @@ import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
 import { startRuntime } from '../src/runtime.ts';
 
-type Request = { type: 'cpu' } | { type: 'stop' };
+type Request = { type: 'cpu'; id?: number } | { type: 'stop' };
 
 async function main(): Promise<void> {
   const send = process.send?.bind(process);
@@ -43,7 +43,12 @@ async function main(): Promise<void> {
   process.on('message', (message: Request) => {
     if (message.type === 'cpu') {
       const u = process.cpuUsage();
-      send({ type: 'cpu', seconds: (u.user + u.system) / 1e6, rss: process.memoryUsage().rss });
+      send({
+        type: 'cpu',
+        id: message.id,
+        seconds: (u.user + u.system) / 1e6,
+        rss: process.memoryUsage().rss,
+      });
     } else if (message.type === 'stop') {
       void runtime.stop().finally(() => process.exit(0));
     }

@@ -26,7 +26,10 @@ export function startServer(redisUrl: string, region: string): Promise<ServerChi
     env: { ...process.env, REDIS_URL: redisUrl, REGION: region },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  type Reply = { type: 'ready'; port: number } | { type: 'cpu'; seconds: number; rss: number };
+  type Reply = { type: 'ready'; port: number } | { type: 'cpu'; id?: number; seconds: number; rss: number };
+  // Each request carries an id: a saturated server answers late, and an answer must not settle
+  // a later request too (both readings equal: 0 CPU over the window).
+  let requests = 0;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('server did not start within 30 s')), 30_000);
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
@@ -37,16 +40,19 @@ export function startServer(redisUrl: string, region: string): Promise<ServerChi
       resolve({
         child,
         port: message.port,
-        cpu: () =>
-          new Promise((res) => {
+        cpu: () => {
+          requests += 1;
+          const id = requests;
+          return new Promise((res) => {
             const onCpu = (m: Reply) => {
-              if (m.type !== 'cpu') return;
+              if (m.type !== 'cpu' || m.id !== id) return;
               child.off('message', onCpu);
               res({ seconds: m.seconds, rss: m.rss });
             };
             child.on('message', onCpu);
-            child.send({ type: 'cpu' });
-          }),
+            child.send({ type: 'cpu', id });
+          });
+        },
         stop: () =>
           new Promise<void>((res) => {
             if (child.exitCode !== null) {
