@@ -5,7 +5,8 @@
  * stops the server and exits. bench/server-child.ts is the parent's side.
  */
 
-export type ChildRequest = { type: 'cpu'; gc?: boolean } | { type: 'stop' };
+/** `id` is echoed: a saturated server answers late, and a late answer must not settle a later request. */
+export type ChildRequest = { type: 'cpu'; id: number; gc?: boolean } | { type: 'stop' };
 
 export interface ChildStats {
   /** CPU seconds (user + system) the child used so far. */
@@ -16,7 +17,7 @@ export interface ChildStats {
   executions: number;
 }
 
-export type ChildReply = { type: 'ready'; port: number } | ({ type: 'cpu' } & ChildStats);
+export type ChildReply = { type: 'ready'; port: number } | ({ type: 'cpu'; id: number } & ChildStats);
 
 export function serveIpc(server: { port: number; executions(): number; stop(): Promise<void> }): void {
   const send = process.send?.bind(process);
@@ -35,6 +36,7 @@ export function serveIpc(server: { port: number; executions(): number; stop(): P
       const memory = process.memoryUsage();
       const reply: ChildReply = {
         type: 'cpu',
+        id: message.id,
         seconds: (u.user + u.system) / 1e6,
         rss: memory.rss,
         heapUsed: memory.heapUsed,

@@ -48,6 +48,9 @@ export function startServer(
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const request = (message: ChildRequest) => child.send(message);
+  // Each CPU reading carries an id: a saturated server answers late, and an answer must not settle
+  // a later request too (both readings equal: 0 CPU over the window).
+  let requests = 0;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${kind} server did not start within 30 s`)), 30_000);
     child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));
@@ -58,16 +61,19 @@ export function startServer(
       resolve({
         child,
         port: message.port,
-        cpu: (gc = false) =>
-          new Promise((res) => {
+        cpu: (gc = false) => {
+          requests += 1;
+          const id = requests;
+          return new Promise((res) => {
             const onCpu = (m: ChildReply) => {
-              if (m.type !== 'cpu') return;
+              if (m.type !== 'cpu' || m.id !== id) return;
               child.off('message', onCpu);
               res({ seconds: m.seconds, rss: m.rss, heapUsed: m.heapUsed, executions: m.executions });
             };
             child.on('message', onCpu);
-            request({ type: 'cpu', gc });
-          }),
+            request({ type: 'cpu', id, gc });
+          });
+        },
         stop: () =>
           new Promise<void>((res) => {
             if (child.exitCode !== null) {

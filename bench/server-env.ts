@@ -16,4 +16,6 @@ export const BENCH_SERVER_ENV = {
   QUOTA_SUBSCRIPTIONS_PER_KEY: '1000000',
   QUOTA_REQUESTS_PER_SEC: '1000000',
   QUOTA_REQUEST_BURST: '1000000',
-} as const;
+  // PUSH_PATH=off measures the iterator path against the push path (the default).
+  ...(process.env.PUSH_PATH ? { PUSH_PATH: process.env.PUSH_PATH } : {}),
+};

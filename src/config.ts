@@ -170,6 +170,7 @@ const EnvSchema = z.object({
       }),
   ),
   MAX_DEPTH: int(1, 1_000, 100),
+  PUSH_PATH: z.preprocess(emptyAsUndefined, z.enum(['on', 'off']).default('on')),
   MIX_SIMULATED_VENUES: z.preprocess(emptyAsUndefined, z.enum(['1', '0', 'true', 'false']).default('0')),
   SUBSCRIBER_QUEUE_MAX: int(10, 1_000_000, 1_000),
   SUBSCRIBER_BUFFER_MAX_BYTES: int(16 * 1024, 1024 * 1024 * 1024, 1024 * 1024),
@@ -235,6 +236,8 @@ export interface Config {
     introspection: boolean;
     dashboard: boolean;
     opsPort: number | undefined;
+    /** `PUSH_PATH=on|off`: book subscriptions over graphql-ws written straight from their view (on). */
+    pushPath: boolean;
   };
   /**
    * Request limits and per-key quotas of every transport (src/server/edge/limits.ts). In
@@ -371,6 +374,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       introspection,
       dashboard: e.DASHBOARD === 'on' || e.DASHBOARD === '1' || e.DASHBOARD === 'true',
       opsPort: e.OPS_PORT,
+      pushPath: e.PUSH_PATH === 'on',
     },
     edge: edgeLimitsFrom(e, e.NODE_ENV === 'production'),
     workers: e.WORKERS,

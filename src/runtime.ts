@@ -265,6 +265,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         graphiql: config.http.graphiql,
         dashboard: config.http.dashboard ? dashboardOptions(config, anonymousMarketData) : undefined,
         introspection: config.http.introspection,
+        pushPath: config.http.pushPath,
         edge: config.edge,
         executionStats: options.executionStats,
         readiness: feedsFresh ? [...probes, feedsFresh] : probes,

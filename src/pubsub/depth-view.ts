@@ -92,6 +92,11 @@ export class DepthView {
     return () => this.listeners.delete(listener);
   }
 
+  /** Removes a listener (what `subscribe` returns does the same, at the cost of a closure). */
+  removeListener(listener: (update: BookUpdate) => void): void {
+    this.listeners.delete(listener);
+  }
+
   close(): void {
     this.unsubscribe();
     this.listeners.clear();

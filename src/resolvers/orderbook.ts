@@ -1,9 +1,11 @@
-import type { Repeater } from '@repeaterjs/repeater';
 import { z } from 'zod';
 import type { Level } from '../marketdata/types.ts';
 import type { ViewLease } from '../pubsub/book-hub.ts';
 import { bookUpdateStream, throttledBookStream } from '../pubsub/book-streams.ts';
 import type { BookUpdate } from '../pubsub/depth-view.ts';
+import { PushUpdatesSink } from '../pubsub/push-book-updates.ts';
+import type { PushTarget } from '../pubsub/push-sink.ts';
+import { PushThrottledSink } from '../pubsub/push-throttled.ts';
 import { SlowSubscriberGuard, type SubscriberTransport } from '../pubsub/slow-subscriber.ts';
 import type { StoredBook } from '../redis/book-store.ts';
 import type { ResolverDeps } from './deps.ts';
@@ -158,10 +160,19 @@ export async function orderBookUpdates(
   deps: ResolverDeps,
   args: BookArgs & { staleNotices?: boolean | null },
   transport?: SubscriberTransport,
-): Promise<Repeater<BookUpdate>> {
+  push?: PushTarget,
+): Promise<AsyncIterable<BookUpdate>> {
   const { exchange, symbol, depth } = await subscriptionArgs(deps, args);
   const lease = tracked(deps, 'orderBookUpdates', await deps.hub.acquire(exchange, symbol, depth));
   const metrics = deps.metrics;
+  if (push) {
+    return new PushUpdatesSink(lease, push, {
+      queueMax: deps.limits.subscriberQueueMax,
+      staleAfterMs: args.staleNotices ? staleAfterMs(deps, exchange, symbol) : undefined,
+      now: deps.now,
+      onConflate: metrics && (() => metrics.conflations.inc()),
+    });
+  }
   return bookUpdateStream(lease, {
     queueMax: deps.limits.subscriberQueueMax,
     staleNotices: args.staleNotices ?? false,
@@ -178,10 +189,18 @@ export async function throttledOrderBook(
   deps: ResolverDeps,
   args: BookArgs & { throttleMs: number },
   transport?: SubscriberTransport,
-): Promise<Repeater<BookUpdate>> {
+  push?: PushTarget,
+): Promise<AsyncIterable<BookUpdate>> {
   const { exchange, symbol, depth, throttleMs } = await subscriptionArgs(deps, args);
   const lease = tracked(deps, 'orderBook', await deps.hub.acquire(exchange, symbol, depth));
   const metrics = deps.metrics;
+  if (push) {
+    return new PushThrottledSink(lease, push, {
+      throttleMs: throttleMs ?? deps.limits.minThrottleMs,
+      staleAfterMs: staleAfterMs(deps, exchange, symbol),
+      now: deps.now,
+    });
+  }
   return throttledBookStream(
     lease,
     throttleMs ?? deps.limits.minThrottleMs,

@@ -2,6 +2,7 @@ import SchemaBuilder from '@pothos/core';
 import { GraphQLError, Kind } from 'graphql';
 import type { AuthState } from '../auth/access.ts';
 import { isDecimalString } from '../marketdata/decimal.ts';
+import type { PushTarget } from '../pubsub/push-sink.ts';
 import type { SubscriberTransport } from '../pubsub/slow-subscriber.ts';
 import type { ResolverDeps } from '../resolvers/deps.ts';
 import type { Trading } from '../trading/trading.ts';
@@ -14,6 +15,11 @@ export interface Context {
   trading: Trading;
   /** The subscriber's socket, when the operation came over graphql-ws (back-pressure). */
   transport?: SubscriberTransport;
+  /**
+   * graphql-ws with the push path on: where this subscription's book messages are written
+   * directly (src/server/push-frames.ts). Book subscriptions use it; others ignore it.
+   */
+  push?: PushTarget;
 }
 
 export const builder = new SchemaBuilder<{

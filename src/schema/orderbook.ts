@@ -147,7 +147,7 @@ builder.subscriptionFields((t) => ({
       }),
     },
     subscribe: (_root, args, ctx) =>
-      resolvers.orderBookUpdates(ctx.deps, { ...args, depth: args.depth ?? 20 }, ctx.transport),
+      resolvers.orderBookUpdates(ctx.deps, { ...args, depth: args.depth ?? 20 }, ctx.transport, ctx.push),
     resolve: (update) => update,
   }),
   orderBook: t.field({
@@ -169,6 +169,7 @@ builder.subscriptionFields((t) => ({
           throttleMs: args.throttleMs ?? 100,
         },
         ctx.transport,
+        ctx.push,
       ),
     resolve: (update, _args, ctx) => resolvers.bookFromUpdate(ctx.deps, update),
   }),

@@ -1,7 +1,7 @@
 import { createServer, type Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import type { ExecutionArgs } from 'graphql';
+import type { ExecutionArgs, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -26,6 +26,7 @@ import { maskErrors } from './mask-errors.ts';
 import { usePlugins } from './plugins/index.ts';
 import { SSE_STREAM_ENDPOINT } from './plugins/use-graphql-sse.ts';
 import type { SharedExecutionStats } from './plugins/use-shared-execution.ts';
+import { PushFrames } from './push-frames.ts';
 import { unreadyReasons } from './readiness.ts';
 
 /** Returns why the process is not ready, or null when it is (a probe of Redis answers later). */
@@ -70,6 +71,12 @@ export interface AppOptions {
   responseHeaders?: Readonly<Record<string, string>>;
   /** Run queries compiled by graphql-jit (src/server/plugins/use-compiled-queries.ts). @default true */
   compiledQueries?: boolean;
+  /**
+   * Book subscriptions over graphql-ws written straight from their view to the socket, one
+   * serialisation per event (src/server/push-frames.ts); off: one async iterator per
+   * subscription, as SSE always is (`PUSH_PATH`). @default true
+   */
+  pushPath?: boolean;
 }
 
 export interface AuthOptions {
@@ -174,6 +181,22 @@ export function createApp(options: AppOptions): App {
     }),
   });
 
+  const pushFrames =
+    options.pushPath === false
+      ? undefined
+      : new PushFrames({
+          limits: deps.limits.backpressure,
+          metrics: deps.metrics,
+          stats: options.executionStats,
+          log,
+          now: deps.now,
+          maskError: (error) => {
+            const masked = maskErrors.maskError!(error, 'Unexpected error.');
+            if (masked !== error) log.error({ err: error }, 'masked error in a pushed subscription event');
+            return masked as GraphQLError;
+          },
+        });
+
   const dashboard = options.dashboard && dashboardHandler({ ...options.dashboard, log });
   const server = createServer(
     edge.http(
@@ -254,7 +277,7 @@ export function createApp(options: AppOptions): App {
       onDisconnect: () => {
         metrics.wsConnections.dec();
       },
-      onSubscribe: async (ctx, _id, params) => {
+      onSubscribe: async (ctx, id, params) => {
         const limited = edge.wsOperation(ctx, await auth.forOperation({ extra: ctx.extra }));
         if (limited) return [limited];
         const {
@@ -279,7 +302,9 @@ export function createApp(options: AppOptions): App {
           rootValue: { execute, subscribe } satisfies Enveloped,
         };
         const errors = validate(args.schema, args.document);
-        return errors.length > 0 ? errors : args;
+        if (errors.length > 0) return errors;
+        if (pushFrames) (args.contextValue as Context).push = pushFrames.target(ctx.extra.socket, id, args);
+        return args;
       },
     },
     wss,

@@ -12,7 +12,7 @@ import { createRedis, type RedisClient } from '../../src/redis/connection.ts';
 import { bookChannel } from '../../src/redis/keys.ts';
 import type { ApiLimits } from '../../src/resolvers/deps.ts';
 import { staleAfterMs } from '../../src/resolvers/orderbook.ts';
-import { type App, type AuthOptions, createApp } from '../../src/server/app.ts';
+import { type App, type AppOptions, type AuthOptions, createApp } from '../../src/server/app.ts';
 import type { EdgeOverrides } from '../../src/server/edge/index.ts';
 import { createTrading } from '../../src/trading/trading.ts';
 import type { ExternalVenue } from '../../src/trading/venue.ts';
@@ -86,6 +86,37 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/** The limits of a stack's server unless a test overrides them. */
+export const TEST_LIMITS: ApiLimits = {
+  maxDepth: 100,
+  minThrottleMs: 10,
+  maxThrottleMs: 60_000,
+  staleAfterMs: 5_000,
+  subscriberQueueMax: 1_000,
+};
+
+/**
+ * A second app on the stack's hub and subscriber connection (so it serves the very same views),
+ * with other options: auth, the push path off. Not started, and the caller's to stop.
+ */
+export function appOnStack(stack: Stack, options: Omit<AppOptions, 'deps' | 'channels' | 'log'> = {}): App {
+  return createApp({
+    ...options,
+    channels: stack.channels,
+    log: silentLog,
+    deps: {
+      region: REGION,
+      store: new BookStore(stack.redis, REGION),
+      hub: stack.hub,
+      topics: stack.topics,
+      log: silentLog,
+      limits: TEST_LIMITS,
+      now: Date.now,
+      redisReady: () => stack.redis.status === 'ready',
+    },
+  });
+}
+
 export async function startStack(
   testRedis: Pick<TestRedis, 'url'>,
   options: StackOptions = {},
@@ -107,14 +138,7 @@ export async function startStack(
   const subscriber = client('subscriber');
   const writer = client('writer');
   const region = options.region ?? REGION;
-  const limits: ApiLimits = {
-    maxDepth: 100,
-    minThrottleMs: 10,
-    maxThrottleMs: 60_000,
-    staleAfterMs: 5_000,
-    subscriberQueueMax: 1_000,
-    ...options.limits,
-  };
+  const limits: ApiLimits = { ...TEST_LIMITS, ...options.limits };
   const store = new BookStore(commands, region);
   const channels = new ChannelSubscriber(subscriber, commands);
   const topics = createMarketTopics(channels, silentLog);

@@ -4,11 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClientRegistry } from '../../src/auth/api-keys.ts';
 import { BookStore } from '../../src/redis/book-store.ts';
 import { apiClientKey } from '../../src/redis/keys.ts';
-import { type App, createApp } from '../../src/server/app.ts';
+import type { App } from '../../src/server/app.ts';
 import { TradingStore } from '../../src/trading/trading-store.ts';
 import { subscribe } from '../helpers/graphql-clients.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
-import { REGION, type Stack, silentLog, startStack } from '../helpers/stack.ts';
+import { appOnStack, REGION, type Stack, startStack } from '../helpers/stack.ts';
 import {
   CANCEL_ORDER,
   type CreatedClient,
@@ -133,27 +133,7 @@ describe('API keys', () => {
   it('market data without a key only where anonymous access is allowed', async () => {
     // The stack's app is built without auth options: anonymous market data on (as in `start`).
     expect((await gql(stack.app, '{ exchanges }')).errors).toBeUndefined();
-    const closed: App = createApp({
-      log: silentLog,
-      auth: { anonymousMarketData: false },
-      channels: stack.channels,
-      deps: {
-        region: REGION,
-        store: new BookStore(stack.redis, REGION),
-        hub: stack.hub,
-        topics: stack.topics,
-        log: silentLog,
-        limits: {
-          maxDepth: 100,
-          minThrottleMs: 10,
-          maxThrottleMs: 60_000,
-          staleAfterMs: 5_000,
-          subscriberQueueMax: 1_000,
-        },
-        now: Date.now,
-        redisReady: () => true,
-      },
-    });
+    const closed: App = appOnStack(stack, { auth: { anonymousMarketData: false } });
     try {
       const denied = await gql(closed, '{ exchanges }');
       expect(denied.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');

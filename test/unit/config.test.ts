@@ -30,6 +30,7 @@ describe('loadConfig', () => {
         introspection: true,
         dashboard: true,
         opsPort: undefined,
+        pushPath: true,
       },
       edge: DEFAULT_EDGE_LIMITS,
       workers: 1,

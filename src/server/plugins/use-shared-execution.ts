@@ -7,6 +7,7 @@ import {
   print,
 } from 'graphql';
 import { isAsyncIterable, mapAsyncIterator, type Plugin } from 'graphql-yoga';
+import { PushSink } from '../../pubsub/push-sink.ts';
 
 export interface SharedExecutionStats {
   /** Subscription events executed. */
@@ -17,7 +18,8 @@ export interface SharedExecutionStats {
 
 const documentKeys = new WeakMap<DocumentNode, string>();
 
-function operationKey(args: ExecutionArgs): string {
+/** What a subscription's events are executed per: operation name, variables, document. */
+export function operationKey(args: ExecutionArgs): string {
   let doc = documentKeys.get(args.document);
   if (doc === undefined) {
     doc = print(args.document);
@@ -38,6 +40,8 @@ export function useSharedExecution(stats: SharedExecutionStats = { executed: 0, 
   const subscribe = async (args: ExecutionArgs) => {
     const source = await createSourceEventStream(args);
     if (!isAsyncIterable(source)) return source;
+    // The push path executes and writes its events itself (src/server/push-frames.ts).
+    if (source instanceof PushSink) return source;
     const key = operationKey(args);
     return mapAsyncIterator(source as AsyncIterableIterator<unknown>, (event) => {
       if (typeof event !== 'object' || event === null) {
