@@ -134,3 +134,29 @@ describe('MarketSimulator', () => {
     expect(book.top(10_000)).toEqual({ bids: snap.bids, asks: snap.asks });
   });
 });
+
+describe('the simulator behind schedule', () => {
+  it('emits at most one second of rounds in one tick after a stall, never the whole backlog', async () => {
+    const sim = new MarketSimulator({
+      clock,
+      venues: ['sim1'],
+      symbols: ['BTC/USDT'],
+      updatesPerSecond: 100,
+    });
+    let books = 0;
+    await sim.start({ book: () => void (books += 1), trade: () => {} });
+    try {
+      // The process stalls for 3 s (a starved machine): 300 rounds fall due.
+      const stallUntil = performance.now() + 3_000;
+      while (performance.now() < stallUntil) {}
+      const before = books;
+      // The simulator's timer, due long ago, runs before this one: its catch-up is one tick.
+      await new Promise((r) => setTimeout(r, 0));
+      const burst = books - before;
+      expect(burst).toBeGreaterThan(0);
+      expect(burst).toBeLessThanOrEqual(100);
+    } finally {
+      await sim.stop();
+    }
+  });
+});
