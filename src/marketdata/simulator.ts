@@ -220,14 +220,14 @@ export class MarketSimulator implements Feed {
     this.running = true;
     const startedAt = performance.now();
     let done = 0;
+    // At most one second's rounds per tick: a process that stalled (a starved machine) skips the
+    // rest rather than emitting it in one burst, which there takes longer than the time it
+    // stands for, falls further behind, and never yields to I/O again (seen: 27 minutes).
+    const burst = Math.max(1, Math.ceil(this.updatesPerSecond));
     // Open-loop schedule: emit every round that is due, so a slow tick never lowers the rate.
     const tick = () => {
       if (!this.running) return;
       const due = Math.floor(((performance.now() - startedAt) * this.updatesPerSecond) / 1000) + 1;
-      // At most one second's rounds per tick: a process that stalled (a starved machine) skips the
-      // rest rather than emitting it in one burst, which there takes longer than the time it
-      // stands for, falls further behind, and never yields to I/O again (seen: 27 minutes).
-      const burst = Math.max(1, Math.ceil(this.updatesPerSecond));
       if (due - done > burst) done = due - burst;
       for (; done < due && this.running; done++) {
         const { books, trades } = this.round();
