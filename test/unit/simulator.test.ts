@@ -144,7 +144,12 @@ describe('the simulator behind schedule', () => {
       updatesPerSecond: 100,
     });
     let books = 0;
-    await sim.start({ book: () => void (books += 1), trade: () => {} });
+    await sim.start({
+      book: () => {
+        books += 1;
+      },
+      trade: () => {},
+    });
     try {
       // The process stalls for 3 s (a starved machine): 300 rounds fall due.
       const stallUntil = performance.now() + 3_000;
