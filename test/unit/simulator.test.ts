@@ -149,6 +149,7 @@ describe('the simulator behind schedule', () => {
         books += 1;
       },
       trade: () => {},
+      health: () => {},
     });
     try {
       // The process stalls for 3 s (a starved machine): 300 rounds fall due.
