@@ -52,7 +52,8 @@ export function startServer(
   // a later request too (both readings equal: 0 CPU over the window).
   let requests = 0;
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${kind} server did not start within 30 s`)), 30_000);
+    // Generous: a child compiling the app on a machine running four test suites takes minutes.
+    const timer = setTimeout(() => reject(new Error(`${kind} server did not start within 180 s`)), 180_000);
     child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));
     const onReady = (message: ChildReply) => {
       if (message.type !== 'ready') return;

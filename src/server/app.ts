@@ -308,6 +308,7 @@ export function createApp(options: AppOptions): App {
       },
     },
     wss,
+    edge.limits.wsKeepAliveMs,
   );
   edge.quietSocketErrors(wss);
   if (extraHeaders.length > 0) {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { apiClientKey, clientAuditKey } from '../../src/redis/keys.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
-import { type Stack, startStack } from '../helpers/stack.ts';
+import { appOnStack, type Stack, startStack } from '../helpers/stack.ts';
 import { wsClient } from '../trading/support.ts';
 import { createKey, gqlPost, healthMs, http } from './support.ts';
 
@@ -347,5 +347,31 @@ describe('graphql-ws handshake time', () => {
     expect(await silent.closed).toBe(4408);
     expect(performance.now() - silent.at).toBeGreaterThanOrEqual(9_500);
     late.ws.close();
+  });
+});
+
+describe('graphql-ws keep-alive', () => {
+  it('terminates a socket that answers no ping within WS_KEEPALIVE_MS, and keeps one that does', async () => {
+    const app = appOnStack(stack, { edge: { wsKeepAliveMs: 1_000 } });
+    const url = `ws://127.0.0.1:${await app.start(0)}/graphql`;
+    try {
+      const open = (autoPong: boolean) =>
+        new Promise<{ ws: WebSocket; closed: Promise<number>; at: number }>((resolve, reject) => {
+          const ws = new WebSocket(url, 'graphql-transport-ws', { autoPong });
+          const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
+          ws.once('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: {} })));
+          ws.once('message', () => resolve({ ws, closed, at: performance.now() }));
+          ws.once('error', reject);
+        });
+      const [deaf, alive] = await Promise.all([open(false), open(true)]);
+      // A ping after 1 s, terminated 1 s later without a pong: no close frame, so 1006.
+      expect(await deaf.closed).toBe(1006);
+      expect(performance.now() - deaf.at).toBeGreaterThanOrEqual(1_500);
+      // The one that answers went through the same pings and is still open.
+      expect(alive.ws.readyState).toBe(WebSocket.OPEN);
+      alive.ws.close();
+    } finally {
+      await app.stop();
+    }
   });
 });

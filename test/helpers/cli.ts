@@ -57,7 +57,11 @@ export function spawnCli(
 /** The JSON log line `bookgraph started` of a spawned CLI (LOG_LEVEL info or lower). */
 export function startedLine(cli: Spawned): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not started: ${cli.stdout()} ${cli.stderr()}`)), 60_000);
+    // Generous: the CLI loads the whole app; four suites at once on two cores took over 60 s.
+    const timer = setTimeout(
+      () => reject(new Error(`not started: ${cli.stdout()} ${cli.stderr()}`)),
+      240_000,
+    );
     const onData = () => {
       const line = cli
         .stdout()

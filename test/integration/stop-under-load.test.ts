@@ -194,16 +194,17 @@ describe('stop() of a runtime under load', () => {
         }
       }
     })();
-    // Enough in flight to stop under: a few orders placed, their updates and every book flowing.
-    // Generous: four suites at once on two cores place an order every few seconds.
-    const deadline = Date.now() + 180_000;
+    // Enough in flight to stop under: orders placed (the loop keeps placing while stop() runs),
+    // their updates and every book flowing. Generous: four suites at once on two cores placed
+    // two orders in 180 s.
+    const deadline = Date.now() + 300_000;
     while (
-      (placed < 5 || orderUpdates < 3 || books.some((b) => b.messages.length < 3)) &&
+      (placed < 2 || orderUpdates < 2 || books.some((b) => b.messages.length < 3)) &&
       Date.now() < deadline
     ) {
       await new Promise((r) => setTimeout(r, 50));
     }
-    expect(placed).toBeGreaterThanOrEqual(5);
+    expect(placed).toBeGreaterThanOrEqual(2);
 
     // Every Redis round trip 100 ms slower (as in the fault matrix's SIGTERM case): replies to
     // background work are still on their way when the drain ends and the connections close.

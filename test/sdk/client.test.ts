@@ -170,11 +170,13 @@ describe('typed queries over HTTP', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/graphql`;
     try {
-      const retried = client({ url, timeoutMs: 300, retry: { attempts: 2, initialDelayMs: 10 } });
+      // The stall outlasts any timeout; 3 s leaves the healthy answer time on a starved machine
+      // (with 300 ms, four suites at once timed the second answer out too: 3 calls).
+      const retried = client({ url, timeoutMs: 3_000, retry: { attempts: 2, initialDelayMs: 10 } });
       expect((await retried.query(MarketsDocument, { exchange: 'sim1' })).region).toBe('stalled-then-fine');
       expect(calls).toBe(2);
       calls = 0;
-      const once = client({ url, timeoutMs: 300, retry: { attempts: 0 } });
+      const once = client({ url, timeoutMs: 3_000, retry: { attempts: 0 } });
       const error = (await once
         .query(MarketsDocument, { exchange: 'sim1' })
         .catch((e: unknown) => e)) as BookgraphError;

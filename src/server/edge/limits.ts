@@ -13,6 +13,13 @@ export interface EdgeLimits {
    * own 3 s closed healthy clients on a loaded host (a busy event loop reads the message late).
    */
   wsInitTimeoutMs: number;
+  /**
+   * graphql-ws's keep-alive, ms: a ping this often, and a socket that has not answered the last
+   * one within as long again is terminated (the client sees 1006). A client that stops reading
+   * cannot answer either: a slow socket closed with 1013 must read up to the close frame before
+   * that, or it sees 1006. graphql-ws's default, 12 s.
+   */
+  wsKeepAliveMs: number;
   /** Largest document text, bytes, checked before the document is lexed. */
   maxDocumentBytes: number;
   /** Most lexical tokens in a document, counted before it is parsed. */
@@ -68,6 +75,7 @@ export const DEFAULT_EDGE_LIMITS: EdgeLimits = {
   maxBodyBytes: 64 * 1024,
   maxFrameBytes: 64 * 1024,
   wsInitTimeoutMs: 10_000,
+  wsKeepAliveMs: 12_000,
   maxDocumentBytes: 32 * 1024,
   maxDocumentTokens: 3_000,
   documentCacheMaxBytes: 16 * 1024 * 1024,
