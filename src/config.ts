@@ -236,7 +236,7 @@ export interface Config {
     introspection: boolean;
     dashboard: boolean;
     opsPort: number | undefined;
-    /** `PUSH_PATH=on|off`: book subscriptions over graphql-ws written straight from their view (on). */
+    /** `PUSH_PATH=on|off`: book subscriptions over graphql-ws and SSE written straight from their view (on). */
     pushPath: boolean;
   };
   /**

@@ -10,6 +10,10 @@ export interface PushTarget {
    * execution result of (event, operation), serialised once, between this id's prefix and `}`.
    */
   frame(update: BookUpdate): string;
+  /** The resolver serves the subscription through this target (a PushSink was made for it). */
+  claim(): void;
+  /** Whether `claim()` was called: the transport writes this subscription's frames itself. */
+  readonly claimed: boolean;
 }
 
 const DONE: IteratorResult<never> = { done: true, value: undefined };
@@ -28,11 +32,14 @@ const ENDED = 2;
 export abstract class PushSink implements AsyncIterableIterator<never>, PushSubscriber {
   private state = IDLE;
   private wake: ((result: IteratorResult<never>) => void) | undefined;
+  private onEnd: (() => void) | undefined;
 
   constructor(
     protected readonly lease: ViewLease,
     protected readonly target: PushTarget,
-  ) {}
+  ) {
+    target.claim();
+  }
 
   [Symbol.asyncIterator](): this {
     return this;
@@ -71,9 +78,18 @@ export abstract class PushSink implements AsyncIterableIterator<never>, PushSubs
       this.target.connection.flush();
     }
     this.lease.release();
+    const onEnd = this.onEnd;
+    this.onEnd = undefined;
+    onEnd?.();
     const wake = this.wake;
     this.wake = undefined;
     wake?.(DONE);
+  }
+
+  /** Runs `callback` once when the subscription ends (now, if it has). One per sink. */
+  whenEnded(callback: () => void): void {
+    if (this.state === ENDED) callback();
+    else this.onEnd = callback;
   }
 
   get ended(): boolean {

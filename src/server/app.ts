@@ -27,6 +27,7 @@ import { usePlugins } from './plugins/index.ts';
 import { SSE_STREAM_ENDPOINT } from './plugins/use-graphql-sse.ts';
 import type { SharedExecutionStats } from './plugins/use-shared-execution.ts';
 import { PushFrames } from './push-frames.ts';
+import { useSsePush } from './push-sse.ts';
 import { unreadyReasons } from './readiness.ts';
 
 /** Returns why the process is not ready, or null when it is (a probe of Redis answers later). */
@@ -72,9 +73,10 @@ export interface AppOptions {
   /** Run queries compiled by graphql-jit (src/server/plugins/use-compiled-queries.ts). @default true */
   compiledQueries?: boolean;
   /**
-   * Book subscriptions over graphql-ws written straight from their view to the socket, one
-   * serialisation per event (src/server/push-frames.ts); off: one async iterator per
-   * subscription, as SSE always is (`PUSH_PATH`). @default true
+   * Book subscriptions over graphql-ws and SSE (distinct connections mode) written straight from
+   * their view to the socket, one serialisation per event (src/server/push-frames.ts,
+   * push-sse.ts); off: one async iterator per subscription, as single-connection SSE always is
+   * (`PUSH_PATH`). @default true
    */
   pushPath?: boolean;
 }
@@ -144,6 +146,22 @@ export function createApp(options: AppOptions): App {
       staleAfterMs: (exchange, symbol) => staleAfterMs(deps, exchange, symbol),
       metrics,
     });
+  const pushFrames =
+    options.pushPath === false
+      ? undefined
+      : new PushFrames({
+          limits: deps.limits.backpressure,
+          metrics: deps.metrics,
+          stats: options.executionStats,
+          log,
+          now: deps.now,
+          maskError: (error) => {
+            const masked = maskErrors.maskError!(error, 'Unexpected error.');
+            if (masked !== error) log.error({ err: error }, 'masked error in a pushed subscription event');
+            return masked as GraphQLError;
+          },
+        });
+
   const yoga = createYoga<Record<string, never>, Context>({
     schema,
     context: async (initial) => ({
@@ -168,34 +186,21 @@ export function createApp(options: AppOptions): App {
       warn: (...args) => log.warn(args.length === 1 ? args[0] : args),
       error: (...args) => log.error(args.length === 1 ? args[0] : args),
     },
-    plugins: usePlugins({
-      deps,
-      log,
-      metrics,
-      readiness,
-      executionStats: options.executionStats,
-      tracing: options.tracing,
-      introspection: options.introspection ?? true,
-      edge,
-      compiledQueries: options.compiledQueries ?? true,
-    }),
+    plugins: [
+      ...usePlugins({
+        deps,
+        log,
+        metrics,
+        readiness,
+        executionStats: options.executionStats,
+        tracing: options.tracing,
+        introspection: options.introspection ?? true,
+        edge,
+        compiledQueries: options.compiledQueries ?? true,
+      }),
+      ...(pushFrames ? [useSsePush(pushFrames)] : []),
+    ],
   });
-
-  const pushFrames =
-    options.pushPath === false
-      ? undefined
-      : new PushFrames({
-          limits: deps.limits.backpressure,
-          metrics: deps.metrics,
-          stats: options.executionStats,
-          log,
-          now: deps.now,
-          maskError: (error) => {
-            const masked = maskErrors.maskError!(error, 'Unexpected error.');
-            if (masked !== error) log.error({ err: error }, 'masked error in a pushed subscription event');
-            return masked as GraphQLError;
-          },
-        });
 
   const dashboard = options.dashboard && dashboardHandler({ ...options.dashboard, log });
   const server = createServer(
@@ -246,7 +251,13 @@ export function createApp(options: AppOptions): App {
     {
       connectionInitWaitTimeout: edge.limits.wsInitTimeoutMs,
       execute: (args) => (args.rootValue as Enveloped).execute(args) as never,
-      subscribe: (args) => (args.rootValue as Enveloped).subscribe(args) as never,
+      subscribe: (args) => {
+        // The operation's envelop is needed to start it, not while it runs: graphql-ws keeps
+        // `args` for the subscription's life (and the push path's frame target holds it too).
+        const enveloped = args.rootValue as Enveloped;
+        args.rootValue = undefined;
+        return enveloped.subscribe(args) as never;
+      },
       onConnect: async (ctx) => {
         // A presented key must be valid; no key is allowed only while anonymous market data is.
         const key = Authenticator.keyFromConnectionParams(ctx.connectionParams);

@@ -46,9 +46,24 @@ export class PushFrames {
     this.stats = options.stats ?? { executed: 0, shared: 0 };
   }
 
-  /** The target of subscription `id` on `socket`, running `args` per event. */
+  /** The target of graphql-ws subscription `id` on `socket`, running `args` per event. */
   target(socket: PushSocket, id: string, args: ExecutionArgs): PushTarget {
-    return new FrameTarget(this, this.connection(socket), id, args);
+    return new FrameTarget(
+      this,
+      this.connection(socket),
+      `{"id":${JSON.stringify(id)},"type":"next","payload":`,
+      '}',
+      args,
+    );
+  }
+
+  /**
+   * The target of an SSE subscription (distinct connections mode: one `text/event-stream`
+   * response per operation, see push-sse.ts), running `args` per event. Its frame is the SSE
+   * event Yoga writes for a result: `event: next`, then the result as one `data:` line.
+   */
+  sseTarget(stream: PushSocket, args: ExecutionArgs): PushTarget {
+    return new FrameTarget(this, this.connection(stream), 'event: next\ndata: ', '\n\n', args);
   }
 
   /** The serialised `payload` of `args`' result for `event`: executed once per (event, operation). */
@@ -100,21 +115,26 @@ export class PushFrames {
   }
 }
 
+/** One subscription's frames: the shared payload between the transport's prefix and suffix. */
 class FrameTarget implements PushTarget {
-  private readonly prefix: string;
   private readonly key: string;
+  claimed = false;
 
   constructor(
     private readonly frames: PushFrames,
     readonly connection: PushConnection,
-    id: string,
+    private readonly prefix: string,
+    private readonly suffix: string,
     private readonly args: ExecutionArgs,
   ) {
-    this.prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
     this.key = operationKey(args);
   }
 
+  claim(): void {
+    this.claimed = true;
+  }
+
   frame(update: BookUpdate): string {
-    return `${this.prefix}${this.frames.payload(update, this.key, this.args)}}`;
+    return `${this.prefix}${this.frames.payload(update, this.key, this.args)}${this.suffix}`;
   }
 }

@@ -3,6 +3,7 @@ import type { ExecutionResult } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { AuthState } from '../../auth/access.ts';
 import type { ClosableSocket, ConnectionGuard } from '../../auth/connection-guard.ts';
+import { PushSink } from '../../pubsub/push-sink.ts';
 import { apiError, ErrorCode } from '../../resolvers/errors.ts';
 import { type QuotaBook, quotaSubject, rateLimited } from './quotas.ts';
 import { streamTokenOf } from './sse-reservations.ts';
@@ -117,6 +118,12 @@ export function useStreamGuard(quotas: QuotaBook, guard: ConnectionGuard): Plugi
         onSubscribeResult({ result, setResult }) {
           if (!isAsyncIterable(result)) {
             release();
+            return;
+          }
+          // A graphql-ws socket is closed whole on revocation: a push-path sink needs no wrapper
+          // (each is a Repeater and its promises, per open subscription), only its release.
+          if (ctx.socket && result instanceof PushSink) {
+            result.whenEnded(release);
             return;
           }
           const principal = ctx.socket ? null : ctx.auth?.principal;
