@@ -3,9 +3,13 @@
  * one server child (bookgraph's `serve` runtime or the naive peer), `subscribers` graphql-ws
  * subscribers spread over the books, and what the run cost the server per delivered message.
  */
+
+import type { Socket } from 'node:net';
 import { loadavg } from 'node:os';
+import WebSocket from 'ws';
 import {
   awaitLastTouches,
+  BOOK_SUBSCRIPTION,
   checkLoss,
   emit,
   type LossCheck,
@@ -40,6 +44,11 @@ export interface FanoutRunOptions {
   subsPerConn: number;
   /** How long to wait for the last messages after the last update. @default 20 s */
   drainMs?: number;
+  /**
+   * Extra subscribers, one socket each, on every book, that read their first message and then
+   * stop reading (not counted in the figures): what they cost the others. @default 0
+   */
+  slowConsumers?: number;
 }
 
 export interface FanoutRun extends LossCheck {
@@ -107,6 +116,7 @@ export async function runFanout(o: FanoutRunOptions): Promise<FanoutRun> {
         byBook.set(data.orderBookUpdates.seq, JSON.stringify(data));
       },
     });
+    const slow = await openSlowConsumers(`ws://127.0.0.1:${server.port}/graphql`, p, o.slowConsumers ?? 0);
     const watched = new Set(set.subs.map((s) => s.book));
     let updates = 0;
     for (let i = 0; i < p.deltas.length; i++) if (p.touches[i] && watched.has(i % books)) updates += 1;
@@ -130,6 +140,7 @@ export async function runFanout(o: FanoutRunOptions): Promise<FanoutRun> {
     const loss = checkLoss(p, set.subs, 0);
     const measured = checkLoss(p, set.subs, warmCount);
     await set.dispose();
+    for (const ws of slow) ws.terminate();
     const serverCpuSeconds = end.seconds - begin.seconds;
     const executions = end.executions - begin.executions;
     return {
@@ -188,4 +199,37 @@ export function payloadDifferences(a: FanoutRun, b: FanoutRun): { compared: numb
     }
   }
   return { compared, different };
+}
+
+/**
+ * `count` graphql-ws sockets that subscribe to every book of the plan with the others' operation
+ * (so they share its executions: what is measured is the stall alone), read until the first
+ * message, then stop reading their socket for good.
+ */
+async function openSlowConsumers(url: string, p: Plan, count: number): Promise<WebSocket[]> {
+  const query = BOOK_SUBSCRIPTION;
+  const open = () =>
+    new Promise<WebSocket>((resolve, reject) => {
+      const ws = new WebSocket(url, 'graphql-transport-ws');
+      ws.once('error', reject);
+      ws.once('open', () => ws.send('{"type":"connection_init"}'));
+      ws.on('message', (data) => {
+        const text = String(data);
+        if (text.startsWith('{"type":"connection_ack"')) {
+          for (const [i, m] of p.markets.entries()) {
+            const variables = { exchange: m.exchange, symbol: m.symbol, depth: p.depth };
+            ws.send(JSON.stringify({ id: String(i), type: 'subscribe', payload: { query, variables } }));
+          }
+          return;
+        }
+        if (text.includes('"type":"next"')) {
+          (ws as unknown as { _socket: Socket })._socket.pause();
+          ws.removeAllListeners('message');
+          resolve(ws);
+        }
+      });
+    });
+  const sockets: WebSocket[] = [];
+  for (let i = 0; i < count; i++) sockets.push(await open());
+  return sockets;
 }

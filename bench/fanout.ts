@@ -7,6 +7,7 @@
  *                           [--measure=10] [--subs-per-conn=1] [--depth=20]
  *                           [--servers=bookgraph,naive-peer]
  *   npm run bench:fanout -- --memory [--subscriptions=50000] [--wave=5000] [--books=20] [--subs-per-conn=100]
+ *   npm run bench:fanout -- --slow-consumers=1 [--scenarios=100x1000] [--repeats=3]
  *
  * A scenario `SxR` is S subscribers spread evenly over the 10 books (S/10 per book, one
  * operation and one set of variables per book) and R book updates/s over all books (R/10 per
@@ -20,6 +21,9 @@
  * measured part and its drain), p50/p99 latency from the update's hand-off to the Ingester,
  * losses (bench/e2e.ts's checks) and whether both servers sent the same JSON for the same seq.
  * `--memory`: bench/fanout-memory.ts.
+ * `--slow-consumers=N`: bookgraph alone, each run once as is and once with N more subscribers
+ * (one socket each, every book) that stop reading after their first message; the goal is the
+ * others' p99 raised by at most 20 % (medians of the interleaved repeats).
  */
 import { fileURLToPath } from 'node:url';
 import { BOOKS, plan, REGION } from './book-workload.ts';
@@ -43,6 +47,8 @@ export interface FanoutOptions {
   measureSeconds: number;
   subsPerConn: number;
   depth: number;
+  /** Runs each server also with this many stalled subscribers (fanout-run.ts). @default 0 */
+  slowConsumers?: number;
   /** Called after each run (progress lines). */
   onRun?: (run: FanoutRun, repeat: number) => void;
 }
@@ -72,20 +78,24 @@ export async function runFanoutBench(o: FanoutOptions): Promise<FanoutResult> {
     for (const scenario of o.scenarios) {
       const order = repeat % 2 === 1 ? o.servers : [...o.servers].reverse();
       const pair: FanoutRun[] = [];
+      const variants = o.slowConsumers ? [0, o.slowConsumers] : [0];
       for (const server of order) {
-        const run = await runFanout({
-          scenario,
-          server,
-          start: (redisUrl) => startServer(redisUrl, REGION, { kind: server }),
-          plan: plans.get(scenario)!,
-          warmSeconds: o.warmSeconds,
-          subsPerConn: o.subsPerConn,
-        });
-        runs.push({ run, repeat });
-        pair.push(run);
-        o.onRun?.(run, repeat);
+        for (const slow of repeat % 2 === 1 ? variants : [...variants].reverse()) {
+          const run = await runFanout({
+            scenario,
+            server: slow ? slowLabel(server, slow) : server,
+            start: (redisUrl) => startServer(redisUrl, REGION, { kind: server }),
+            plan: plans.get(scenario)!,
+            warmSeconds: o.warmSeconds,
+            subsPerConn: o.subsPerConn,
+            slowConsumers: slow,
+          });
+          runs.push({ run, repeat });
+          pair.push(run);
+          o.onRun?.(run, repeat);
+        }
       }
-      if (pair.length === 2) {
+      if (pair.length === 2 && !o.slowConsumers) {
         const d = payloadDifferences(pair[0]!, pair[1]!);
         payloads.compared += d.compared;
         payloads.different += d.different;
@@ -93,6 +103,10 @@ export async function runFanoutBench(o: FanoutOptions): Promise<FanoutResult> {
     }
   }
   return { runs, payloads };
+}
+
+function slowLabel(server: string, slow: number): string {
+  return `${server} + ${slow} stalled`;
 }
 
 function label(s: FanoutScenario): string {
@@ -116,14 +130,17 @@ function report(o: FanoutOptions, result: FanoutResult): void {
     ],
   ];
   const ratios: { scenario: FanoutScenario; ratio: number; bookgraph: number; peer: number }[] = [];
+  const p99 = new Map<string, number>();
+  const names = o.servers.flatMap((s) => (o.slowConsumers ? [s, slowLabel(s, o.slowConsumers)] : [s]));
   for (const scenario of o.scenarios) {
     const med = new Map<string, number>();
-    for (const server of o.servers) {
+    for (const server of names) {
       const runs = result.runs
         .filter((r) => r.run.scenario === scenario && r.run.server === server)
         .map((r) => r.run);
       const cpu = median(runs.map((r) => r.cpuUsPerMessage));
       med.set(server, cpu);
+      p99.set(`${label(scenario)}\u0000${server}`, median(runs.map((r) => r.latency.p99)));
       rows.push([
         label(scenario),
         server,
@@ -157,6 +174,21 @@ function report(o: FanoutOptions, result: FanoutResult): void {
       pass: r.ratio >= 4,
       unit: '×',
     });
+  }
+  for (const scenario of o.scenarios) {
+    for (const server of o.slowConsumers ? o.servers : []) {
+      const alone = p99.get(`${label(scenario)}\u0000${server}`)!;
+      const withSlow = p99.get(`${label(scenario)}\u0000${slowLabel(server, o.slowConsumers!)}`)!;
+      goal({
+        goal: `${server}: others' p99 with ${o.slowConsumers} stalled subscriber(s) / without, ${label(scenario)} (medians of ${o.repeats})`,
+        value: withSlow / alone,
+        baseline: alone,
+        ratio: withSlow / alone,
+        threshold: 'ratio <= 1.2',
+        pass: withSlow / alone <= 1.2,
+        unit: '×',
+      });
+    }
   }
   const lost = result.runs.reduce((a, r) => a + lossOf(r.run), 0);
   goal({
@@ -200,6 +232,7 @@ async function main(): Promise<void> {
       measureSeconds: flag('measure', 10),
       subsPerConn,
       depth: flag('depth', 20),
+      slowConsumers: flag('slow-consumers', 0),
       onRun: (r, repeat) =>
         console.log(
           `# ${label(r.scenario)} ${r.server} #${repeat}: exec/update ${fmt(r.executionsPerUpdate)} · ` +
