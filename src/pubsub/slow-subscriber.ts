@@ -47,7 +47,10 @@ export class SlowSubscriberGuard {
     if (this.closed) return 'closed';
     const buffered = this.transport.bufferedBytes();
     const now = this.now();
-    if (buffered === 0 || buffered < this.lastBuffered) this.lastProgressAt = now;
+    // Progress: the buffer emptied or shrank. And the stall clock starts when bytes first wait
+    // (`lastBuffered` 0): a guard made long before its first write (an SSE stream whose
+    // subscription took seconds to start on a busy server) must not count that time as a stall.
+    if (buffered === 0 || buffered < this.lastBuffered || this.lastBuffered === 0) this.lastProgressAt = now;
     this.lastBuffered = buffered;
     if (now - this.lastProgressAt >= this.limits.disconnectAfterMs) {
       this.closed = true;

@@ -51,21 +51,35 @@ describe('SlowSubscriberGuard', () => {
     expect(guard.check()).toBe('send'); // empty: progress at 100
     state.buffered = 40;
     state.now = 200;
-    expect(guard.check()).toBe('send');
+    expect(guard.check()).toBe('send'); // bytes wait from here
     state.buffered = 60;
-    state.now = 1_050;
+    state.now = 1_150;
     expect(guard.check()).toBe('send'); // 950 ms without progress
-    state.now = 1_100;
+    state.now = 1_200;
     expect(guard.check()).toBe('closed');
     expect(guard.check()).toBe('closed');
     expect(state.closes).toEqual([SLOW_SUBSCRIBER_CLOSE_CODE]);
     expect(state.disconnects).toBe(1);
   });
 
+  it('starts the stall clock when bytes first wait, not when the guard was made', () => {
+    const { state, guard } = setup();
+    // First look 5 s after the guard was made, a ping already waiting: not a stall yet.
+    state.buffered = 3;
+    state.now = 5_000;
+    expect(guard.check()).toBe('send');
+    state.now = 5_900;
+    expect(guard.check()).toBe('send');
+    state.now = 6_000;
+    expect(guard.check()).toBe('closed');
+  });
+
   it('counts a disconnect only for the guard that actually closed the socket', () => {
     const { state, guard } = setup();
     state.open = false;
     state.buffered = 10;
+    state.now = 1;
+    expect(guard.check()).toBe('send');
     state.now = 2_000;
     expect(guard.check()).toBe('closed');
     expect(state.disconnects).toBe(0);
