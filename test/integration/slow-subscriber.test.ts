@@ -1,9 +1,9 @@
-import type { Socket } from 'node:net';
 import { type Client, createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { SIM_SYMBOLS } from '../../src/marketdata/simulator.ts';
 import type { Runtime } from '../../src/runtime.ts';
+import { rawWsClient } from '../helpers/raw-ws.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
 import { startTestRuntime } from '../helpers/runtime.ts';
 
@@ -15,27 +15,6 @@ const SIDES = Array.from(
 const BIG_BOOK = (exchange: string, symbol: string) =>
   `subscription { orderBook(exchange: "${exchange}", symbol: "${symbol}", depth: 100, throttleMs: 10) {
     seq ${SIDES} } }`;
-
-/** A graphql-transport-ws client written by hand, so the test can stop reading its socket. */
-function rawClient(
-  url: string,
-): Promise<{ ws: WebSocket; closed: Promise<number>; firstMessage: Promise<void> }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, 'graphql-transport-ws');
-    const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
-    let gotFirst: () => void = () => {};
-    const firstMessage = new Promise<void>((r) => {
-      gotFirst = r;
-    });
-    ws.once('error', reject);
-    ws.once('open', () => ws.send(JSON.stringify({ type: 'connection_init' })));
-    ws.on('message', (raw) => {
-      const message = JSON.parse(raw.toString()) as { type: string };
-      if (message.type === 'connection_ack') resolve({ ws, closed, firstMessage });
-      if (message.type === 'next') gotFirst();
-    });
-  });
-}
 
 describe('a subscriber that stops reading its WebSocket', () => {
   let redis: TestRedis;
@@ -61,23 +40,17 @@ describe('a subscriber that stops reading its WebSocket', () => {
 
   it('is closed with 1013 once its socket stays full, while others keep their stream', async () => {
     const url = `ws://127.0.0.1:${runtime.port}/graphql`;
-    const slow = await rawClient(url);
+    const slow = await rawWsClient(url);
     // Every book at full depth, every 10 ms: megabytes a second for a client that never reads.
     let id = 0;
     for (const exchange of ['sim1', 'sim2', 'sim3']) {
       for (const symbol of SIM_SYMBOLS) {
         id += 1;
-        slow.ws.send(
-          JSON.stringify({
-            id: String(id),
-            type: 'subscribe',
-            payload: { query: BIG_BOOK(exchange, symbol) },
-          }),
-        );
+        slow.subscribe(String(id), BIG_BOOK(exchange, symbol));
       }
     }
-    await slow.firstMessage;
-    (slow.ws as unknown as { _socket: Socket })._socket.pause();
+    await slow.until(() => slow.frames.some((f) => f.type === 'next'), 60_000, 'a first message');
+    slow.pause();
 
     healthy = createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0 });
     const seqs: number[] = [];
@@ -110,7 +83,7 @@ describe('a subscriber that stops reading its WebSocket', () => {
         { timeout: 240_000, interval: 250 },
       )
       .toBe('1');
-    (slow.ws as unknown as { _socket: Socket })._socket.resume();
+    slow.resume();
     expect(await slow.closed).toBe(1013);
     const atClose = seqs.length;
     // The healthy subscriber goes on receiving, in order, after the slow one was cut.
