@@ -31,6 +31,19 @@ interface Answer {
 }
 
 /** One HTTP request on a connection of its own: the primary hands each new connection to the next worker. */
+/**
+ * Batches of `fresh` requests until every worker in `workers` has answered one (the primary hands
+ * connections to whichever worker is free: on a busy machine one worker can take a whole batch).
+ */
+async function untilEveryWorker(workers: string[], url: string, body?: object): Promise<Answer[]> {
+  const answers: Answer[] = [];
+  for (let batch = 0; batch < 50; batch++) {
+    answers.push(...(await Promise.all(Array.from({ length: 6 }, () => fresh(url, body)))));
+    if (workers.every((w) => answers.some((a) => a.worker === w))) break;
+  }
+  return answers;
+}
+
 function fresh(url: string, body?: object): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = request(
@@ -208,8 +221,8 @@ describe('bookgraph serve --workers 2', () => {
     expect(pids).toHaveLength(2);
     expect(pids).not.toContain(cli.child.pid);
     for (const pid of pids) expect(alive(pid)).toBe(true);
-    const answers = await Promise.all(Array.from({ length: 6 }, () => fresh(`${api}/health`)));
-    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    const answers = await untilEveryWorker(['1', '2'], `${api}/health`);
+    expect(new Set(answers.map((a) => a.status))).toEqual(new Set([200]));
     expect(new Set(answers.map((a) => a.worker))).toEqual(new Set(['1', '2']));
 
     const ready = await fresh(`${ops}/ready`);
@@ -227,16 +240,14 @@ describe('bookgraph serve --workers 2', () => {
 
   it('sums metrics over the workers, on the ops port and on the API port', async () => {
     const before = series((await fresh(`${ops}/metrics`)).body, ...REGION_QUERIES);
-    const answers = await Promise.all(
-      Array.from({ length: 10 }, () => fresh(`${api}/graphql`, { query: '{ region }' })),
-    );
-    expect(answers.map((a) => a.body)).toEqual(Array(10).fill('{"data":{"region":"local"}}'));
+    const answers = await untilEveryWorker(['1', '2'], `${api}/graphql`, { query: '{ region }' });
+    expect(answers.map((a) => a.body)).toEqual(Array(answers.length).fill('{"data":{"region":"local"}}'));
     // Both workers answered some of them, so one worker's count alone would fall short.
     expect(new Set(answers.map((a) => a.worker))).toEqual(new Set(['1', '2']));
 
     for (const url of [`${ops}/metrics`, `${api}/metrics`]) {
       const page = (await fresh(url)).body;
-      expect(series(page, ...REGION_QUERIES) - before, url).toBe(10);
+      expect(series(page, ...REGION_QUERIES) - before, url).toBe(answers.length);
       expect(series(page, 'bookgraph_workers'), url).toBe(2);
       expect(series(page, 'bookgraph_worker_restarts_total'), url).toBe(0);
       // A gauge: every open subscription, whichever worker holds it.
