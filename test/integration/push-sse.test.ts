@@ -1,8 +1,10 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/server/app.ts';
+import type { SharedExecutionStats } from '../../src/server/plugins/use-shared-execution.ts';
 import { acceptsEventStream } from '../../src/server/push-sse.ts';
 import { subscribe, trackedClients } from '../helpers/graphql-clients.ts';
+import { rawWsClient } from '../helpers/raw-ws.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
 import { appOnStack, type Stack, startStack } from '../helpers/stack.ts';
 
@@ -153,6 +155,26 @@ describe('the push path over SSE', () => {
     const updates = pushed.events().map((e) => JSON.parse(e.data).data.orderBookUpdates);
     expect(updates[0].type).toBe('SNAPSHOT');
     for (let i = 1; i < updates.length; i++) expect(updates[i].prevSeq).toBe(updates[i - 1].seq);
+  });
+
+  it('shares the execution of each event between WebSocket and SSE subscribers of one operation', async () => {
+    // Only the push path shares across transports: on the iterator path an SSE stream executes
+    // its events in its own cache, and `shared` stays 0 with one subscriber per transport.
+    const stats: SharedExecutionStats = { executed: 0, shared: 0 };
+    const app = appOnStack(stack, { executionStats: stats });
+    const port = await app.start(0);
+    const ws = await rawWsClient(`ws://127.0.0.1:${port}/graphql`);
+    try {
+      ws.subscribe('1', ALL_FIELDS, { depth: 12 });
+      const sse = await rawSse(port, ALL_FIELDS, { depth: 12 });
+      const deltas = () => sse.events().filter((e) => e.data.includes('"type":"DELTA"')).length;
+      await sse.until(() => deltas() >= 10, '10 DELTAs over SSE');
+      expect(stats.shared).toBeGreaterThanOrEqual(5);
+      sse.close();
+    } finally {
+      ws.close();
+      await app.stop();
+    }
   });
 
   it('serves a real graphql-sse client (distinct connections) on both book fields, and releases the view when it leaves', async () => {
