@@ -4,6 +4,7 @@
  *   npm run bench:capacity -- [--workers=1] [--servers=bookgraph,naive-peer] [--subscribers=1000]
  *                             [--start=2000] [--factor=1.5] [--max=200000] [--repeats=3]
  *                             [--warm=2] [--measure=5] [--p99=100] [--subs-per-conn=1]
+ *                             [--pin-server=0]
  *
  * The offered load steps up from `--start` messages/s by `--factor` (`--subscribers` subscribers
  * spread over the 10 books, the book update rate raised: offered = rate × subscribers / 10).
@@ -19,8 +20,12 @@
  * option is skipped with a note. The naive peer (bench/baselines/naive-peer.ts) is the baseline.
  * The load generator (Ingester + all clients) shares the machine's cores with the server: its
  * CPU is printed per run, and where it saturates a core the ceiling is the machine's, not the
- * server's.
+ * server's. `--pin-server=CPUS` (a `taskset` CPU list, e.g. 0) keeps them apart: every process of
+ * the server on those CPUs, this process and what it starts (Redis, the clients) on the others,
+ * so that a one-worker server's figures are those of one core (Linux, `taskset` from util-linux).
  */
+import { execFileSync } from 'node:child_process';
+import { cpus } from 'node:os';
 import { plan, REGION } from './book-workload.ts';
 import { ServerRefused, startCliServer } from './cli-server.ts';
 import { type BenchServer, type FanoutRun, lossOf, lossText, runFanout } from './fanout-run.ts';
@@ -47,8 +52,49 @@ const WARM_S = flag('warm', 2);
 const MEASURE_S = flag('measure', 5);
 const P99_MS = flag('p99', 100);
 const SUBS_PER_CONN = flag('subs-per-conn', 1);
+const PIN_SERVER = flag('pin-server', '');
 const DEPTH = 20;
 const BOOKS = 10;
+
+/** The CPUs of a `taskset` list such as `0`, `0,2` or `0-1`. */
+function cpuList(list: string): number[] {
+  return list.split(',').flatMap((part) => {
+    const [from, to = from] = part.split('-').map(Number);
+    if (!Number.isInteger(from) || !Number.isInteger(to))
+      throw new Error(`--pin-server: "${list}" is not a CPU list`);
+    return Array.from({ length: to! - from! + 1 }, (_, i) => from! + i);
+  });
+}
+
+function pin(pid: number, list: string): void {
+  execFileSync('taskset', ['-a', '-p', '-c', list, String(pid)], { stdio: 'ignore' });
+}
+
+/** `--pin-server`: this process (and what it starts from now on) off the server's CPUs. */
+function pinSelf(): void {
+  if (!PIN_SERVER) return;
+  const server = new Set(cpuList(PIN_SERVER));
+  const others = cpus()
+    .map((_, i) => i)
+    .filter((i) => !server.has(i));
+  if (others.length === 0) throw new Error(`--pin-server=${PIN_SERVER} leaves no CPU for the load generator`);
+  pin(process.pid, others.join(','));
+  console.log(
+    `# pinned: server on CPU ${PIN_SERVER}, this process, Redis and the clients on CPU ${others.join(',')}`,
+  );
+}
+
+/** Starts a server, then (with `--pin-server`) moves all its processes and threads onto its CPUs. */
+function pinned(start: (url: string) => Promise<BenchServer>): (url: string) => Promise<BenchServer> {
+  if (!PIN_SERVER) return start;
+  return async (url) => {
+    const server = await start(url);
+    const pids = server.pids?.() ?? [];
+    if (pids.length === 0) throw new Error('--pin-server: this server does not say its processes');
+    for (const pid of pids) pin(pid, PIN_SERVER);
+    return server;
+  };
+}
 
 interface Contender {
   name: string;
@@ -95,6 +141,7 @@ function contenders(): Contender[] {
 async function main(): Promise<void> {
   const started = performance.now();
   await printBenchHeader('bench/capacity.ts');
+  pinSelf();
   const list = contenders();
   console.log(
     `# ${fmtInt(SUBSCRIBERS)} subscribers on ${BOOKS} books (${SUBS_PER_CONN} per WebSocket), depth ${DEPTH} · ` +
@@ -119,7 +166,7 @@ async function main(): Promise<void> {
           run = await runFanout({
             scenario: { subscribers: SUBSCRIBERS, rate },
             server: c.name,
-            start: c.start,
+            start: pinned(c.start),
             plan: p,
             warmSeconds: WARM_S,
             subsPerConn: SUBS_PER_CONN,

@@ -130,10 +130,12 @@ export async function startCliServer(
   }
   return {
     port,
+    pids: () => processTree(child.pid!),
     cpu: async () => {
       const tree = processTree(child.pid!);
       return {
         seconds: tree.reduce((a, pid) => a + (procCpuSeconds(pid) || 0), 0),
+        systemSeconds: tree.reduce((a, pid) => a + (procCpuSeconds(pid, 'system') || 0), 0),
         rss: tree.reduce((a, pid) => a + rssBytes(pid), 0),
         heapUsed: Number.NaN,
         executions: Number.NaN,

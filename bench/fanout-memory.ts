@@ -83,6 +83,12 @@ export async function memoryRun(o: MemoryOptions, server: ServerKind): Promise<M
     const open = subs.filter((s) => s.snapshotSeq >= 0 && s.errors === 0).length;
     await Promise.all(sets.map((set) => set.dispose()));
     if (errors > 0) console.log(`! ${server}: ${errors} subscriptions failed; the first with ${firstError}`);
+    // Where the RSS went: the child's own breakdown (MB) before and after, non-zero changes only.
+    const moved = Object.entries(after.memory ?? {})
+      .map(([k, v]) => [k, v - (before.memory?.[k] ?? 0)] as const)
+      .filter(([, d]) => Math.abs(d) >= 1)
+      .map(([k, d]) => `${k} ${d > 0 ? '+' : ''}${fmt(d, 0)}`);
+    if (moved.length > 0) console.log(`# ${server} memory after − before (MB): ${moved.join(', ')}`);
     return {
       server,
       notReady: subs.filter((s) => s.snapshotSeq < 0).length,

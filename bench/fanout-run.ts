@@ -31,6 +31,8 @@ export interface BenchServer {
   port: number;
   cpu(): Promise<ChildStats>;
   stop(): Promise<void>;
+  /** The server's processes (a cluster's primary and workers), for CPU pinning. */
+  pids?(): number[];
 }
 
 export interface FanoutRunOptions {
@@ -69,6 +71,8 @@ export interface FanoutRun extends LossCheck {
   serverCpuSeconds: number;
   /** Per delivered DELTA (SNAPSHOTs excluded), warm-up included. */
   cpuUsPerMessage: number;
+  /** The kernel's share of the server's CPU (system / (user + system)). */
+  systemShare: number;
   /** Server CPU, % of one core. */
   serverCpuPercent: number;
   latency: LatencySummary;
@@ -156,6 +160,7 @@ export async function runFanout(o: FanoutRunOptions): Promise<FanoutRun> {
       executionsPerUpdate: executions / updates,
       serverCpuSeconds,
       cpuUsPerMessage: (serverCpuSeconds * 1e6) / loss.delivered,
+      systemShare: (end.systemSeconds - begin.systemSeconds) / serverCpuSeconds,
       serverCpuPercent: (serverCpuSeconds / seconds) * 100,
       latency: summarise(samples),
       lagP99: summarise(lag).p99,

@@ -123,6 +123,7 @@ function report(o: FanoutOptions, result: FanoutResult): void {
       'exec/update',
       'CPU µs/msg',
       'CPU µs/msg per repeat',
+      'system %',
       'server CPU %',
       'p50 ms',
       'p99 ms',
@@ -149,6 +150,7 @@ function report(o: FanoutOptions, result: FanoutResult): void {
         fmt(median(runs.map((r) => r.executionsPerUpdate))),
         fmt(cpu, 1),
         runs.map((r) => fmt(r.cpuUsPerMessage, 1)).join(' / '),
+        fmt(median(runs.map((r) => r.systemShare * 100)), 0),
         fmt(median(runs.map((r) => r.serverCpuPercent)), 0),
         fmt(median(runs.map((r) => r.latency.p50))),
         fmt(median(runs.map((r) => r.latency.p99))),
@@ -236,7 +238,7 @@ async function main(): Promise<void> {
       onRun: (r, repeat) =>
         console.log(
           `# ${label(r.scenario)} ${r.server} #${repeat}: exec/update ${fmt(r.executionsPerUpdate)} · ` +
-            `${fmt(r.cpuUsPerMessage, 1)} µs CPU/msg (${fmt(r.serverCpuPercent, 0)}% of a core) · ` +
+            `${fmt(r.cpuUsPerMessage, 1)} µs CPU/msg (${fmt(r.systemShare * 100, 0)}% system; ${fmt(r.serverCpuPercent, 0)}% of a core) · ` +
             `delivered ${fmtInt(r.delivered)} · p50 ${fmt(r.latency.p50)} p99 ${fmt(r.latency.p99)} ms · ` +
             `${lossText(r)} · load ${fmt(r.load1)}`,
         ),

@@ -147,14 +147,14 @@ export function summarise(samples: readonly number[] | Float64Array): LatencySum
 }
 
 /** CPU seconds (user + system) a process used so far, from /proc; NaN where unavailable. */
-export function procCpuSeconds(pid: number): number {
+export function procCpuSeconds(pid: number, only: 'all' | 'system' = 'all'): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name, which is in parentheses and may contain spaces.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const utime = Number(fields[11]);
     const stime = Number(fields[12]);
-    return (utime + stime) / 100; // USER_HZ is 100 on Linux
+    return (only === 'system' ? stime : utime + stime) / 100; // USER_HZ is 100 on Linux
   } catch {
     return Number.NaN;
   }

@@ -14,6 +14,8 @@ export interface ServerChild {
   /** CPU, memory and executions so far; after a full GC when `gc` (needs `exposeGc`). */
   cpu(gc?: boolean): Promise<ChildStats>;
   stop(): Promise<void>;
+  /** The child's pid, for CPU pinning (bench/capacity.ts `--pin-server`). */
+  pids(): number[];
 }
 
 export type ServerKind = 'bookgraph' | 'naive-peer';
@@ -62,6 +64,7 @@ export function startServer(
       resolve({
         child,
         port: message.port,
+        pids: () => (child.pid === undefined ? [] : [child.pid]),
         cpu: (gc = false) => {
           requests += 1;
           const id = requests;
@@ -69,7 +72,14 @@ export function startServer(
             const onCpu = (m: ChildReply) => {
               if (m.type !== 'cpu' || m.id !== id) return;
               child.off('message', onCpu);
-              res({ seconds: m.seconds, rss: m.rss, heapUsed: m.heapUsed, executions: m.executions });
+              res({
+                seconds: m.seconds,
+                systemSeconds: m.systemSeconds,
+                rss: m.rss,
+                heapUsed: m.heapUsed,
+                memory: m.memory,
+                executions: m.executions,
+              });
             };
             child.on('message', onCpu);
             request({ type: 'cpu', id, gc });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { selfTimes } from '../../bench/profile-summary.ts';
+import { inclusiveTimes, selfTimes } from '../../bench/profile-summary.ts';
 
 const frame = (functionName: string, url = '', lineNumber = 0) => ({ functionName, url, lineNumber });
 
@@ -26,5 +26,25 @@ describe('bench/profile-summary selfTimes', () => {
       { name: 'flush', where: 'src/pubsub/push-connection.ts:110', micros: 20 },
       { name: '(anonymous)', where: 'ws/lib/sender.js:1', micros: 5 },
     ]);
+  });
+
+  it('inclusiveTimes counts each sample once per name on its stack, however deep or repeated', () => {
+    // root → flush → writev; root → emit → offer → flush (recursion through another path) → writev
+    const profile = {
+      nodes: [
+        { id: 1, callFrame: frame('(root)'), children: [2, 4] },
+        { id: 2, callFrame: frame('flush'), children: [3] },
+        { id: 3, callFrame: frame('writev') },
+        { id: 4, callFrame: frame('emit'), children: [5] },
+        { id: 5, callFrame: frame('offer'), children: [6] },
+        { id: 6, callFrame: frame('flush'), children: [7] },
+        { id: 7, callFrame: frame('flush'), children: [8] },
+        { id: 8, callFrame: frame('writev') },
+      ],
+      samples: [3, 2, 8, 5, 1],
+      timeDeltas: [10, 20, 40, 80, 160],
+    };
+    const totals = inclusiveTimes(profile, ['flush', 'writev', 'emit', 'absent']);
+    expect(Object.fromEntries(totals)).toEqual({ flush: 70, writev: 50, emit: 120, absent: 0 });
   });
 });
