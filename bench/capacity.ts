@@ -184,7 +184,8 @@ async function main(): Promise<void> {
         console.log(
           `# ${fmtInt(offered)} msgs/s offered (${rate} upd/s) ${c.name} #${repeat}: delivered ${fmtInt(run.deliveredPerSecond)}/s · ` +
             `p50 ${fmt(run.latency.p50)} p99 ${fmt(run.latency.p99)} ms · ${fmt(run.cpuUsPerMessage, 1)} µs CPU/msg ` +
-            `(server ${fmt(run.serverCpuPercent, 0)}%, load generator ~${fmt(clientCpu, 0)}% of a core) · ${lossText(run)} · load ${fmt(run.load1)}`,
+            `(server ${fmt(run.serverCpuPercent, 0)}%, load generator ~${fmt(clientCpu, 0)}% of a core; its event-loop delay ` +
+            `p99 ${fmt(run.generatorLoopDelayMs.p99, 1)} max ${fmt(run.generatorLoopDelayMs.max, 0)} ms) · ${lossText(run)} · load ${fmt(run.load1)}`,
         );
       }
     }

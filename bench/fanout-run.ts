@@ -6,6 +6,7 @@
 
 import type { Socket } from 'node:net';
 import { loadavg } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import {
   awaitLastTouches,
@@ -77,6 +78,8 @@ export interface FanoutRun extends LossCheck {
   serverCpuPercent: number;
   latency: LatencySummary;
   lagP99: number;
+  /** The load generator's (this process's) event-loop delay over the run, ms. */
+  generatorLoopDelayMs: { p99: number; max: number };
   serverRssMb: number;
   load1: number;
   /** Per book, the JSON of each message (by seq) of the book's first subscriber: for comparing servers. */
@@ -129,6 +132,10 @@ export async function runFanout(o: FanoutRunOptions): Promise<FanoutRun> {
     // after the drain), over IPC: a sample taken while it works through a backlog would be
     // answered late, after the work it should precede.
     const begin = await server.cpu();
+    // This process's own event-loop delay over the run: a receipt is timed when the client's
+    // handler runs, so a stall here (GC, a burst of messages) adds to every latency it delays.
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
     const t0 = performance.now();
     const start = { t: 0 };
     const emission = emit(p, source.feed.sink!, o.scenario.rate, warmCount, () => {
@@ -140,6 +147,7 @@ export async function runFanout(o: FanoutRunOptions): Promise<FanoutRun> {
     await awaitLastTouches(p, set.subs, o.drainMs ?? 20_000);
     await sleep(100);
     const end = await server.cpu();
+    loopDelay.disable();
     const seconds = (performance.now() - t0) / 1000;
     const loss = checkLoss(p, set.subs, 0);
     const measured = checkLoss(p, set.subs, warmCount);
@@ -164,6 +172,7 @@ export async function runFanout(o: FanoutRunOptions): Promise<FanoutRun> {
       serverCpuPercent: (serverCpuSeconds / seconds) * 100,
       latency: summarise(samples),
       lagP99: summarise(lag).p99,
+      generatorLoopDelayMs: { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
       serverRssMb: end.rss / 2 ** 20,
       load1: loadavg()[0]!,
       payloads,
