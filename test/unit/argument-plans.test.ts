@@ -73,6 +73,22 @@ describe('argument checks planned once per document (use-argument-limits.ts)', (
     expect(argumentPlan(schema, parse('fragment F on Query { region }'), limits).fields).toEqual([]);
   });
 
+  it('checks literal arguments once with the plan and arguments holding a variable, however deep, per request', () => {
+    const plans = new ArgumentPlans(limits);
+    const literal = parse('{ orderBook(exchange: "SIM 1", symbol: "BTC/USDT") { seq } }');
+    const literalPlan = plans.get(schema, literal);
+    expect(literalPlan.fields[0]!.constant?.map((i) => i.argument)).toEqual(['exchange']);
+    expect(argumentIssues(argsOf(literal), limits, literalPlan).map((i) => i.argument)).toEqual(['exchange']);
+    // A variable inside a list literal: the same document passes or fails with the request's value.
+    const nested = parse(
+      'query Q($e: String!) { liquidity(symbol: "BTC/USDT", exchanges: ["sim1", $e]) { symbol } }',
+    );
+    const nestedPlan = plans.get(schema, nested);
+    expect(nestedPlan.fields[0]!.constant).toBeUndefined();
+    expect(argumentIssues(argsOf(nested, { e: 'sim2' }), limits, nestedPlan)).toEqual([]);
+    expect(argumentIssues(argsOf(nested, { e: 'NOT OK' }), limits, nestedPlan).length).toBe(1);
+  });
+
   it('holds a plan no longer than its document', async () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;

@@ -61,6 +61,22 @@ describe('parseDecimal / formatDecimal / canonicalDecimal', () => {
     expect(isDecimalString('1'.repeat(65))).toBe(false);
   });
 
+  it('isDecimalString agrees with the decimal pattern on arbitrary strings (property)', () => {
+    const pattern = /^(-)?(\d+)(?:\.(\d+))?$/;
+    const decimalish = fc
+      .array(fc.constantFrom('0', '1', '9', '-', '.', 'e', ' ', '+', '٣', '\n'), { maxLength: 70 })
+      .map((chars) => chars.join(''));
+    fc.assert(
+      fc.property(fc.oneof(decimalish, fc.string({ maxLength: 70 })), (value) => {
+        expect(isDecimalString(value)).toBe(pattern.test(value) && value.length <= 64);
+      }),
+      { numRuns: 5_000 },
+    );
+    expect(isDecimalString('1'.repeat(64))).toBe(true);
+    expect(isDecimalString('-0.5')).toBe(true);
+    expect(isDecimalString('12\n')).toBe(false);
+  });
+
   it('keeps the exact value through parse, format and canonical (property)', () => {
     fc.assert(
       fc.property(spelledDecimal, ({ units, scale, text }) => {

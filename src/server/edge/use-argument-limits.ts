@@ -1,4 +1,5 @@
 import {
+  BREAK,
   type DocumentNode,
   type ExecutionArgs,
   type FieldNode,
@@ -87,6 +88,11 @@ function checkNames(value: unknown, key: string, path: string, issues: Issue[], 
 interface ArgumentField {
   def: GraphQLField<unknown, unknown>;
   node: FieldNode;
+  /**
+   * The field's name issues when its arguments hold no variable: literals and defaults are the
+   * same for every request, so they are checked once with the plan (undefined: per request).
+   */
+  constant?: readonly Issue[];
 }
 
 /** What the checks need of one document, found by one walk of it: the same for every request. */
@@ -110,7 +116,8 @@ export function argumentPlan(
       visitWithTypeInfo(typeInfo, {
         Field(node) {
           const def = typeInfo.getFieldDef();
-          if (def && node.arguments?.length) fields.push({ def, node });
+          if (!def || !node.arguments?.length) return;
+          fields.push(hasVariable(node) ? { def, node } : { def, node, constant: nameIssues(def, node, {}) });
         },
       }),
     );
@@ -145,16 +152,40 @@ export function argumentIssues(args: ExecutionArgs, limits: EdgeLimits, plan?: A
   const { literalIssues, fields } = plan ?? argumentPlan(args.schema, args.document, limits);
   issues.push(...literalIssues);
   if (issues.length > 0) return issues;
-  for (const { def, node } of fields) {
-    let values: Record<string, unknown>;
-    try {
-      values = getArgumentValues(def, node, variables);
-    } catch {
-      continue; // A value of the wrong type: execution reports it (BAD_USER_INPUT).
-    }
-    for (const [name, value] of Object.entries(values)) checkNames(value, name, name, issues);
-  }
+  for (const field of fields)
+    issues.push(...(field.constant ?? nameIssues(field.def, field.node, variables)));
   return issues;
+}
+
+/** The name checks of one field's argument values (none if a value has the wrong type). */
+function nameIssues(
+  def: GraphQLField<unknown, unknown>,
+  node: FieldNode,
+  variables: Record<string, unknown>,
+): Issue[] {
+  let values: Record<string, unknown>;
+  try {
+    values = getArgumentValues(def, node, variables);
+  } catch {
+    return []; // A value of the wrong type: execution reports it (BAD_USER_INPUT).
+  }
+  const issues: Issue[] = [];
+  for (const [name, value] of Object.entries(values)) checkNames(value, name, name, issues);
+  return issues;
+}
+
+/** Whether any argument of `node` refers to a variable, however deep in lists or objects. */
+function hasVariable(node: FieldNode): boolean {
+  let found = false;
+  for (const argument of node.arguments ?? []) {
+    visit(argument.value, {
+      Variable() {
+        found = true;
+        return BREAK;
+      },
+    });
+  }
+  return found;
 }
 
 /**
