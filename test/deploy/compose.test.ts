@@ -35,7 +35,8 @@ function composeConfig(): { tool: string; config: JsonObject } | { tool: undefin
 }
 
 const checked = composeConfig();
-const config: JsonObject = checked.tool ? checked.config : parse(readFileSync(file, 'utf8'));
+// Without Compose, the file as Compose would read its YAML: anchors and `<<` merge keys resolved.
+const config: JsonObject = checked.tool ? checked.config : parse(readFileSync(file, 'utf8'), { merge: true });
 const services = (isObject(config.services) ? config.services : {}) as Record<string, JsonObject>;
 const bookgraph = Object.entries(services).filter(([name]) => name !== 'redis');
 
