@@ -18,6 +18,7 @@ export class ServedBook implements BookSource {
   private readonly stops = new Map<BookReplica, () => void>();
   private started: Promise<void> | undefined;
   private closed = false;
+  private changes = 0;
 
   constructor(
     private readonly deps: ReplicaDeps,
@@ -175,7 +176,16 @@ export class ServedBook implements BookSource {
     replica.close();
   }
 
+  /**
+   * Moves on every change of what this book serves (each event of the served copy, a switch of
+   * copy): equal versions mean equal state (held-book-results.ts keeps query answers by it).
+   */
+  get version(): number {
+    return this.changes;
+  }
+
   private emit(event: ReplicaEvent): void {
+    this.changes += 1;
     for (const listener of this.listeners) listener(event);
   }
 }

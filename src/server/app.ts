@@ -23,6 +23,7 @@ import { type DashboardOptions, dashboardHandler } from './dashboard/serve.ts';
 import { Edge, type EdgeOverrides } from './edge/index.ts';
 import { listen } from './listen.ts';
 import { maskErrors } from './mask-errors.ts';
+import { HeldBookResults } from './plugins/held-book-results.ts';
 import { usePlugins } from './plugins/index.ts';
 import { SSE_STREAM_ENDPOINT } from './plugins/use-graphql-sse.ts';
 import type { SharedExecutionStats } from './plugins/use-shared-execution.ts';
@@ -54,6 +55,8 @@ export interface AppOptions {
   introspection?: boolean;
   /** Counts subscription executions and shared results (metrics, tests). */
   executionStats?: SharedExecutionStats;
+  /** Answers of queries on held books, kept while the books do not change (tests read its counts). */
+  heldBookResults?: HeldBookResults;
   /** The process's metrics, served at `/metrics`. @default a new registry */
   metrics?: Metrics;
   /** More reasons to be unready than the built-in ones (Redis down, draining). */
@@ -197,6 +200,7 @@ export function createApp(options: AppOptions): App {
         introspection: options.introspection ?? true,
         edge,
         compiledQueries: options.compiledQueries ?? true,
+        heldBookResults: options.heldBookResults ?? new HeldBookResults(),
       }),
       ...(pushFrames ? [useSsePush(pushFrames)] : []),
     ],

@@ -14,6 +14,7 @@ import type { ApiLimits } from '../../src/resolvers/deps.ts';
 import { staleAfterMs } from '../../src/resolvers/orderbook.ts';
 import { type App, type AppOptions, type AuthOptions, createApp } from '../../src/server/app.ts';
 import type { EdgeOverrides } from '../../src/server/edge/index.ts';
+import type { HeldBookResults } from '../../src/server/plugins/held-book-results.ts';
 import { createTrading } from '../../src/trading/trading.ts';
 import type { ExternalVenue } from '../../src/trading/venue.ts';
 import { ReferenceLog } from './book-checker.ts';
@@ -42,6 +43,8 @@ export interface StackOptions {
   introspection?: boolean;
   /** Run queries compiled by graphql-jit. @default true */
   compiledQueries?: boolean;
+  /** The app's kept answers of queries on held books (its counts: reused or not). */
+  heldBookResults?: HeldBookResults;
   /** The server's log. @default silent */
   log?: Logger;
   /** The region of the server and of `startIngester`'s writer. @default REGION */
@@ -169,6 +172,7 @@ export async function startStack(
     ...(options.edge ? { edge: options.edge } : {}),
     ...(options.introspection === undefined ? {} : { introspection: options.introspection }),
     ...(options.compiledQueries === undefined ? {} : { compiledQueries: options.compiledQueries }),
+    ...(options.heldBookResults ? { heldBookResults: options.heldBookResults } : {}),
     ...(options.venues
       ? {
           trading: createTrading({

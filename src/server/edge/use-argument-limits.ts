@@ -175,7 +175,7 @@ function nameIssues(
 }
 
 /** Whether any argument of `node` refers to a variable, however deep in lists or objects. */
-function hasVariable(node: FieldNode): boolean {
+export function hasVariable(node: FieldNode): boolean {
   let found = false;
   for (const argument of node.arguments ?? []) {
     visit(argument.value, {

@@ -5,6 +5,7 @@ import type { Tracing } from '../../observability/tracing.ts';
 import type { ResolverDeps } from '../../resolvers/deps.ts';
 import type { ReadinessCheck } from '../app.ts';
 import type { Edge } from '../edge/index.ts';
+import type { HeldBookResults } from './held-book-results.ts';
 import { useArmor } from './use-armor.ts';
 import { useAuth } from './use-auth.ts';
 import { useCompiledQueries } from './use-compiled-queries.ts';
@@ -31,6 +32,8 @@ export interface PluginDeps {
   edge: Edge;
   /** Queries run compiled by graphql-jit (use-compiled-queries.ts). */
   compiledQueries: boolean;
+  /** Kept answers of queries on held books (with compiled queries only). */
+  heldBookResults?: HeldBookResults;
 }
 
 /**
@@ -47,6 +50,7 @@ export function usePlugins({
   introspection,
   edge,
   compiledQueries,
+  heldBookResults,
 }: PluginDeps): Plugin[] {
   return [
     useRequestId(log),
@@ -59,7 +63,7 @@ export function usePlugins({
     useAuth(metrics),
     ...edge.operationPlugins(),
     useVariableErrorCodes(),
-    ...(compiledQueries ? [useCompiledQueries()] : []),
+    ...(compiledQueries ? [useCompiledQueries(undefined, heldBookResults)] : []),
     useSharedExecution(executionStats),
     useSingleConnectionSse(edge.sseReservations),
   ];

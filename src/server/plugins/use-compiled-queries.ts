@@ -13,6 +13,7 @@ import {
 import { getVariableValues } from 'graphql/execution/values.js';
 import { type CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
 import { isPromise, type Plugin } from 'graphql-yoga';
+import type { HeldBookResults } from './held-book-results.ts';
 
 type Compiled = CompiledQuery<unknown, Record<string, unknown>> & {
   operation: OperationDefinitionNode;
@@ -141,11 +142,22 @@ function runCompiled(compiled: Compiled, args: ExecutionArgs) {
  * limits, auth, metrics, error masking): only the execute function is swapped. Mutations and
  * subscriptions keep the regular executor.
  */
-export function useCompiledQueries(queries = new CompiledQueries()): Plugin {
+export function useCompiledQueries(queries = new CompiledQueries(), results?: HeldBookResults): Plugin {
   return {
     onExecute({ args, setExecuteFn }) {
       const compiled = queries.get(args);
-      if (compiled) setExecuteFn((a) => runCompiled(compiled, a) as never);
+      if (!compiled) return;
+      setExecuteFn(
+        (a) =>
+          (results
+            ? results.execute(
+                compiled,
+                compiled.operation,
+                a,
+                () => runCompiled(compiled, a) as ExecutionResult | Promise<ExecutionResult>,
+              )
+            : runCompiled(compiled, a)) as never,
+      );
     },
   };
 }
