@@ -22,7 +22,12 @@ interface Held {
 interface Entry {
   held: Held[];
   result: ExecutionResult;
+  /** The result's JSON, made on its first reuse. */
+  text?: string;
 }
+
+/** A result Yoga serialises with its own `stringify` when it has one (result-processor/stringify.js). */
+type Stringified = ExecutionResult & { stringify?: (value: unknown) => string };
 
 /** The operation's root fields, when every one is `orderBook` (or `__typename`) without directives. */
 interface BookPlan {
@@ -76,7 +81,7 @@ export class HeldBookResults {
     const kept = byVariables?.get(variables);
     if (kept && sameHeld(kept.held, held)) {
       this.hits += 1;
-      return { ...kept.result };
+      return reuse(kept);
     }
     this.misses += 1;
     const keep = (result: ExecutionResult): ExecutionResult => {
@@ -150,6 +155,28 @@ function argumentValues(
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A shallow copy of a kept result that Yoga serialises from the kept JSON (over HTTP and SSE;
+ * graphql-ws serialises the copy itself and skips the function). A copy some hook changed, or
+ * one Yoga rebuilt to strip internals, is serialised as usual.
+ */
+function reuse(entry: Entry): ExecutionResult {
+  const kept = entry.result;
+  const copy: Stringified = { ...kept };
+  copy.stringify = (value) => {
+    const unchanged =
+      value === copy &&
+      Object.keys(copy).every(
+        (k) => k === 'stringify' || copy[k as keyof ExecutionResult] === kept[k as keyof ExecutionResult],
+      ) &&
+      Object.keys(copy).length === Object.keys(kept).length + 1;
+    if (!unchanged) return JSON.stringify(value);
+    entry.text ??= JSON.stringify(kept);
+    return entry.text;
+  };
+  return copy;
 }
 
 function sameHeld(a: Held[], b: Held[]): boolean {
