@@ -54,6 +54,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly queryAnswers = new Counter({
+    name: 'bookgraph_held_book_query_answers_total',
+    help: 'Queries on books this process holds live: answers reused (the books unchanged) or executed',
+    labelNames: ['answer'] as const,
+    registers: [this.registry],
+  });
+
   readonly ingestUpdates = new Counter({
     name: 'bookgraph_ingest_updates_total',
     help: 'Book updates written to Redis by the ingester, by exchange',

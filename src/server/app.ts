@@ -200,7 +200,11 @@ export function createApp(options: AppOptions): App {
         introspection: options.introspection ?? true,
         edge,
         compiledQueries: options.compiledQueries ?? true,
-        heldBookResults: options.heldBookResults ?? new HeldBookResults(),
+        heldBookResults:
+          options.heldBookResults ??
+          new HeldBookResults(32, (reused) =>
+            metrics.queryAnswers.inc({ answer: reused ? 'reused' : 'executed' }),
+          ),
       }),
       ...(pushFrames ? [useSsePush(pushFrames)] : []),
     ],

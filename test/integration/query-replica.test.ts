@@ -88,6 +88,15 @@ describe('orderBook from the in-process replica', () => {
     expect(levels(answer.bids)).toEqual(stored!.bids);
     expect(levels(answer.asks)).toEqual(stored!.asks);
     expect(answer.bids.length).toBe(DEPTH);
+
+    // The book stands still: asked again, the answer is the one kept (held-book-results.ts), and
+    // the metric says so.
+    expect(await query()).toEqual(answer);
+    const metrics = await (await fetch(`http://127.0.0.1:${stack.port}/metrics`)).text();
+    const reused = /bookgraph_held_book_query_answers_total\{answer="reused"\} (\d+)/.exec(metrics)?.[1];
+    expect(Number(reused), 'bookgraph_held_book_query_answers_total{answer="reused"}').toBeGreaterThanOrEqual(
+      1,
+    );
   });
 
   it('a replica that is resyncing is not used: the query reads Redis', async () => {

@@ -62,8 +62,14 @@ export class HeldBookResults {
   hits = 0;
   misses = 0;
 
-  /** @param maxPerOperation variable sets kept per operation, oldest dropped first */
-  constructor(private readonly maxPerOperation = 32) {}
+  /**
+   * @param maxPerOperation variable sets kept per operation, oldest dropped first
+   * @param onAnswer told of each query on held books: its answer reused or executed (metrics)
+   */
+  constructor(
+    private readonly maxPerOperation = 32,
+    private readonly onAnswer?: (reused: boolean) => void,
+  ) {}
 
   /** Answers `args` (compiled as `operation`) from a kept result, or runs `run` and keeps its answer. */
   execute(
@@ -81,9 +87,11 @@ export class HeldBookResults {
     const kept = byVariables?.get(variables);
     if (kept && sameHeld(kept.held, held)) {
       this.hits += 1;
+      this.onAnswer?.(true);
       return reuse(kept);
     }
     this.misses += 1;
+    this.onAnswer?.(false);
     const keep = (result: ExecutionResult): ExecutionResult => {
       if (result.errors || !answersMatch(plan, result, held)) return result;
       byVariables ??= this.entries.get(compiled);
