@@ -163,15 +163,24 @@ function nameIssues(
   node: FieldNode,
   variables: Record<string, unknown>,
 ): Issue[] {
-  let values: Record<string, unknown>;
-  try {
-    values = getArgumentValues(def, node, variables);
-  } catch {
-    return []; // A value of the wrong type: execution reports it (BAD_USER_INPUT).
-  }
+  const values = argumentValues(def, node, variables);
+  if (!values) return []; // A value of the wrong type: execution reports it (BAD_USER_INPUT).
   const issues: Issue[] = [];
   for (const [name, value] of Object.entries(values)) checkNames(value, name, name, issues);
   return issues;
+}
+
+/** A field's argument values, or undefined when one has the wrong type (the execution says so). */
+export function argumentValues(
+  def: GraphQLField<unknown, unknown>,
+  node: FieldNode,
+  variables: Record<string, unknown>,
+): Record<string, unknown> | undefined {
+  try {
+    return getArgumentValues(def, node, variables);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether any argument of `node` refers to a variable, however deep in lists or objects. */

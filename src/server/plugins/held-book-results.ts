@@ -3,14 +3,13 @@ import {
   type ExecutionResult,
   type FieldNode,
   type GraphQLField,
-  getArgumentValues,
   Kind,
   type OperationDefinitionNode,
 } from 'graphql';
 import { isPromise } from 'graphql-yoga';
 import type { ResolverDeps } from '../../resolvers/deps.ts';
 import { isStale } from '../../resolvers/orderbook.ts';
-import { hasVariable } from '../edge/use-argument-limits.ts';
+import { argumentValues, hasVariable } from '../edge/use-argument-limits.ts';
 
 /** What the answers depend on, per book the operation reads: the book, its version, its staleness. */
 interface Held {
@@ -121,7 +120,8 @@ export class HeldBookResults {
   private held(plan: BookPlan, deps: ResolverDeps, args: ExecutionArgs): Held[] | undefined {
     const held: Held[] = [];
     for (const { node, def, constant } of plan.fields) {
-      const values = constant ?? argumentValues(def, node, args);
+      const values =
+        constant ?? argumentValues(def, node, (args.variableValues ?? {}) as Record<string, unknown>);
       if (!values) return undefined; // A bad argument: the execution answers it.
       const { exchange, symbol } = values;
       if (typeof exchange !== 'string' || typeof symbol !== 'string') return undefined;
@@ -147,22 +147,10 @@ function bookPlan(operation: OperationDefinitionNode, args: ExecutionArgs): Book
     if (selection.name.value === '__typename') continue;
     if (selection.name.value !== 'orderBook') return null;
     const key = (selection.alias ?? selection.name).value;
-    const constant = hasVariable(selection) ? undefined : argumentValues(def, selection, args);
+    const constant = hasVariable(selection) ? undefined : argumentValues(def, selection, {});
     fields.push(constant ? { node: selection, def, key, constant } : { node: selection, def, key });
   }
   return fields.length > 0 ? { fields } : null;
-}
-
-function argumentValues(
-  def: GraphQLField<unknown, unknown>,
-  node: FieldNode,
-  args: ExecutionArgs,
-): Record<string, unknown> | undefined {
-  try {
-    return getArgumentValues(def, node, (args.variableValues ?? {}) as Record<string, unknown>);
-  } catch {
-    return undefined;
-  }
 }
 
 /**
